@@ -1,0 +1,394 @@
+//! The pose metadata contract: how `hmr2pose` hands per-person SMPL parameters and the
+//! full-frame camera to `meshoverlay` and to any application.
+//!
+//! # Layout
+//!
+//! Every buffer that `hmr2pose` processed carries one [`GstCustomMeta`] named
+//! [`POSE_META_NAME`] (`"Hmr2PoseMeta"`, tags `video`, `size`, `orientation`, so elements
+//! that move pixels around drop it instead of keeping wrong coordinates; plain copies and
+//! colour conversions keep it). Its `GstStructure` is named [`POSE_STRUCTURE_NAME`]
+//! (`"hmr2-pose"`) and holds:
+//!
+//! | field             | type     | content                                                        |
+//! |-------------------|----------|----------------------------------------------------------------|
+//! | `version`         | `guint`  | layout version, [`POSE_META_VERSION`] (1)                      |
+//! | `frame-width`     | `gint`   | width in pixels of the frame the poses refer to                |
+//! | `frame-height`    | `gint`   | height in pixels                                               |
+//! | `num-persons`     | `guint`  | N, the number of persons (0 when the frame was processed and nobody was found) |
+//! | `boxes`           | `GBytes` | f32 × N × 4: person box x0, y0, x1, y1 in full-frame pixels      |
+//! | `scores`          | `GBytes` | f32 × N: detection score (1.0 for boxes given from upstream without a score) |
+//! | `track-ids`       | `GBytes` | i64 × N: track id, −1 when the person is not tracked            |
+//! | `global-orient`   | `GBytes` | f32 × N × 3 × 3: root rotation matrix (row-major), OpenCV camera frame |
+//! | `body-pose`       | `GBytes` | f32 × N × 23 × 3 × 3: rotations of SMPL joints 1..23 relative to their parents (row-major) |
+//! | `betas`           | `GBytes` | f32 × N × 10: SMPL shape coefficients                           |
+//! | `pred-cam`        | `GBytes` | f32 × N × 3: the network's weak-perspective crop camera (s, tx, ty) |
+//! | `cam-t`           | `GBytes` | f32 × N × 3: full-frame camera translation (tx, ty, tz) in metres, added to the posed body |
+//! | `focal-length`    | `GBytes` | f32 × N: focal length in pixels of the full-frame camera        |
+//! | `principal-point` | `GBytes` | f32 × N × 2: principal point (cx, cy) in pixels                 |
+//!
+//! All arrays are packed little-endian, C order, one row per person in the same order in
+//! every field. The camera is a pinhole in OpenCV's frame (x right, y down, z forward): a
+//! posed body vertex `v` (model space, metres) lands at `X = v + cam_t` and projects to
+//! `u = f X.x / X.z + cx`, `v = f X.y / X.z + cy` (see [`crate::camera`]).
+//!
+//! # Reading it without this crate
+//!
+//! From C: `gst_buffer_get_custom_meta (buf, "Hmr2PoseMeta")`, then
+//! `gst_custom_meta_get_structure ()`, then for each array field
+//! `g_value_get_boxed (gst_structure_get_value (s, "body-pose"))` gives a `GBytes`.
+//! From Python (PyGObject):
+//!
+//! ```python
+//! meta = buf.get_custom_meta("Hmr2PoseMeta")
+//! s = meta.get_structure()
+//! n = s.get_value("num-persons")
+//! body_pose = numpy.frombuffer(s.get_value("body-pose").get_data(), "<f4").reshape(n, 23, 3, 3)
+//! ```
+//!
+//! The meta is registered by whichever plugin loads first; registering again from the
+//! other plugin of the project is a no-op (see [`register`]).
+
+use std::fmt;
+
+use gst::glib;
+
+/// Name of the `GstCustomMeta` that carries the poses.
+pub const POSE_META_NAME: &str = "Hmr2PoseMeta";
+/// Name of the `GstStructure` inside the meta.
+pub const POSE_STRUCTURE_NAME: &str = "hmr2-pose";
+/// Layout version written in the `version` field.
+pub const POSE_META_VERSION: u32 = 1;
+/// Body joints with a relative rotation (SMPL joints 1..23).
+pub const NUM_BODY_JOINTS: usize = 23;
+/// Shape coefficients per person.
+pub const NUM_BETAS: usize = 10;
+
+const META_TAGS: &[&str] = &["video", "size", "orientation"];
+
+/// Row-major 3×3 rotation matrix.
+pub type Mat3 = [[f32; 3]; 3];
+
+/// One person's pose and camera, as carried in the metadata.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersonPose {
+    /// Person box x0, y0, x1, y1 in full-frame pixels.
+    pub bbox: [f32; 4],
+    /// Detection score in [0, 1].
+    pub score: f32,
+    /// Track id, when a tracker assigned one.
+    pub track_id: Option<u64>,
+    /// Root rotation in the OpenCV camera frame.
+    pub global_orient: Mat3,
+    /// Rotations of SMPL joints 1..23 relative to their parents.
+    pub body_pose: [Mat3; NUM_BODY_JOINTS],
+    /// SMPL shape coefficients.
+    pub betas: [f32; NUM_BETAS],
+    /// The network's weak-perspective crop camera (s, tx, ty).
+    pub pred_cam: [f32; 3],
+    /// Full-frame camera translation in metres.
+    pub cam_t: [f32; 3],
+    /// Full-frame focal length in pixels.
+    pub focal_length: f32,
+    /// Full-frame principal point (cx, cy) in pixels.
+    pub principal_point: [f32; 2],
+}
+
+impl Default for PersonPose {
+    fn default() -> Self {
+        const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+        Self {
+            bbox: [0.0; 4],
+            score: 1.0,
+            track_id: None,
+            global_orient: IDENTITY,
+            body_pose: [IDENTITY; NUM_BODY_JOINTS],
+            betas: [0.0; NUM_BETAS],
+            pred_cam: [1.0, 0.0, 0.0],
+            cam_t: [0.0, 0.0, 10.0],
+            focal_length: 5000.0,
+            principal_point: [0.0; 2],
+        }
+    }
+}
+
+/// All persons of one frame.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FramePoses {
+    pub frame_width: u32,
+    pub frame_height: u32,
+    pub persons: Vec<PersonPose>,
+}
+
+/// Why a structure could not be read as poses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PoseMetaError {
+    WrongName(String),
+    UnsupportedVersion(u32),
+    MissingField(&'static str),
+    WrongLength { field: &'static str, expected: usize, found: usize },
+}
+
+impl fmt::Display for PoseMetaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WrongName(name) => {
+                write!(f, "structure is named '{name}', expected '{POSE_STRUCTURE_NAME}'")
+            }
+            Self::UnsupportedVersion(v) => write!(
+                f,
+                "pose metadata version {v} is not supported (this build reads version {POSE_META_VERSION})"
+            ),
+            Self::MissingField(field) => write!(f, "pose metadata has no valid field '{field}'"),
+            Self::WrongLength { field, expected, found } => write!(
+                f,
+                "pose metadata field '{field}' holds {found} bytes, expected {expected}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PoseMetaError {}
+
+/// Registers the custom meta once per process. Both plugins call it from `plugin_init`;
+/// each plugin library carries its own copy of this crate, so the check must be made
+/// against GStreamer's registry rather than a Rust static. Plugin initialisation is
+/// serialised by GStreamer, so check-then-register does not race there.
+pub fn register() {
+    if !gst::meta::CustomMeta::is_registered(POSE_META_NAME) {
+        gst::meta::CustomMeta::register(POSE_META_NAME, META_TAGS);
+    }
+}
+
+fn f32_bytes<'a>(values: impl Iterator<Item = &'a f32>) -> glib::Bytes {
+    let bytes: Vec<u8> = values.flat_map(|v| v.to_le_bytes()).collect();
+    glib::Bytes::from_owned(bytes)
+}
+
+fn read_f32s(
+    s: &gst::StructureRef,
+    field: &'static str,
+    expected_values: usize,
+) -> Result<Vec<f32>, PoseMetaError> {
+    let bytes = s
+        .get::<glib::Bytes>(field)
+        .map_err(|_| PoseMetaError::MissingField(field))?;
+    let expected = expected_values * 4;
+    if bytes.len() != expected {
+        return Err(PoseMetaError::WrongLength { field, expected, found: bytes.len() });
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+fn mat3(values: &[f32]) -> Mat3 {
+    [
+        [values[0], values[1], values[2]],
+        [values[3], values[4], values[5]],
+        [values[6], values[7], values[8]],
+    ]
+}
+
+impl FramePoses {
+    /// Builds the metadata structure in the documented layout.
+    pub fn to_structure(&self) -> gst::Structure {
+        let p = &self.persons;
+        let track_ids: Vec<u8> = p
+            .iter()
+            .flat_map(|q| q.track_id.map_or(-1i64, |id| id as i64).to_le_bytes())
+            .collect();
+        gst::Structure::builder(POSE_STRUCTURE_NAME)
+            .field("version", POSE_META_VERSION)
+            .field("frame-width", self.frame_width as i32)
+            .field("frame-height", self.frame_height as i32)
+            .field("num-persons", p.len() as u32)
+            .field("boxes", f32_bytes(p.iter().flat_map(|q| q.bbox.iter())))
+            .field("scores", f32_bytes(p.iter().map(|q| &q.score)))
+            .field("track-ids", glib::Bytes::from_owned(track_ids))
+            .field(
+                "global-orient",
+                f32_bytes(p.iter().flat_map(|q| q.global_orient.iter().flatten())),
+            )
+            .field(
+                "body-pose",
+                f32_bytes(p.iter().flat_map(|q| q.body_pose.iter().flatten().flatten())),
+            )
+            .field("betas", f32_bytes(p.iter().flat_map(|q| q.betas.iter())))
+            .field("pred-cam", f32_bytes(p.iter().flat_map(|q| q.pred_cam.iter())))
+            .field("cam-t", f32_bytes(p.iter().flat_map(|q| q.cam_t.iter())))
+            .field("focal-length", f32_bytes(p.iter().map(|q| &q.focal_length)))
+            .field(
+                "principal-point",
+                f32_bytes(p.iter().flat_map(|q| q.principal_point.iter())),
+            )
+            .build()
+    }
+
+    /// Reads the documented layout back, checking every array's length.
+    pub fn from_structure(s: &gst::StructureRef) -> Result<Self, PoseMetaError> {
+        if s.name() != POSE_STRUCTURE_NAME {
+            return Err(PoseMetaError::WrongName(s.name().to_string()));
+        }
+        let version = s.get::<u32>("version").map_err(|_| PoseMetaError::MissingField("version"))?;
+        if version != POSE_META_VERSION {
+            return Err(PoseMetaError::UnsupportedVersion(version));
+        }
+        let frame_width =
+            s.get::<i32>("frame-width").map_err(|_| PoseMetaError::MissingField("frame-width"))?;
+        let frame_height =
+            s.get::<i32>("frame-height").map_err(|_| PoseMetaError::MissingField("frame-height"))?;
+        let n = s.get::<u32>("num-persons").map_err(|_| PoseMetaError::MissingField("num-persons"))?
+            as usize;
+
+        let boxes = read_f32s(s, "boxes", n * 4)?;
+        let scores = read_f32s(s, "scores", n)?;
+        let track_ids = s
+            .get::<glib::Bytes>("track-ids")
+            .map_err(|_| PoseMetaError::MissingField("track-ids"))?;
+        if track_ids.len() != n * 8 {
+            return Err(PoseMetaError::WrongLength {
+                field: "track-ids",
+                expected: n * 8,
+                found: track_ids.len(),
+            });
+        }
+        let global_orient = read_f32s(s, "global-orient", n * 9)?;
+        let body_pose = read_f32s(s, "body-pose", n * NUM_BODY_JOINTS * 9)?;
+        let betas = read_f32s(s, "betas", n * NUM_BETAS)?;
+        let pred_cam = read_f32s(s, "pred-cam", n * 3)?;
+        let cam_t = read_f32s(s, "cam-t", n * 3)?;
+        let focal_length = read_f32s(s, "focal-length", n)?;
+        let principal_point = read_f32s(s, "principal-point", n * 2)?;
+
+        let persons = (0..n)
+            .map(|i| {
+                let id_bytes: [u8; 8] = track_ids[i * 8..i * 8 + 8].try_into().unwrap();
+                let id = i64::from_le_bytes(id_bytes);
+                let pose = &body_pose[i * NUM_BODY_JOINTS * 9..(i + 1) * NUM_BODY_JOINTS * 9];
+                PersonPose {
+                    bbox: boxes[i * 4..i * 4 + 4].try_into().unwrap(),
+                    score: scores[i],
+                    track_id: (id >= 0).then_some(id as u64),
+                    global_orient: mat3(&global_orient[i * 9..i * 9 + 9]),
+                    body_pose: std::array::from_fn(|j| mat3(&pose[j * 9..j * 9 + 9])),
+                    betas: betas[i * NUM_BETAS..(i + 1) * NUM_BETAS].try_into().unwrap(),
+                    pred_cam: pred_cam[i * 3..i * 3 + 3].try_into().unwrap(),
+                    cam_t: cam_t[i * 3..i * 3 + 3].try_into().unwrap(),
+                    focal_length: focal_length[i],
+                    principal_point: principal_point[i * 2..i * 2 + 2].try_into().unwrap(),
+                }
+            })
+            .collect();
+        Ok(Self {
+            frame_width: frame_width.max(0) as u32,
+            frame_height: frame_height.max(0) as u32,
+            persons,
+        })
+    }
+
+    /// Attaches the poses to a buffer, replacing poses attached earlier.
+    pub fn attach(&self, buffer: &mut gst::BufferRef) -> Result<(), glib::BoolError> {
+        register();
+        if let Ok(meta) = gst::meta::CustomMeta::from_mut_buffer(buffer, POSE_META_NAME) {
+            meta.remove().map_err(|_| glib::bool_error!("cannot remove the previous pose meta"))?;
+        }
+        let mut meta = gst::meta::CustomMeta::add(buffer, POSE_META_NAME)?;
+        let s = meta.mut_structure();
+        for (name, value) in self.to_structure().iter() {
+            s.set_value(name, value.clone());
+        }
+        s.set_name(POSE_STRUCTURE_NAME);
+        Ok(())
+    }
+
+    /// The poses on a buffer: `Ok(None)` when the buffer carries none.
+    pub fn from_buffer(buffer: &gst::BufferRef) -> Result<Option<Self>, PoseMetaError> {
+        if !gst::meta::CustomMeta::is_registered(POSE_META_NAME) {
+            return Ok(None);
+        }
+        match gst::meta::CustomMeta::from_buffer(buffer, POSE_META_NAME) {
+            Ok(meta) => Self::from_structure(meta.structure()).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_person(seed: f32) -> PersonPose {
+        let mut p = PersonPose {
+            bbox: [10.0 + seed, 20.0, 110.0, 220.5],
+            score: 0.75,
+            track_id: Some(42),
+            pred_cam: [0.9, 0.01 * seed, -0.2],
+            cam_t: [0.1, -0.2, 25.0 + seed],
+            focal_length: 7500.0,
+            principal_point: [960.0, 540.0],
+            ..Default::default()
+        };
+        for (j, r) in p.body_pose.iter_mut().enumerate() {
+            r[0][1] = j as f32 * 0.01 + seed;
+        }
+        p.global_orient[1][1] = -1.0;
+        p.betas[3] = 0.5 * seed;
+        p
+    }
+
+    #[test]
+    fn structure_round_trip() {
+        gst::init().unwrap();
+        let mut second = sample_person(2.0);
+        second.track_id = None;
+        let poses = FramePoses {
+            frame_width: 1920,
+            frame_height: 1080,
+            persons: vec![sample_person(1.0), second],
+        };
+        let s = poses.to_structure();
+        assert_eq!(s.get::<u32>("num-persons").unwrap(), 2);
+        assert_eq!(s.get::<glib::Bytes>("body-pose").unwrap().len(), 2 * 23 * 9 * 4);
+        assert_eq!(FramePoses::from_structure(&s).unwrap(), poses);
+    }
+
+    #[test]
+    fn empty_frame_round_trip() {
+        gst::init().unwrap();
+        let poses = FramePoses { frame_width: 64, frame_height: 48, persons: vec![] };
+        assert_eq!(FramePoses::from_structure(&poses.to_structure()).unwrap(), poses);
+    }
+
+    #[test]
+    fn truncated_array_is_an_error() {
+        gst::init().unwrap();
+        let poses = FramePoses { frame_width: 4, frame_height: 4, persons: vec![sample_person(0.0)] };
+        let mut s = poses.to_structure();
+        s.set("betas", glib::Bytes::from_owned(vec![0u8; 12]));
+        assert_eq!(
+            FramePoses::from_structure(&s),
+            Err(PoseMetaError::WrongLength { field: "betas", expected: 40, found: 12 })
+        );
+        s.remove_field("cam-t");
+        assert!(matches!(FramePoses::from_structure(&s), Err(PoseMetaError::WrongLength { .. } | PoseMetaError::MissingField(_))));
+    }
+
+    #[test]
+    fn meta_survives_buffer_copy_and_replaces() {
+        gst::init().unwrap();
+        register();
+        register(); // a second registration in the same process is harmless
+        let mut buffer = gst::Buffer::with_size(16).unwrap();
+        let first = FramePoses { frame_width: 8, frame_height: 2, persons: vec![sample_person(1.0)] };
+        first.attach(buffer.get_mut().unwrap()).unwrap();
+        let second = FramePoses { frame_width: 8, frame_height: 2, persons: vec![] };
+        second.attach(buffer.get_mut().unwrap()).unwrap();
+        assert_eq!(buffer.iter_meta::<gst::meta::CustomMeta>().count(), 1);
+
+        let copy = buffer.copy_deep().unwrap();
+        assert_eq!(FramePoses::from_buffer(&copy).unwrap(), Some(second));
+        let plain = gst::Buffer::with_size(4).unwrap();
+        assert_eq!(FramePoses::from_buffer(&plain).unwrap(), None);
+    }
+}
