@@ -384,7 +384,7 @@ mod tests {
         first.attach(buffer.get_mut().unwrap()).unwrap();
         let second = FramePoses { frame_width: 8, frame_height: 2, persons: vec![] };
         second.attach(buffer.get_mut().unwrap()).unwrap();
-        assert_eq!(buffer.iter_meta::<gst::meta::CustomMeta>().count(), 1);
+        assert_eq!(buffer.iter_meta::<gst::Meta>().count(), 1);
 
         let copy = buffer.copy_deep().unwrap();
         assert_eq!(FramePoses::from_buffer(&copy).unwrap(), Some(second));
