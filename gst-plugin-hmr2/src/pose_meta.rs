@@ -3,10 +3,14 @@
 //!
 //! # Layout
 //!
-//! Every buffer that `hmr2pose` processed carries one [`GstCustomMeta`] named
-//! [`POSE_META_NAME`] (`"Hmr2PoseMeta"`, tags `video`, `size`, `orientation`, so elements
-//! that move pixels around drop it instead of keeping wrong coordinates; plain copies and
-//! colour conversions keep it). Its `GstStructure` is named [`POSE_STRUCTURE_NAME`]
+//! Every buffer that `hmr2pose` processed carries one `GstCustomMeta` named
+//! [`POSE_META_NAME`] (`"Hmr2PoseMeta"`, tag `video` only). With that tag, buffer copies,
+//! colour conversions (`videoconvert`) and scalers (`videoscale`) all keep it. A scaler does
+//! not update the pixel coordinates inside, so the structure records the size of the frame
+//! they refer to (`frame-width`, `frame-height`) and readers rescale when the frame they
+//! draw on differs (as `meshoverlay` does). A `size` tag would make GStreamer 1.22's
+//! `videoconvert` drop the meta on every format change, which breaks the common
+//! `hmr2pose ! videoconvert ! meshoverlay` chain. Its `GstStructure` is named [`POSE_STRUCTURE_NAME`]
 //! (`"hmr2-pose"`) and holds:
 //!
 //! | field             | type     | content                                                        |
@@ -63,7 +67,7 @@ pub const NUM_BODY_JOINTS: usize = 23;
 /// Shape coefficients per person.
 pub const NUM_BETAS: usize = 10;
 
-const META_TAGS: &[&str] = &["video", "size", "orientation"];
+const META_TAGS: &[&str] = &["video"];
 
 /// Row-major 3×3 rotation matrix.
 pub type Mat3 = [[f32; 3]; 3];

@@ -1,0 +1,212 @@
+//! Throughput of `hmr2pose` on 1080p frames, with the per-stage times it reports in its
+//! `stats` property.
+//!
+//! ```sh
+//! cargo run --release -p gst-plugin-hmr2 --example bench_hmr2pose -- [--frames N] [--batch B]...
+//!     [--format RGBA|I420|NV12|...] [--model PATH] [--threads T]
+//! ```
+//!
+//! Without `--batch` it runs batch sizes 1 and 8. Each run is done twice: with the whole
+//! frame as the person (the fallback; a 2560-pixel crop, the worst case for cropping) and
+//! with four person boxes of typical size given as region-of-interest metas. Frames come
+//! from `appsrc` (one prepared frame, shared) and go to `fakesink`, so the figures are the
+//! element's own. The element's times are wall-clock times, so a busy machine inflates
+//! them; the crop figures at the end are therefore also given as the minimum and median
+//! of 300 single crops, timed outside the element.
+
+use std::time::Instant;
+
+use gst::prelude::*;
+use gst_video::prelude::*;
+use gsthmr2::crop::PersonCrop;
+use gsthmr2::resample::{FrameView, PixelLayout, Plane, Scratch, YuvMatrix};
+
+const WIDTH: u32 = 1920;
+const HEIGHT: u32 = 1080;
+
+struct Args {
+    frames: u64,
+    batches: Vec<u32>,
+    format: String,
+    model: Option<String>,
+    threads: u32,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args { frames: 120, batches: vec![], format: "RGBA".into(), model: None, threads: 0 };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--frames" => args.frames = value().parse().expect("--frames N"),
+            "--batch" => args.batches.push(value().parse().expect("--batch B")),
+            "--format" => args.format = value(),
+            "--model" => args.model = Some(value()),
+            "--threads" => args.threads = value().parse().expect("--threads T"),
+            "--help" | "-h" => {
+                println!("bench_hmr2pose [--frames N] [--batch B]... [--format F] [--model PATH] [--threads T]");
+                std::process::exit(0);
+            }
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    if args.batches.is_empty() {
+        args.batches = vec![1, 8];
+    }
+    args
+}
+
+/// One 1080p frame in `format`, converted from an RGBA test picture by videoconvert.
+fn prepare_frame(format: &str) -> (gst::Caps, gst::Buffer) {
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc num-buffers=1 pattern=smpte ! video/x-raw,format=RGBA,width={WIDTH},height={HEIGHT},framerate=30/1 \
+         ! videoconvert ! video/x-raw,format={format} ! appsink name=sink"
+    ))
+    .expect("test picture pipeline");
+    let sink = pipeline.downcast_ref::<gst::Bin>().unwrap().by_name("sink").unwrap();
+    let sink = sink.downcast::<gst_app::AppSink>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let sample = sink.pull_sample().expect("a test picture");
+    pipeline.set_state(gst::State::Null).unwrap();
+    (sample.caps().unwrap().to_owned(), sample.buffer_owned().unwrap())
+}
+
+struct Run {
+    wall_s: f64,
+    stats: gst::Structure,
+}
+
+fn run(args: &Args, batch: u32, caps: &gst::Caps, frame: &gst::Buffer, persons: &[(u32, u32, u32, u32)]) -> Run {
+    let box_source = if persons.is_empty() { "full-frame" } else { "roi-meta" };
+    let model = args.model.as_ref().map(|m| format!("model={m}")).unwrap_or_default();
+    let pipeline = gst::parse::launch(&format!(
+        "appsrc name=src format=time ! hmr2pose name=pose batch-size={batch} box-source={box_source} threads={} {model} \
+         ! fakesink sync=false",
+        args.threads
+    ))
+    .expect("benchmark pipeline")
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let src = pipeline.by_name("src").unwrap().downcast::<gst_app::AppSrc>().unwrap();
+    src.set_caps(Some(caps));
+    src.set_max_bytes(0);
+    let pose = pipeline.by_name("pose").unwrap();
+    pipeline.set_state(gst::State::Playing).expect("the pipeline starts");
+
+    let mut template = frame.copy();
+    for rect in persons {
+        gst_video::VideoRegionOfInterestMeta::add(template.get_mut().unwrap(), "person", *rect);
+    }
+    let start = Instant::now();
+    for i in 0..args.frames {
+        let mut buffer = template.copy();
+        let b = buffer.get_mut().unwrap();
+        b.set_pts(gst::ClockTime::from_nseconds(i * 33_333_333));
+        b.set_duration(gst::ClockTime::from_nseconds(33_333_333));
+        src.push_buffer(buffer).expect("push");
+    }
+    src.end_of_stream().unwrap();
+    let bus = pipeline.bus().unwrap();
+    let message = bus
+        .timed_pop_filtered(gst::ClockTime::NONE, &[gst::MessageType::Eos, gst::MessageType::Error])
+        .unwrap();
+    let wall_s = start.elapsed().as_secs_f64();
+    if let gst::MessageView::Error(e) = message.view() {
+        panic!("pipeline error: {} ({:?})", e.error(), e.debug());
+    }
+    let stats = pose.property::<gst::Structure>("stats");
+    pipeline.set_state(gst::State::Null).unwrap();
+    Run { wall_s, stats }
+}
+
+fn report(label: &str, batch: u32, run: &Run) {
+    let get = |f: &str| run.stats.get::<u64>(f).unwrap() as f64;
+    let (frames, persons, batches) = (get("frames"), get("persons"), get("batches"));
+    let ms = |ns: f64| ns / 1e6;
+    let inference_s = get("inference-ns") / 1e9;
+    println!(
+        "{label:<22} batch {batch:>2}: {:>7.1} frames/s | crop+normalise {:>6.3} ms/person | inference {:>7.3} ms/batch \
+         ({:>6.3} ms/person) | post {:>6.3} ms/frame | overhead beyond inference {:>5.1}% of wall time",
+        frames / run.wall_s,
+        ms(get("crop-ns") / persons.max(1.0)),
+        ms(get("inference-ns") / batches.max(1.0)),
+        ms(get("inference-ns") / persons.max(1.0)),
+        ms(get("post-ns") / frames.max(1.0)),
+        100.0 * (run.wall_s - inference_s).max(0.0) / run.wall_s,
+    );
+}
+
+/// The sampler's view of a mapped 1080p frame of the formats benchmarked.
+fn frame_view<'a>(frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> FrameView<'a> {
+    use gst_video::VideoFormat::*;
+    let yuv = YuvMatrix::BT709;
+    let (layout, planes): (PixelLayout, &[u32]) = match frame.format() {
+        Rgba | Rgbx => (PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 2 }, &[0]),
+        Bgra | Bgrx => (PixelLayout::PackedRgb { bytes: 4, r: 2, g: 1, b: 0 }, &[0]),
+        Rgb => (PixelLayout::PackedRgb { bytes: 3, r: 0, g: 1, b: 2 }, &[0]),
+        I420 => (PixelLayout::I420(yuv), &[0, 1, 2]),
+        Nv12 => (PixelLayout::Nv12 { matrix: yuv, swapped: false }, &[0, 1]),
+        other => panic!("the crop benchmark does not read {other:?}"),
+    };
+    let planes = planes
+        .iter()
+        .map(|&p| Plane { data: frame.plane_data(p).unwrap(), stride: frame.plane_stride()[p as usize] as usize })
+        .collect();
+    FrameView::new(frame.width() as usize, frame.height() as usize, layout, planes).unwrap()
+}
+
+/// Minimum and median time of single crops (3 × 256 × 192 normalised values).
+fn crop_times(format: &str) {
+    let (caps, buffer) = prepare_frame(format);
+    let info = gst_video::VideoInfo::from_caps(&caps).unwrap();
+    let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).unwrap();
+    let view = frame_view(&mapped);
+    let mut input = vec![0.0f32; 3 * 256 * 192];
+    let mut scratch = Scratch::default();
+    for (label, bbox) in [
+        ("whole frame (2560 px crop)", [0.0, 0.0, 1920.0, 1080.0]),
+        ("300x800 person (800 px)", [550.0, 150.0, 850.0, 950.0]),
+        ("100x200 person (200 px)", [900.0, 400.0, 1000.0, 600.0]),
+    ] {
+        let crop = PersonCrop::from_box(bbox);
+        crop.write_input(&view, 192, &mut scratch, &mut input);
+        let mut runs: Vec<f64> = (0..300)
+            .map(|_| {
+                let start = Instant::now();
+                crop.write_input(&view, 192, &mut scratch, &mut input);
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        runs.sort_by(f64::total_cmp);
+        println!(
+            "crop+normalise {format:<4} {label:<27}: {:.3} ms min, {:.3} ms median",
+            runs[0],
+            runs[runs.len() / 2]
+        );
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    gst::init().unwrap();
+    gsthmr2::plugin_register_static().unwrap();
+    let (caps, frame) = prepare_frame(&args.format);
+    println!(
+        "hmr2pose: {} frames of {WIDTH}x{HEIGHT} {}, {} network, {} CPU threads available",
+        args.frames,
+        args.format,
+        args.model.as_deref().unwrap_or("bundled test"),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    // Four standing persons of a typical size in a 1080p frame (crops of about 800 pixels).
+    let persons = [(100, 200, 300, 800), (550, 150, 320, 850), (1000, 250, 280, 750), (1450, 200, 300, 820)];
+    for &batch in &args.batches {
+        let whole = run(&args, batch, &caps, &frame, &[]);
+        report("whole frame (1/frame)", batch, &whole);
+        let four = run(&args, batch, &caps, &frame, &persons);
+        report("4 persons/frame (ROI)", batch, &four);
+    }
+    for format in ["RGBA", "I420", "NV12"] {
+        crop_times(format);
+    }
+}

@@ -1,0 +1,203 @@
+//! HMR2's person crop: where the square crop lies in the frame, which of its columns the
+//! network sees, and how crop pixels are normalised.
+//!
+//! A person box `(x0, y0, x1, y1)` (frame pixels) becomes a square of side
+//! `max(h, 4/3 w)` around the box centre: the box grown to the 3:4 aspect of the network
+//! input, then made square. That square is warped to [`CROP_SIDE`]² pixels like OpenCV's
+//! `warpAffine` in the reference: integer coordinates are pixel centres and crop pixel
+//! `(u, v)` samples the frame at `centre + ((u, v) − CROP_SIDE / 2) · side / CROP_SIDE`,
+//! with black outside the frame. A 256×192 network sees crop columns 32..224; a network
+//! with that slice in its graph takes all 256 columns.
+
+use std::ops::Range;
+
+use crate::camera;
+use crate::resample::{self, AxisMap, FrameView, Scratch, Warp};
+
+/// Side in pixels of the square crop (the crop the HMR2 focal length refers to).
+pub const CROP_SIDE: usize = camera::CROP_SIZE as usize;
+/// Aspect the box is grown to before it is made square, as width : height.
+pub const BOX_ASPECT: (f32, f32) = (192.0, 256.0);
+/// ImageNet channel means (RGB) of pixel values scaled to [0, 1].
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// ImageNet channel standard deviations (RGB).
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// The square region of the frame that becomes one person's crop.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PersonCrop {
+    /// Centre in frame pixels (the box midpoint).
+    pub center: [f32; 2],
+    /// Side of the square in frame pixels.
+    pub side: f32,
+}
+
+impl PersonCrop {
+    /// The crop HMR2 takes for a person box `(x0, y0, x1, y1)`.
+    pub fn from_box(bbox: [f32; 4]) -> Self {
+        let [x0, y0, x1, y1] = bbox;
+        let (w, h) = ((x1 - x0).abs(), (y1 - y0).abs());
+        let (aw, ah) = BOX_ASPECT;
+        Self {
+            center: [(x0 + x1) / 2.0, (y0 + y1) / 2.0],
+            side: h.max(w * ah / aw),
+        }
+    }
+
+    /// Frame pixels per crop pixel.
+    pub fn scale(&self) -> f32 {
+        self.side / CROP_SIDE as f32
+    }
+
+    /// Frame position (pixel-centre coordinates) sampled by crop pixel `(u, v)`.
+    pub fn source_position(&self, u: f32, v: f32) -> [f32; 2] {
+        let half = CROP_SIDE as f32 / 2.0;
+        let k = self.scale();
+        [self.center[0] + (u - half) * k, self.center[1] + (v - half) * k]
+    }
+
+    /// The sampling grid of the given crop columns over all crop rows.
+    pub fn warp(&self, columns: Range<usize>) -> Warp {
+        let [x0, y0] = self.source_position(columns.start as f32, 0.0);
+        let step = self.scale();
+        Warp {
+            x: AxisMap { origin: x0, step },
+            y: AxisMap { origin: y0, step },
+            width: columns.len(),
+            height: CROP_SIDE,
+        }
+    }
+
+    /// Writes the network input for this crop: normalised RGB, planar (CHW), `CROP_SIDE`
+    /// rows of `input_width` columns, into `out` (exactly 3 × 256 × `input_width` values).
+    pub fn write_input(
+        &self,
+        frame: &FrameView,
+        input_width: usize,
+        scratch: &mut Scratch,
+        out: &mut [f32],
+    ) {
+        let plane = CROP_SIDE * input_width;
+        assert_eq!(out.len(), 3 * plane, "input slot size");
+        let (r, rest) = out.split_at_mut(plane);
+        let (g, b) = rest.split_at_mut(plane);
+        resample::sample_rgb(frame, &self.warp(input_columns(input_width)), scratch, |x, y, rgb, _| {
+            let i = y * input_width + x;
+            let n = normalize(rgb);
+            r[i] = n[0];
+            g[i] = n[1];
+            b[i] = n[2];
+        });
+    }
+}
+
+/// The crop columns a network of the given input width sees: the centred `width` columns
+/// of the square crop (32..224 for 192, everything for 256).
+pub fn input_columns(input_width: usize) -> Range<usize> {
+    let start = CROP_SIDE.saturating_sub(input_width) / 2;
+    start..start + input_width.min(CROP_SIDE)
+}
+
+/// ImageNet normalisation of one RGB pixel given in [0, 255]: `(v / 255 − mean) / std`,
+/// computed as one multiply-add.
+#[inline(always)]
+pub fn normalize(rgb: [f32; 3]) -> [f32; 3] {
+    std::array::from_fn(|c| {
+        let scale = 1.0 / (255.0 * IMAGENET_STD[c]);
+        rgb[c] * scale - IMAGENET_MEAN[c] / IMAGENET_STD[c]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_box_grows_in_height() {
+        // 1920x1080 box: h/w < 4/3, so the side is 4/3 * 1920 = 2560.
+        let crop = PersonCrop::from_box([0.0, 0.0, 1920.0, 1080.0]);
+        assert_eq!(crop.center, [960.0, 540.0]);
+        assert_eq!(crop.side, 2560.0);
+        assert_eq!(crop.scale(), 10.0);
+    }
+
+    #[test]
+    fn tall_box_keeps_its_height() {
+        // 60x200 box: 4/3 * 60 = 80 < 200, so the side is the height.
+        let crop = PersonCrop::from_box([100.0, 50.0, 160.0, 250.0]);
+        assert_eq!(crop.center, [130.0, 150.0]);
+        assert_eq!(crop.side, 200.0);
+    }
+
+    #[test]
+    fn box_at_exact_aspect_is_square_of_its_height() {
+        let crop = PersonCrop::from_box([0.0, 0.0, 96.0, 128.0]);
+        assert_eq!(crop.side, 128.0);
+    }
+
+    #[test]
+    fn crop_centre_maps_to_box_centre() {
+        // Crop pixel (128, 128) is the box centre; one crop pixel is side/256 frame pixels.
+        let crop = PersonCrop { center: [300.0, 200.0], side: 512.0 };
+        assert_eq!(crop.source_position(128.0, 128.0), [300.0, 200.0]);
+        assert_eq!(crop.source_position(0.0, 0.0), [44.0, -56.0]);
+        assert_eq!(crop.source_position(32.0, 255.0), [108.0, 454.0]);
+    }
+
+    #[test]
+    fn network_columns() {
+        assert_eq!(input_columns(192), 32..224);
+        assert_eq!(input_columns(256), 0..256);
+    }
+
+    #[test]
+    fn input_tensor_matches_hand_computed_pixels() {
+        use crate::resample::PixelLayout;
+        // A 64x64 RGB frame, left half (x < 32) red (200, 0, 0), right half blue (0, 0, 100).
+        // The box (16, 0)-(48, 64) makes a 64-pixel square centred at (32, 32): a 4x
+        // upscale, so bilinear sampling; crop column u samples x = 32 + (u - 128) / 4.
+        let (w, h) = (64usize, 64usize);
+        let mut data = vec![0u8; w * h * 3];
+        for y in 0..h {
+            for x in 0..w {
+                let px = if x < 32 { [200, 0, 0] } else { [0, 0, 100] };
+                data[(y * w + x) * 3..][..3].copy_from_slice(&px);
+            }
+        }
+        let layout = PixelLayout::PackedRgb { bytes: 3, r: 0, g: 1, b: 2 };
+        let frame = FrameView::new(w, h, layout, vec![resample::Plane { data: &data, stride: w * 3 }])
+            .unwrap();
+        let crop = PersonCrop::from_box([16.0, 0.0, 48.0, 64.0]);
+        assert_eq!((crop.center, crop.side), ([32.0, 32.0], 64.0));
+        let mut input = vec![0.0f32; 3 * 256 * 192];
+        crop.write_input(&frame, 192, &mut Scratch::default(), &mut input);
+        let at = |c: usize, y: usize, x: usize| input[c * 256 * 192 + y * 192 + x];
+        let red = normalize([200.0, 0.0, 0.0]);
+        let blue = normalize([0.0, 0.0, 100.0]);
+        // Tensor column 0 is crop column 32: x = 32 - 96 / 4 = 8 (red).
+        assert!((at(0, 100, 0) - red[0]).abs() < 1e-5);
+        assert!((at(2, 100, 0) - red[2]).abs() < 1e-5);
+        // Crop column 126 (tensor 94) samples x = 31.5: half red, half blue.
+        let mix = normalize([100.0, 0.0, 50.0]);
+        for (c, expected) in mix.iter().enumerate() {
+            assert!((at(c, 7, 94) - expected).abs() < 1e-5, "channel {c}: {}", at(c, 7, 94));
+        }
+        // Crop column 130 (tensor 98) samples x = 32.5: blue.
+        assert!((at(2, 100, 98) - blue[2]).abs() < 1e-5);
+        // Crop row 255 samples y = 63.75: weight 0.25 on row 63, 0.75 on the black outside.
+        let edge = normalize([0.0, 0.0, 25.0]);
+        assert!((at(2, 255, 191) - edge[2]).abs() < 1e-5, "{}", at(2, 255, 191));
+    }
+
+    #[test]
+    fn normalisation_matches_hand_computed_values() {
+        // (0/255 - 0.485) / 0.229 = -2.117903; (255/255 - 0.456) / 0.224 = 2.428571;
+        // (128/255 - 0.406) / 0.225 = 0.426492.
+        let n = normalize([0.0, 255.0, 128.0]);
+        let expected = [-2.117_904, 2.428_571, 0.426_492];
+        for c in 0..3 {
+            assert!((n[c] - expected[c]).abs() < 1e-5, "{n:?}");
+        }
+    }
+}
+

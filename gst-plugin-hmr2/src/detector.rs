@@ -1,0 +1,237 @@
+//! Person detection with a YOLO-family ONNX model in the Ultralytics YOLOv8/v11 layout.
+//!
+//! Input: one float32 tensor `[1, 3, H, W]` (RGB in [0, 1], planar), fed the frame
+//! letterboxed: scaled to fit `W`×`H` keeping its aspect, centred, grey (114) around it;
+//! `H` and `W` are read from the model (640 when symbolic). Output: the first output,
+//! float32 `[1, 4 + C, N]`: for each of N candidates `cx, cy, w, h` in input pixels, then C
+//! class scores. A candidate is a person when its best class is class 0 (COCO `person`) and
+//! that score reaches the threshold; persons then go through greedy non-maximum
+//! suppression.
+
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use crate::boxes::PersonBox;
+use crate::model_contract::{DataType, TensorDesc};
+use crate::onnxruntime::{self, ModelSource, SessionOptions};
+use crate::resample::{self, AxisMap, FrameView, Scratch, Warp};
+
+/// Input side used when the model leaves it symbolic.
+pub const DEFAULT_INPUT_SIDE: usize = 640;
+/// Grey level of the letterbox border.
+pub const LETTERBOX_GREY: f32 = 114.0;
+/// Class index of persons.
+pub const PERSON_CLASS: usize = 0;
+
+/// How the frame sits in the detector input.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Letterbox {
+    /// Input pixels per frame pixel.
+    pub gain: f32,
+    /// Input pixels left of and above the frame.
+    pub pad: [f32; 2],
+    pub input: [usize; 2],
+}
+
+impl Letterbox {
+    pub fn new(frame: [usize; 2], input: [usize; 2]) -> Self {
+        let gain = (input[0] as f32 / frame[0] as f32).min(input[1] as f32 / frame[1] as f32);
+        let pad = std::array::from_fn(|i| {
+            let free = input[i] as f32 - (frame[i] as f32 * gain).round();
+            (free / 2.0 - 0.1).round().max(0.0)
+        });
+        Self { gain, pad, input }
+    }
+
+    /// The sampling grid of the whole input over the frame.
+    pub fn warp(&self) -> Warp {
+        // Input pixel u spans [u, u + 1) in continuous input coordinates; its centre lies
+        // at frame position (u + 0.5 - pad) / gain, minus 0.5 for pixel-centre coordinates.
+        let axis = |i: usize| AxisMap { origin: (0.5 - self.pad[i]) / self.gain - 0.5, step: 1.0 / self.gain };
+        Warp { x: axis(0), y: axis(1), width: self.input[0], height: self.input[1] }
+    }
+
+    /// A box in input pixels, in frame pixels.
+    pub fn to_frame(&self, bbox: [f32; 4]) -> [f32; 4] {
+        let [x0, y0, x1, y1] = bbox;
+        let (px, py, g) = (self.pad[0], self.pad[1], self.gain);
+        [(x0 - px) / g, (y0 - py) / g, (x1 - px) / g, (y1 - py) / g]
+    }
+}
+
+/// Persons among the candidates of a `[1, rows, anchors]` output (rows = 4 + classes),
+/// boxes as x0, y0, x1, y1 in input pixels.
+pub fn decode(output: &[f32], rows: usize, anchors: usize, threshold: f32) -> Vec<PersonBox> {
+    let at = |row: usize, n: usize| output[row * anchors + n];
+    (0..anchors)
+        .filter_map(|n| {
+            let score = at(4 + PERSON_CLASS, n);
+            let best = (4..rows).all(|r| at(r, n) <= score);
+            (best && score >= threshold).then(|| {
+                let (cx, cy, w, h) = (at(0, n), at(1, n), at(2, n), at(3, n));
+                PersonBox { bbox: [cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0], score }
+            })
+        })
+        .collect()
+}
+
+/// Intersection over union of two boxes.
+pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = w * h;
+    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
+    let union = area(a) + area(b) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
+/// Greedy non-maximum suppression: best score first, dropping boxes that overlap a kept
+/// one by more than `iou_threshold`.
+pub fn nms(mut boxes: Vec<PersonBox>, iou_threshold: f32) -> Vec<PersonBox> {
+    boxes.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<PersonBox> = Vec::new();
+    for candidate in boxes {
+        if kept.iter().all(|k| iou(&k.bbox, &candidate.bbox) <= iou_threshold) {
+            kept.push(candidate);
+        }
+    }
+    kept
+}
+
+/// Checks a detector's signature; returns the input size (width, height).
+pub fn check_signature(inputs: &[TensorDesc], outputs: &[TensorDesc]) -> Result<[usize; 2], String> {
+    let expected = "expected one float32 input [1, 3, H, W] and a first output float32 [1, 4 + classes, N]";
+    let found = || {
+        let list = |t: &[TensorDesc]| t.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+        format!("found inputs {}; outputs {}", list(inputs), list(outputs))
+    };
+    let input_ok = matches!(inputs, [i] if i.dtype == DataType::Float32
+        && i.dims.len() == 4 && i.dims[1].is_none_or(|c| c == 3) && i.dims[0].is_none_or(|b| b == 1));
+    let output_ok = matches!(outputs.first(), Some(o) if o.dtype == DataType::Float32
+        && o.dims.len() == 3 && o.dims[1].is_none_or(|r| r > 4));
+    if !(input_ok && output_ok) {
+        return Err(format!("the person detector does not have the YOLOv8 layout: {expected}; {}", found()));
+    }
+    let side = |d: Option<i64>| d.filter(|&d| d > 0).map_or(DEFAULT_INPUT_SIDE, |d| d as usize);
+    Ok([side(inputs[0].dims[3]), side(inputs[0].dims[2])])
+}
+
+/// An open person detector.
+pub struct PersonDetector {
+    session: Session,
+    input_name: String,
+    input: [usize; 2],
+    tensor: Vec<f32>,
+    scratch: Scratch,
+}
+
+impl PersonDetector {
+    pub fn open(source: ModelSource, options: &SessionOptions) -> Result<(Self, Option<String>), String> {
+        let opened = onnxruntime::open_session(source, options)?;
+        let (inputs, outputs) = onnxruntime::signature(&opened.session);
+        let input = check_signature(&inputs, &outputs)?;
+        let detector = Self {
+            input_name: inputs[0].name.clone(),
+            session: opened.session,
+            input,
+            tensor: vec![0.0; 3 * input[0] * input[1]],
+            scratch: Scratch::default(),
+        };
+        Ok((detector, opened.warning))
+    }
+
+    /// Persons in the frame, boxes clipped to it, best score first.
+    pub fn detect(&mut self, frame: &FrameView, threshold: f32, iou_threshold: f32) -> Result<Vec<PersonBox>, String> {
+        let (fw, fh) = (frame.width(), frame.height());
+        let letterbox = Letterbox::new([fw, fh], self.input);
+        let plane = self.input[0] * self.input[1];
+        let (r, rest) = self.tensor.split_at_mut(plane);
+        let (g, b) = rest.split_at_mut(plane);
+        let width = self.input[0];
+        resample::sample_rgb(frame, &letterbox.warp(), &mut self.scratch, |x, y, rgb, coverage| {
+            let i = y * width + x;
+            let border = (1.0 - coverage) * LETTERBOX_GREY;
+            r[i] = (rgb[0] + border) / 255.0;
+            g[i] = (rgb[1] + border) / 255.0;
+            b[i] = (rgb[2] + border) / 255.0;
+        });
+
+        let shape = [1, 3, self.input[1], self.input[0]];
+        let (session, name, tensor) = (&mut self.session, &self.input_name, &self.tensor);
+        let candidates = onnxruntime::catch_panic("running the person detector", || {
+            let input = TensorRef::from_array_view((shape, &tensor[..])).map_err(|e| e.to_string())?;
+            let outputs = session
+                .run(ort::inputs![name.as_str() => input])
+                .map_err(|e| format!("person detector failed: {e}"))?;
+            let (out_shape, values) =
+                outputs[0].try_extract_tensor::<f32>().map_err(|e| format!("person detector output: {e}"))?;
+            match **out_shape {
+                [1, rows, anchors] if rows > 4 && values.len() == (rows * anchors) as usize => {
+                    Ok(decode(values, rows as usize, anchors as usize, threshold))
+                }
+                _ => Err(format!("person detector output has shape {out_shape:?}, expected [1, 4 + classes, N]")),
+            }
+        })??;
+
+        let clip = |b: [f32; 4]| [b[0].max(0.0), b[1].max(0.0), b[2].min(fw as f32), b[3].min(fh as f32)];
+        let in_frame = candidates
+            .into_iter()
+            .map(|p| PersonBox { bbox: clip(letterbox.to_frame(p.bbox)), ..p })
+            .filter(|p| p.area() > 0.0)
+            .collect();
+        Ok(nms(in_frame, iou_threshold))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letterbox_of_a_wide_frame() {
+        // 320x240 into 640x640: gain 2, image 640x480, 80 rows of grey above and below.
+        let lb = Letterbox::new([320, 240], [640, 640]);
+        assert_eq!(lb.gain, 2.0);
+        assert_eq!(lb.pad, [0.0, 80.0]);
+        assert_eq!(lb.to_frame([200.0, 280.0, 240.0, 360.0]), [100.0, 100.0, 120.0, 140.0]);
+        let warp = lb.warp();
+        // Input pixel (0, 80) is the frame's top-left corner at half-pixel scale.
+        assert_eq!(warp.x.origin, -0.25);
+        assert_eq!(warp.y.origin + 80.0 * warp.y.step, -0.25);
+    }
+
+    #[test]
+    fn decode_keeps_persons_above_threshold_whose_best_class_is_person() {
+        // rows: cx, cy, w, h, person, other; 3 anchors.
+        #[rustfmt::skip]
+        let out = [
+            10.0, 50.0, 90.0,
+            20.0, 20.0, 20.0,
+            4.0, 4.0, 4.0,
+            8.0, 8.0, 8.0,
+            0.9, 0.3, 0.6,
+            0.1, 0.1, 0.8,
+        ];
+        let persons = decode(&out, 6, 3, 0.5);
+        assert_eq!(persons, vec![PersonBox { bbox: [8.0, 16.0, 12.0, 24.0], score: 0.9 }]);
+    }
+
+    #[test]
+    fn nms_suppresses_overlaps_only() {
+        let b = |x0: f32, score: f32| PersonBox { bbox: [x0, 0.0, x0 + 10.0, 10.0], score };
+        // IoU of boxes shifted by 1: 90 / 110 = 0.82; shifted by 5: 50 / 150 = 0.33.
+        let kept = nms(vec![b(1.0, 0.8), b(0.0, 0.9), b(5.0, 0.7), b(30.0, 0.6)], 0.5);
+        assert_eq!(kept, vec![b(0.0, 0.9), b(5.0, 0.7), b(30.0, 0.6)]);
+        assert!((iou(&b(0.0, 1.0).bbox, &b(1.0, 1.0).bbox) - 90.0 / 110.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn detector_signature() {
+        let input = TensorDesc::new("images", DataType::Float32, &[Some(1), Some(3), Some(480), Some(640)]);
+        let output = TensorDesc::new("output0", DataType::Float32, &[Some(1), Some(84), Some(6300)]);
+        assert_eq!(check_signature(std::slice::from_ref(&input), &[output]), Ok([640, 480]));
+        let bad = TensorDesc::new("output0", DataType::Float32, &[Some(1), Some(4), Some(6300)]);
+        let err = check_signature(&[input], &[bad]).unwrap_err();
+        assert!(err.contains("found inputs images float32 [1, 3, 480, 640]"), "{err}");
+    }
+}

@@ -1,0 +1,1121 @@
+//! GStreamer glue of `hmr2pose`: pads, properties, events, queries and threads.
+//!
+//! Three threads meet here. The upstream streaming thread (chain function) finds person
+//! boxes, writes the crops into the batch being filled and queues the frame. The inference
+//! thread owns the ONNX Runtime session, runs whole batches and stores results in the
+//! queued frames. The source pad task pushes frames (with their metadata) and events
+//! downstream in arrival order, and sends a partial batch when its timeout expires.
+//!
+//! Lock order: `stream` before `shared.state`; nothing blocks while holding `state`
+//! except the condition variable wait.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+
+use super::{frame, BoxSource};
+use crate::batching::{self, Batch, FrameId, OrderedQueue, Ready, Slot};
+use crate::boxes::{self, PersonBox};
+use crate::camera::FrameCamera;
+use crate::crop::PersonCrop;
+use crate::detector::PersonDetector;
+use crate::inference::{Hmr2Network, PersonEstimate};
+use crate::model_contract::InputSize;
+use crate::onnxruntime::{self, ExecutionProvider, ModelSource, SessionOptions};
+use crate::pose_meta::FramePoses;
+use crate::resample::{PixelLayout, Scratch};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("hmr2pose", gst::DebugColorFlags::empty(), Some("HMR2 human mesh recovery"))
+});
+
+/// The test network bundled into the plugin (empty when it was missing at build time).
+static BUNDLED_MODEL: &[u8] = include_bytes!(env!("HMR2_BUNDLED_MODEL"));
+
+/// Batches handed to the inference thread and not finished yet before the streaming
+/// thread waits: one running, one ready to start.
+const MAX_IN_FLIGHT: usize = 2;
+
+/// Frames held at most (waiting for results or for downstream) before upstream waits.
+fn max_queued_frames(batch_size: usize) -> usize {
+    4 * batch_size + 8
+}
+
+const DEFAULT_BATCH_SIZE: u32 = 1;
+const DEFAULT_BATCH_TIMEOUT_MS: u32 = 0;
+const DEFAULT_MAX_PERSONS: u32 = 16;
+const DEFAULT_DETECTOR_THRESHOLD: f32 = 0.5;
+const DEFAULT_DETECTOR_IOU: f32 = 0.7;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    model: String,
+    provider: ExecutionProvider,
+    device_id: i32,
+    threads: u32,
+    box_source: BoxSource,
+    detector_model: String,
+    detector_threshold: f32,
+    detector_iou_threshold: f32,
+    max_persons: u32,
+    focal_length: f32,
+    batch_size: u32,
+    batch_timeout_ms: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: String::new(),
+            provider: ExecutionProvider::Cpu,
+            device_id: 0,
+            threads: 0,
+            box_source: BoxSource::Auto,
+            detector_model: String::new(),
+            detector_threshold: DEFAULT_DETECTOR_THRESHOLD,
+            detector_iou_threshold: DEFAULT_DETECTOR_IOU,
+            max_persons: DEFAULT_MAX_PERSONS,
+            focal_length: 0.0,
+            batch_size: DEFAULT_BATCH_SIZE,
+            batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
+        }
+    }
+}
+
+impl Settings {
+    fn batch_timeout(&self) -> Option<Duration> {
+        (self.batch_timeout_ms > 0).then(|| Duration::from_millis(self.batch_timeout_ms.into()))
+    }
+
+    fn session_options(&self) -> SessionOptions {
+        SessionOptions { provider: self.provider, device_id: self.device_id, threads: self.threads as usize }
+    }
+}
+
+/// Time spent per stage, for the `stats` property.
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    frames: u64,
+    persons: u64,
+    batches: u64,
+    detect: Duration,
+    crop: Duration,
+    inference: Duration,
+    post: Duration,
+    /// Mean inference time per batch last used in a latency answer.
+    reported_inference: Duration,
+}
+
+impl Stats {
+    fn mean_inference(&self) -> Duration {
+        if self.batches == 0 { Duration::ZERO } else { self.inference / self.batches as u32 }
+    }
+
+    fn to_structure(&self) -> gst::Structure {
+        gst::Structure::builder("hmr2pose-stats")
+            .field("frames", self.frames)
+            .field("persons", self.persons)
+            .field("batches", self.batches)
+            .field("detect-ns", self.detect.as_nanos() as u64)
+            .field("crop-ns", self.crop.as_nanos() as u64)
+            .field("inference-ns", self.inference.as_nanos() as u64)
+            .field("post-ns", self.post.as_nanos() as u64)
+            .build()
+    }
+}
+
+/// A frame waiting for its persons' results.
+struct PendingFrame {
+    buffer: gst::Buffer,
+    persons: Vec<PersonBox>,
+    width: u32,
+    height: u32,
+}
+
+type Queue = OrderedQueue<PendingFrame, gst::Event, PersonEstimate>;
+
+/// What the three threads share.
+struct State {
+    queue: Queue,
+    flushing: bool,
+    /// Incremented by every flush; results of batches sent before it are dropped.
+    epoch: u64,
+    in_flight: usize,
+    /// What downstream answered last; returned upstream by the chain function.
+    flow: Result<gst::FlowSuccess, gst::FlowError>,
+    /// An inference failure not yet posted.
+    error: Option<String>,
+    /// When the partial batch must be sent because of the batch timeout.
+    batch_deadline: Option<Instant>,
+    /// Batch storage handed back by the inference thread, for reuse.
+    storage: Vec<Vec<f32>>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            queue: Queue::default(),
+            flushing: true,
+            epoch: 0,
+            in_flight: 0,
+            flow: Ok(gst::FlowSuccess::Ok),
+            error: None,
+            batch_deadline: None,
+            storage: Vec::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    stats: Mutex<Stats>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+}
+
+/// A batch for the inference thread.
+struct Job {
+    epoch: u64,
+    batch: Batch,
+}
+
+/// The streaming side, alive between READY→PAUSED and PAUSED→READY.
+struct Stream {
+    video: Option<(gst_video::VideoInfo, PixelLayout, &'static [u32])>,
+    input: InputSize,
+    batch_size: usize,
+    batch: Option<Batch>,
+    newest_frame: FrameId,
+    detector: Option<PersonDetector>,
+    scratch: Scratch,
+    jobs: mpsc::Sender<Job>,
+}
+
+pub struct Hmr2Pose {
+    sinkpad: gst::Pad,
+    srcpad: gst::Pad,
+    settings: Mutex<Settings>,
+    shared: Arc<Shared>,
+    stream: Mutex<Option<Stream>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The inference thread: runs batches until the job channel closes.
+fn run_inference(mut network: Hmr2Network, jobs: mpsc::Receiver<Job>, shared: Arc<Shared>) {
+    while let Ok(job) = jobs.recv() {
+        let start = Instant::now();
+        let result = network.run(job.batch.crops(), job.batch.len());
+        let elapsed = start.elapsed();
+        {
+            let mut stats = shared.stats.lock().unwrap();
+            stats.batches += 1;
+            stats.inference += elapsed;
+        }
+        let mut state = shared.lock();
+        state.in_flight -= 1;
+        if job.epoch == state.epoch {
+            match result {
+                Ok(estimates) => {
+                    for (slot, estimate) in job.batch.slots().iter().zip(estimates) {
+                        state.queue.fulfil(slot.frame, slot.person, estimate);
+                    }
+                }
+                Err(e) => {
+                    state.error.get_or_insert(e);
+                }
+            }
+        }
+        state.storage.push(job.batch.into_storage());
+        drop(state);
+        shared.changed.notify_all();
+    }
+}
+
+/// Person boxes of the region-of-interest metas on a buffer.
+fn roi_boxes(buffer: &gst::BufferRef) -> Vec<PersonBox> {
+    buffer
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .filter(|roi| boxes::is_person_roi(roi.roi_type()))
+        .map(|roi| {
+            let (x, y, w, h) = roi.rect();
+            let score = roi
+                .params()
+                .find_map(|s| {
+                    ["confidence", "score"].into_iter().find_map(|f| {
+                        s.get::<f64>(f).ok().or_else(|| s.get::<f32>(f).ok().map(f64::from))
+                    })
+                })
+                .unwrap_or(1.0);
+            PersonBox {
+                bbox: [x as f32, y as f32, x.saturating_add(w) as f32, y.saturating_add(h) as f32],
+                score: score as f32,
+            }
+        })
+        .collect()
+}
+
+impl Hmr2Pose {
+    // ----- streaming thread -----
+
+    fn sink_chain(&self, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = self.settings.lock().unwrap().clone();
+        self.wait_for_room(settings.batch_size as usize)?;
+
+        let mut guard = self.stream.lock().unwrap();
+        let stream = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let Some((info, layout, planes)) = stream.video.clone() else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["Buffer before caps"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).map_err(|_| {
+            gst::element_imp_error!(self, gst::StreamError::Failed, ["Cannot map the frame for reading"]);
+            gst::FlowError::Error
+        })?;
+        let view = frame::view(&mapped, layout, planes).map_err(|e| {
+            gst::element_imp_error!(self, gst::StreamError::Format, ["Frame does not match its caps: {e}"]);
+            gst::FlowError::Error
+        })?;
+
+        let start = Instant::now();
+        let found = self.person_boxes(stream, buffer.as_ref(), &view, &settings)?;
+        let detect_time = start.elapsed();
+        let persons = boxes::select(&found, settings.max_persons as usize);
+
+        let id = {
+            let mut state = self.shared.lock();
+            if state.flushing {
+                return Err(gst::FlowError::Flushing);
+            }
+            let pending = PendingFrame {
+                buffer: buffer.clone(),
+                persons: persons.clone(),
+                width: info.width(),
+                height: info.height(),
+            };
+            state.queue.push_frame(pending, persons.len())
+        };
+        self.shared.changed.notify_all();
+        stream.newest_frame = id;
+
+        let start = Instant::now();
+        let timeout = settings.batch_timeout();
+        let mut last_batch = None;
+        for (i, person) in persons.iter().enumerate() {
+            if stream.batch.is_none() {
+                stream.batch = Some(self.new_batch(stream));
+            }
+            let batch = stream.batch.as_mut().unwrap();
+            if batch.is_empty() {
+                let deadline = timeout.map(|t| Instant::now() + t);
+                self.shared.lock().batch_deadline = deadline;
+                self.shared.changed.notify_all();
+            }
+            let input = batch.add(Slot { frame: id, person: i }, Instant::now());
+            PersonCrop::from_box(person.bbox).write_input(&view, stream.input.width, &mut stream.scratch, input);
+            if batch.is_full() {
+                let full = stream.batch.take().unwrap();
+                if i + 1 < persons.len() {
+                    self.send_batch(stream, full);
+                } else {
+                    // Sent once this frame is unmapped and released, so that the source
+                    // pad task gets the only reference and can add metadata without a copy.
+                    last_batch = Some(full);
+                }
+            }
+        }
+        let crop_time = start.elapsed();
+        drop(view);
+        drop(mapped);
+        drop(buffer);
+        if let Some(batch) = last_batch {
+            self.send_batch(stream, batch);
+        }
+        if stream.batch.as_ref().is_some_and(|b| b.is_due(id, Instant::now(), timeout)) {
+            let batch = stream.batch.take().unwrap();
+            self.send_batch(stream, batch);
+        }
+
+        let mut stats = self.shared.stats.lock().unwrap();
+        stats.frames += 1;
+        stats.persons += persons.len() as u64;
+        stats.detect += detect_time;
+        stats.crop += crop_time;
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    /// Waits until the queue and the inference thread can take another frame; returns
+    /// what stops the stream instead, if anything.
+    fn wait_for_room(&self, batch_size: usize) -> Result<(), gst::FlowError> {
+        let mut state = self.shared.lock();
+        loop {
+            if state.flushing {
+                return Err(gst::FlowError::Flushing);
+            }
+            // An inference error is returned once the source pad task has posted it (it sets
+            // `flow`), so that the element's error message comes before upstream's.
+            state.flow?;
+            if state.in_flight < MAX_IN_FLIGHT && state.queue.frames() < max_queued_frames(batch_size) {
+                return Ok(());
+            }
+            state = self.shared.changed.wait(state).unwrap();
+        }
+    }
+
+    fn person_boxes(
+        &self,
+        stream: &mut Stream,
+        buffer: &gst::BufferRef,
+        view: &crate::resample::FrameView,
+        settings: &Settings,
+    ) -> Result<Vec<PersonBox>, gst::FlowError> {
+        let whole = || vec![PersonBox::whole_frame(view.width() as u32, view.height() as u32)];
+        let detect = |detector: &mut PersonDetector| {
+            detector
+                .detect(view, settings.detector_threshold, settings.detector_iou_threshold)
+                .map_err(|e| {
+                    gst::element_imp_error!(self, gst::StreamError::Failed, ["Person detection failed: {e}"]);
+                    gst::FlowError::Error
+                })
+        };
+        match settings.box_source {
+            BoxSource::RoiMeta => Ok(roi_boxes(buffer)),
+            BoxSource::FullFrame => Ok(whole()),
+            BoxSource::Detector => match stream.detector.as_mut() {
+                Some(detector) => detect(detector),
+                None => {
+                    gst::element_imp_error!(
+                        self,
+                        gst::CoreError::StateChange,
+                        ["box-source=detector, but no person detector was loaded (set detector-model before starting)"]
+                    );
+                    Err(gst::FlowError::Error)
+                }
+            },
+            BoxSource::Auto => {
+                let rois = roi_boxes(buffer);
+                if !rois.is_empty() {
+                    Ok(rois)
+                } else if let Some(detector) = stream.detector.as_mut() {
+                    detect(detector)
+                } else {
+                    Ok(whole())
+                }
+            }
+        }
+    }
+
+    fn new_batch(&self, stream: &Stream) -> Batch {
+        let storage = self.shared.lock().storage.pop();
+        Batch::new(stream.batch_size, stream.input.values_per_crop(), storage)
+    }
+
+    fn send_batch(&self, stream: &Stream, batch: Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        let epoch = {
+            let mut state = self.shared.lock();
+            state.in_flight += 1;
+            state.batch_deadline = None;
+            state.epoch
+        };
+        gst::trace!(CAT, imp = self, "sending a batch of {} crops", batch.len());
+        if stream.jobs.send(Job { epoch, batch }).is_err() {
+            let mut state = self.shared.lock();
+            state.in_flight -= 1;
+            state.error.get_or_insert_with(|| "the inference thread has stopped".into());
+            drop(state);
+            self.shared.changed.notify_all();
+        }
+    }
+
+    /// Sends the partial batch, if any.
+    fn send_pending_batch(&self) {
+        let mut guard = self.stream.lock().unwrap();
+        if let Some(stream) = guard.as_mut() {
+            if let Some(batch) = stream.batch.take() {
+                self.send_batch(stream, batch);
+            }
+        }
+    }
+
+    /// Sends the partial batch and waits until every queued frame and event has left.
+    fn drain(&self) -> bool {
+        self.send_pending_batch();
+        let mut state = self.shared.lock();
+        while !state.queue.is_empty() && !state.flushing && state.error.is_none() && state.flow.is_ok() {
+            state = self.shared.changed.wait(state).unwrap();
+        }
+        !state.flushing
+    }
+
+    fn queue_event(&self, event: gst::Event) -> bool {
+        let mut state = self.shared.lock();
+        if state.flushing {
+            return false;
+        }
+        state.queue.push_event(event);
+        drop(state);
+        self.shared.changed.notify_all();
+        true
+    }
+
+    fn set_caps(&self, caps: &gst::Caps) -> bool {
+        let Ok(info) = gst_video::VideoInfo::from_caps(caps) else {
+            gst::warning!(CAT, imp = self, "invalid video caps {caps}");
+            return false;
+        };
+        let Some((layout, planes)) = frame::layout(&info) else {
+            gst::warning!(CAT, imp = self, "unsupported format {:?}", info.format());
+            return false;
+        };
+        let mut guard = self.stream.lock().unwrap();
+        match guard.as_mut() {
+            Some(stream) => {
+                gst::debug!(CAT, imp = self, "caps {caps}");
+                stream.video = Some((info, layout, planes));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn sink_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
+        use gst::EventView;
+        gst::log!(CAT, obj = pad, "event {event:?}");
+        match event.view() {
+            EventView::FlushStart(_) => {
+                let forwarded = self.srcpad.push_event(event);
+                self.set_flushing();
+                let _ = self.srcpad.pause_task();
+                forwarded
+            }
+            EventView::FlushStop(_) => {
+                if let Some(stream) = self.stream.lock().unwrap().as_mut() {
+                    stream.batch = None;
+                }
+                {
+                    let mut state = self.shared.lock();
+                    state.queue.clear();
+                    state.batch_deadline = None;
+                    state.flushing = false;
+                    state.flow = Ok(gst::FlowSuccess::Ok);
+                    state.error = None;
+                }
+                let forwarded = self.srcpad.push_event(event);
+                self.start_task();
+                forwarded
+            }
+            EventView::Caps(c) => {
+                let caps = c.caps_owned();
+                self.drain() && self.set_caps(&caps) && self.queue_event(event)
+            }
+            EventView::Eos(_) => {
+                self.send_pending_batch();
+                self.queue_event(event)
+            }
+            _ if event.is_serialized() => self.queue_event(event),
+            _ => gst::Pad::event_default(pad, Some(&*self.obj()), event),
+        }
+    }
+
+    fn sink_query(&self, pad: &gst::Pad, query: &mut gst::QueryRef) -> bool {
+        match query.type_() {
+            gst::QueryType::Allocation => {
+                if !self.srcpad.peer_query(query) {
+                    return false;
+                }
+                // Upstream's buffers stay here while their batch fills and runs: ask for
+                // enough of them that upstream never starves waiting for them.
+                let held = max_queued_frames(self.settings.lock().unwrap().batch_size as usize) as u32;
+                if let gst::QueryViewMut::Allocation(q) = query.view_mut() {
+                    let pools: Vec<_> = q.allocation_pools().collect();
+                    for (i, (pool, size, min, max)) in pools.into_iter().enumerate() {
+                        let max = if max == 0 { 0 } else { max.saturating_add(held) };
+                        q.set_nth_allocation_pool(i as u32, pool.as_ref(), size, min.saturating_add(held), max);
+                    }
+                }
+                true
+            }
+            gst::QueryType::Drain => self.drain() && gst::Pad::query_default(pad, Some(&*self.obj()), query),
+            _ => gst::Pad::query_default(pad, Some(&*self.obj()), query),
+        }
+    }
+
+    // ----- source pad task -----
+
+    fn src_query(&self, pad: &gst::Pad, query: &mut gst::QueryRef) -> bool {
+        match query.view_mut() {
+            gst::QueryViewMut::Latency(q) => {
+                let mut upstream = gst::query::Latency::new();
+                if !self.sinkpad.peer_query(&mut upstream) {
+                    return false;
+                }
+                let (live, min, max) = upstream.result();
+                let added = self.added_latency();
+                gst::debug!(CAT, imp = self, "upstream latency {min}..{max:?}, adding {added}");
+                q.set(live, min + added, max.map(|m| m + added));
+                true
+            }
+            _ => gst::Pad::query_default(pad, Some(&*self.obj()), query),
+        }
+    }
+
+    /// The latency this element adds, see the element documentation.
+    fn added_latency(&self) -> gst::ClockTime {
+        let settings = self.settings.lock().unwrap().clone();
+        let frame_duration = self.stream.lock().unwrap().as_ref().and_then(|s| {
+            let (info, _, _) = s.video.as_ref()?;
+            let fps = info.fps();
+            (fps.numer() > 0 && fps.denom() > 0)
+                .then(|| Duration::from_secs_f64(fps.denom() as f64 / fps.numer() as f64))
+        });
+        let inference = {
+            let mut stats = self.shared.stats.lock().unwrap();
+            stats.reported_inference = stats.mean_inference();
+            stats.reported_inference
+        };
+        let added = batching::added_latency(
+            settings.batch_size as usize,
+            frame_duration,
+            settings.batch_timeout(),
+            inference,
+        );
+        gst::ClockTime::from_nseconds(added.as_nanos() as u64)
+    }
+
+    fn start_task(&self) {
+        let this = self.ref_counted();
+        if let Err(e) = self.srcpad.start_task(move || this.imp().src_loop()) {
+            gst::error!(CAT, imp = self, "cannot start the source pad task: {e}");
+        }
+    }
+
+    fn ref_counted(&self) -> super::Hmr2Pose {
+        self.obj().clone()
+    }
+
+    fn set_flushing(&self) {
+        let mut state = self.shared.lock();
+        state.flushing = true;
+        state.epoch += 1;
+        state.queue.clear();
+        state.batch_deadline = None;
+        drop(state);
+        self.shared.changed.notify_all();
+    }
+
+    /// One round of the source pad task: push the next frame or event, or wait for one.
+    fn src_loop(&self) {
+        let mut state = self.shared.lock();
+        let ready = loop {
+            if state.flushing {
+                drop(state);
+                let _ = self.srcpad.pause_task();
+                return;
+            }
+            if let Some(message) = state.error.take() {
+                drop(state);
+                gst::element_imp_error!(self, gst::StreamError::Failed, ["HMR2 inference failed: {message}"]);
+                self.shared.lock().flow = Err(gst::FlowError::Error);
+                self.shared.changed.notify_all();
+                let _ = self.srcpad.pause_task();
+                return;
+            }
+            if let Some(ready) = state.queue.pop_ready() {
+                break ready;
+            }
+            match state.batch_deadline {
+                Some(deadline) if Instant::now() >= deadline => {
+                    drop(state);
+                    self.send_batch_on_timeout();
+                    state = self.shared.lock();
+                }
+                Some(deadline) => {
+                    let wait = deadline.saturating_duration_since(Instant::now());
+                    state = self.shared.changed.wait_timeout(state, wait).unwrap().0;
+                }
+                None => state = self.shared.changed.wait(state).unwrap(),
+            }
+        };
+        drop(state);
+        self.shared.changed.notify_all();
+
+        let flow = match ready {
+            Ready::Frame(pending, estimates) => {
+                let buffer = self.attach_poses(pending, estimates);
+                self.srcpad.push(buffer)
+            }
+            Ready::Event(event) => {
+                self.srcpad.push_event(event);
+                Ok(gst::FlowSuccess::Ok)
+            }
+        };
+        if let Err(err) = flow {
+            let mut state = self.shared.lock();
+            if !state.flushing {
+                state.flow = Err(err);
+            }
+            drop(state);
+            self.shared.changed.notify_all();
+            gst::debug!(CAT, imp = self, "pausing after downstream returned {err:?}");
+            if matches!(err, gst::FlowError::Error | gst::FlowError::NotNegotiated) {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Failed,
+                    ("Internal data stream error."),
+                    ["streaming stopped, reason {err:?}"]
+                );
+            }
+            let _ = self.srcpad.pause_task();
+        }
+        self.maybe_post_latency();
+    }
+
+    fn send_batch_on_timeout(&self) {
+        let timeout = self.settings.lock().unwrap().batch_timeout();
+        let mut guard = self.stream.lock().unwrap();
+        let Some(stream) = guard.as_mut() else { return };
+        match stream.batch.as_ref() {
+            Some(batch) if batch.is_due(stream.newest_frame, Instant::now(), timeout) => {
+                gst::debug!(CAT, imp = self, "batch timeout: sending {} crops", batch.len());
+                let batch = stream.batch.take().unwrap();
+                self.send_batch(stream, batch);
+            }
+            batch => {
+                // The timeout changed, or the batch left meanwhile.
+                let deadline = batch.and_then(|b| b.deadline(timeout));
+                self.shared.lock().batch_deadline = deadline;
+            }
+        }
+    }
+
+    fn attach_poses(&self, pending: PendingFrame, estimates: Vec<PersonEstimate>) -> gst::Buffer {
+        let start = Instant::now();
+        let focal = self.settings.lock().unwrap().focal_length;
+        let camera = FrameCamera::for_frame(pending.width, pending.height, (focal > 0.0).then_some(focal));
+        let poses = FramePoses {
+            frame_width: pending.width,
+            frame_height: pending.height,
+            persons: pending.persons.iter().zip(&estimates).map(|(p, e)| e.to_pose(p, &camera)).collect(),
+        };
+        let mut buffer = pending.buffer;
+        if let Err(e) = poses.attach(buffer.make_mut()) {
+            gst::warning!(CAT, imp = self, "cannot attach the pose meta: {e}");
+        }
+        self.shared.stats.lock().unwrap().post += start.elapsed();
+        buffer
+    }
+
+    /// Asks the pipeline to query latency again when the measured inference time moved.
+    fn maybe_post_latency(&self) {
+        let moved = {
+            let stats = self.shared.stats.lock().unwrap();
+            let (now, before) = (stats.mean_inference(), stats.reported_inference);
+            now.abs_diff(before) > before / 4 && now.abs_diff(before) > Duration::from_millis(1)
+        };
+        if moved {
+            let obj = self.obj();
+            let _ = obj.post_message(gst::message::Latency::builder().src(&*obj).build());
+            let mut stats = self.shared.stats.lock().unwrap();
+            stats.reported_inference = stats.mean_inference();
+        }
+    }
+
+    // ----- state changes -----
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap().clone();
+        let options = settings.session_options();
+        let library = onnxruntime::ensure_loaded()
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Init, ["{e}"]))?;
+        gst::info!(CAT, imp = self, "ONNX Runtime from {}", library.display());
+
+        let model_path = PathBuf::from(&settings.model);
+        let source = if settings.model.is_empty() {
+            if BUNDLED_MODEL.is_empty() {
+                return Err(gst::error_msg!(
+                    gst::ResourceError::NotFound,
+                    ["No model given and this build has no bundled test network (models/hmr2-test.onnx was missing when it was built); set the model property"]
+                ));
+            }
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Settings,
+                ("Using the bundled HMR2 test network, which estimates nothing"),
+                ["It has the HMR2 signature but made-up weights: it always describes an upright person near the rest pose. Set the model property to a real HMR2 export"]
+            );
+            ModelSource::Memory(BUNDLED_MODEL)
+        } else {
+            ModelSource::File(&model_path)
+        };
+        let (network, warning) = Hmr2Network::open(source, &options).map_err(|e| {
+            if matches!(source, ModelSource::File(p) if !p.is_file()) {
+                gst::error_msg!(gst::ResourceError::NotFound, ["{e}"])
+            } else {
+                gst::error_msg!(gst::LibraryError::Settings, ["{e}"])
+            }
+        })?;
+        self.post_provider_warning("HMR2 network", warning);
+        let input = network.input_size();
+
+        let wants_detector = matches!(settings.box_source, BoxSource::Auto | BoxSource::Detector);
+        let detector = if wants_detector && !settings.detector_model.is_empty() {
+            let path = PathBuf::from(&settings.detector_model);
+            let (detector, warning) = PersonDetector::open(ModelSource::File(&path), &options)
+                .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ["Person detector: {e}"]))?;
+            self.post_provider_warning("person detector", warning);
+            Some(detector)
+        } else if settings.box_source == BoxSource::Detector {
+            return Err(gst::error_msg!(
+                gst::LibraryError::Settings,
+                ["box-source=detector needs the detector-model property"]
+            ));
+        } else {
+            None
+        };
+
+        *self.shared.lock() = State::default();
+        *self.shared.stats.lock().unwrap() = Stats::default();
+        let (jobs, receiver) = mpsc::channel();
+        let shared = self.shared.clone();
+        let worker = std::thread::Builder::new()
+            .name("hmr2-inference".into())
+            .spawn(move || run_inference(network, receiver, shared))
+            .map_err(|e| gst::error_msg!(gst::CoreError::Thread, ["Cannot start the inference thread: {e}"]))?;
+        *self.worker.lock().unwrap() = Some(worker);
+        *self.stream.lock().unwrap() = Some(Stream {
+            video: None,
+            input,
+            batch_size: settings.batch_size.max(1) as usize,
+            batch: None,
+            newest_frame: 0,
+            detector,
+            scratch: Scratch::default(),
+            jobs,
+        });
+        gst::info!(CAT, imp = self, "started: network input {}x{}, batch {}", input.width, input.height, settings.batch_size);
+        Ok(())
+    }
+
+    fn post_provider_warning(&self, network: &str, warning: Option<String>) {
+        if let Some(warning) = warning {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Init,
+                ("The requested execution provider is unavailable for the {}", network),
+                ["Execution provider {warning}"]
+            );
+        }
+    }
+
+    fn stop(&self) {
+        // Dropping the stream closes the job channel, which ends the inference thread.
+        *self.stream.lock().unwrap() = None;
+        if let Some(worker) = self.worker.lock().unwrap().take() {
+            let _ = worker.join();
+        }
+        *self.shared.lock() = State::default();
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for Hmr2Pose {
+    const NAME: &'static str = "GstHmr2Pose";
+    type Type = super::Hmr2Pose;
+    type ParentType = gst::Element;
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let sinkpad = gst::Pad::builder_from_template(&klass.pad_template("sink").unwrap())
+            .chain_function(|_pad, parent, buffer| {
+                Hmr2Pose::catch_panic_pad_function(parent, || Err(gst::FlowError::Error), |imp| imp.sink_chain(buffer))
+            })
+            .event_function(|pad, parent, event| {
+                Hmr2Pose::catch_panic_pad_function(parent, || false, |imp| imp.sink_event(pad, event))
+            })
+            .query_function(|pad, parent, query| {
+                Hmr2Pose::catch_panic_pad_function(parent, || false, |imp| imp.sink_query(pad, query))
+            })
+            .flags(gst::PadFlags::PROXY_CAPS)
+            .build();
+        let srcpad = gst::Pad::builder_from_template(&klass.pad_template("src").unwrap())
+            .query_function(|pad, parent, query| {
+                Hmr2Pose::catch_panic_pad_function(parent, || false, |imp| imp.src_query(pad, query))
+            })
+            .activatemode_function(|_pad, parent, mode, active| {
+                Hmr2Pose::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::loggable_error!(CAT, "panic activating the source pad")),
+                    |imp| imp.src_activate(mode, active),
+                )
+            })
+            .flags(gst::PadFlags::PROXY_CAPS)
+            .build();
+        Self {
+            sinkpad,
+            srcpad,
+            settings: Mutex::new(Settings::default()),
+            shared: Arc::new(Shared::default()),
+            stream: Mutex::new(None),
+            worker: Mutex::new(None),
+        }
+    }
+}
+
+impl Hmr2Pose {
+    fn src_activate(&self, mode: gst::PadMode, active: bool) -> Result<(), gst::LoggableError> {
+        if mode != gst::PadMode::Push {
+            return Err(gst::loggable_error!(CAT, "only push mode is supported"));
+        }
+        if active {
+            {
+                let mut state = self.shared.lock();
+                state.flushing = false;
+                state.flow = Ok(gst::FlowSuccess::Ok);
+            }
+            self.start_task();
+        } else {
+            self.set_flushing();
+            self.srcpad.stop_task().map_err(|e| gst::loggable_error!(CAT, "cannot stop the task: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl ObjectImpl for Hmr2Pose {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("model")
+                    .nick("Model")
+                    .blurb(
+                        "Path of the HMR2 network (ONNX): input 'image' float32 [B,3,256,192] or \
+                         [B,3,256,256] (normalised ImageNet RGB), outputs global_orient [B,1,3,3], \
+                         body_pose [B,23,3,3], betas [B,10], pred_cam [B,3]. Empty: the bundled \
+                         test network, which has the right signature but estimates nothing",
+                    )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("execution-provider", ExecutionProvider::Cpu)
+                    .nick("Execution provider")
+                    .blurb(
+                        "Where ONNX Runtime runs the networks; a provider that cannot be loaded \
+                         falls back to the CPU with a warning on the bus",
+                    )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecInt::builder("device-id")
+                    .nick("Device id")
+                    .blurb("GPU index for the cuda and tensorrt execution providers")
+                    .minimum(0)
+                    .maximum(i32::MAX)
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("ONNX Runtime intra-op threads per network (0 = ONNX Runtime's default)")
+                    .maximum(1024)
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("batch-size")
+                    .nick("Batch size")
+                    .blurb(
+                        "Person crops per inference, gathered across frames; a partial batch \
+                         runs at EOS, on new caps, after batch-size - 1 further frames, and on \
+                         batch-timeout. Adds up to batch-size - 1 frame durations of latency \
+                         (at most batch-timeout when set), plus the inference time",
+                    )
+                    .minimum(1)
+                    .maximum(256)
+                    .default_value(DEFAULT_BATCH_SIZE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("batch-timeout")
+                    .nick("Batch timeout")
+                    .blurb(
+                        "Milliseconds after which a partial batch runs, counted from its oldest \
+                         crop (for live sources; 0 = no timeout)",
+                    )
+                    .maximum(60_000)
+                    .default_value(DEFAULT_BATCH_TIMEOUT_MS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("box-source", BoxSource::Auto)
+                    .nick("Box source")
+                    .blurb(
+                        "Where person boxes come from: auto (region-of-interest metas of type \
+                         'person' or unnamed, else the detector if detector-model is set, else \
+                         the whole frame) or one of them only. A region's score is the \
+                         'confidence' or 'score' field of one of its parameter structures, else 1",
+                    )
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("detector-model")
+                    .nick("Detector model")
+                    .blurb(
+                        "Path of a person detector (ONNX) in the Ultralytics YOLOv8/YOLO11 layout: \
+                         input [1,3,H,W] RGB 0..1 letterboxed, output [1,4+classes,N] with cx,cy,w,h \
+                         in input pixels; class 0 is person. Empty: no detector",
+                    )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecFloat::builder("detector-threshold")
+                    .nick("Detector threshold")
+                    .blurb("Lowest person score the detector's boxes must reach")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_DETECTOR_THRESHOLD)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("detector-iou-threshold")
+                    .nick("Detector IoU threshold")
+                    .blurb(
+                        "Non-maximum suppression: a detected box overlapping a better one by more \
+                         than this intersection over union is dropped",
+                    )
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_DETECTOR_IOU)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-persons")
+                    .nick("Maximum persons")
+                    .blurb("Most persons per frame; the highest scores (then the largest boxes) are kept")
+                    .minimum(1)
+                    .maximum(1024)
+                    .default_value(DEFAULT_MAX_PERSONS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("focal-length")
+                    .nick("Focal length")
+                    .blurb(
+                        "Focal length in pixels of the full-frame camera in the metadata \
+                         (0 = HMR2's default, 5000 / 256 * max(width, height))",
+                    )
+                    .minimum(0.0)
+                    .maximum(1.0e7)
+                    .default_value(0.0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb(
+                        "Counters since the element started: frames, persons, batches, and \
+                         nanoseconds spent in detect-ns, crop-ns (crop and normalise), \
+                         inference-ns and post-ns",
+                    )
+                    .read_only()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut s = self.settings.lock().unwrap();
+        match pspec.name() {
+            "model" => s.model = value.get::<Option<String>>().unwrap().unwrap_or_default(),
+            "execution-provider" => s.provider = value.get().unwrap(),
+            "device-id" => s.device_id = value.get().unwrap(),
+            "threads" => s.threads = value.get().unwrap(),
+            "batch-size" => s.batch_size = value.get().unwrap(),
+            "batch-timeout" => s.batch_timeout_ms = value.get().unwrap(),
+            "box-source" => s.box_source = value.get().unwrap(),
+            "detector-model" => s.detector_model = value.get::<Option<String>>().unwrap().unwrap_or_default(),
+            "detector-threshold" => s.detector_threshold = value.get().unwrap(),
+            "detector-iou-threshold" => s.detector_iou_threshold = value.get().unwrap(),
+            "max-persons" => s.max_persons = value.get().unwrap(),
+            "focal-length" => s.focal_length = value.get().unwrap(),
+            other => unreachable!("no writable property {other}"),
+        }
+        gst::debug!(CAT, imp = self, "{} = {:?}", pspec.name(), value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "stats" {
+            return self.shared.stats.lock().unwrap().to_structure().to_value();
+        }
+        let s = self.settings.lock().unwrap();
+        match pspec.name() {
+            "model" => s.model.to_value(),
+            "execution-provider" => s.provider.to_value(),
+            "device-id" => s.device_id.to_value(),
+            "threads" => s.threads.to_value(),
+            "batch-size" => s.batch_size.to_value(),
+            "batch-timeout" => s.batch_timeout_ms.to_value(),
+            "box-source" => s.box_source.to_value(),
+            "detector-model" => s.detector_model.to_value(),
+            "detector-threshold" => s.detector_threshold.to_value(),
+            "detector-iou-threshold" => s.detector_iou_threshold.to_value(),
+            "max-persons" => s.max_persons.to_value(),
+            "focal-length" => s.focal_length.to_value(),
+            other => unreachable!("no property {other}"),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        obj.add_pad(&self.sinkpad).unwrap();
+        obj.add_pad(&self.srcpad).unwrap();
+    }
+}
+
+impl GstObjectImpl for Hmr2Pose {}
+
+impl ElementImpl for Hmr2Pose {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "HMR2 human mesh recovery",
+                "Filter/Analyzer/Video",
+                "Finds the persons in each frame (region-of-interest metas, a YOLO person detector \
+                 or the whole frame), runs the HMR2.0 network on batches of their crops through \
+                 ONNX Runtime and attaches their SMPL parameters and full-frame camera as \
+                 Hmr2PoseMeta; frames pass through untouched and in order",
+                "The hmr2-gst developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new().format_list(frame::FORMATS).build();
+            vec![
+                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
+                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+
+    fn change_state(&self, transition: gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        gst::debug!(CAT, imp = self, "{transition:?}");
+        if transition == gst::StateChange::ReadyToPaused {
+            if let Err(message) = self.start() {
+                self.post_error_message(message);
+                return Err(gst::StateChangeError);
+            }
+        }
+        let result = self.parent_change_state(transition);
+        if transition == gst::StateChange::PausedToReady || (transition == gst::StateChange::ReadyToPaused && result.is_err()) {
+            self.stop();
+        }
+        result
+    }
+}

@@ -1,0 +1,94 @@
+//! The `hmr2pose` element.
+//!
+//! Frames pass through untouched and in order; each one leaves with a pose meta
+//! ([`crate::pose_meta`]) holding every person found in it. Person crops from several
+//! frames are batched for the network, which runs on its own thread.
+//!
+//! # Person boxes
+//!
+//! With `box-source=auto`, a frame's persons come from, in this order of preference:
+//! 1. `GstVideoRegionOfInterestMeta`s on the buffer whose type is `person` (any case) or
+//!    empty; a score is read from any parameter structure with a `confidence` or `score`
+//!    field, else 1;
+//! 2. the person detector given by `detector-model`, when set;
+//! 3. the whole frame as one person.
+//!
+//! The other `box-source` values force one of them (with `roi-meta` a frame without
+//! person ROIs has nobody in it). At most `max-persons` are kept: the highest scores.
+//!
+//! # Preprocessing
+//!
+//! Exactly HMR2's crop ([`crate::crop`]): the box grown to 3:4, made square, warped to
+//! 256×256 (bilinear, black outside the frame; area averaging when the crop shrinks the
+//! frame by more than 1.1), ImageNet-normalised, of which a 256×192 network sees columns
+//! 32..224. Crops are read straight from the frame's own format ([`crate::resample`]);
+//! only the crop is converted.
+//!
+//! # Batching
+//!
+//! `batch-size` crops, from as many frames as it takes, go to the network at once, on an
+//! inference thread, while the streaming thread prepares the next batch. A partial batch
+//! runs at EOS, on new caps, on serialized drain queries, once `batch-size − 1` frames
+//! have arrived after the frame of its oldest crop, and `batch-timeout` ms after its oldest
+//! crop. Frames and serialized events leave in arrival order ([`crate::batching`]); a
+//! flush drops everything pending.
+//!
+//! # Latency
+//!
+//! The element adds `min((batch-size − 1) × frame duration, batch-timeout)` (either term
+//! alone when the other is unknown or 0) plus the mean inference time per batch measured
+//! so far (0 before the first batch), and posts a latency message when that mean moves by
+//! more than a quarter (and more than 1 ms).
+//!
+//! # Errors
+//!
+//! A missing or unreadable model, a model without the HMR2 signature ([`crate::model_contract`]),
+//! a missing ONNX Runtime library ([`crate::onnxruntime`]) and a failed inference are element
+//! errors naming the cause. An execution provider that cannot be used and the bundled test
+//! network are warnings.
+//!
+//! # Statistics
+//!
+//! The read-only `stats` property is a `GstStructure` named `hmr2pose-stats` with `guint64`
+//! fields `frames`, `persons`, `batches`, and the total nanoseconds spent in each stage:
+//! `detect-ns` (person detector), `crop-ns` (crop and normalise), `inference-ns` (network,
+//! on the inference thread) and `post-ns` (camera conversion and metadata).
+
+use gst::glib;
+use gst::prelude::*;
+
+mod frame;
+mod imp;
+
+glib::wrapper! {
+    pub struct Hmr2Pose(ObjectSubclass<imp::Hmr2Pose>) @extends gst::Element, gst::Object;
+}
+
+/// Where person boxes come from.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstHmr2BoxSource")]
+pub enum BoxSource {
+    #[default]
+    #[enum_value(
+        name = "Auto: region-of-interest metas, else the person detector if set, else the whole frame",
+        nick = "auto"
+    )]
+    Auto = 0,
+    #[enum_value(name = "Region-of-interest metas on the buffer only", nick = "roi-meta")]
+    RoiMeta = 1,
+    #[enum_value(name = "The person detector (detector-model) only", nick = "detector")]
+    Detector = 2,
+    #[enum_value(name = "The whole frame as one person", nick = "full-frame")]
+    FullFrame = 3,
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    #[cfg(feature = "doc")]
+    {
+        BoxSource::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        crate::onnxruntime::ExecutionProvider::static_type()
+            .mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    }
+    gst::Element::register(Some(plugin), "hmr2pose", gst::Rank::NONE, Hmr2Pose::static_type())
+}

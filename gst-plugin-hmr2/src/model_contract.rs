@@ -1,0 +1,297 @@
+//! What an HMR2 network must look like to run in `hmr2pose`, checked on plain
+//! descriptions of its inputs and outputs so that tools can check a model without GStreamer.
+//!
+//! | tensor          | dtype   | shape                        |
+//! |-----------------|---------|------------------------------|
+//! | `image` (input) | float32 | `[B, 3, 256, 192]` or `[B, 3, 256, 256]` |
+//! | `global_orient` | float32 | `[B, 1, 3, 3]`               |
+//! | `body_pose`     | float32 | `[B, 23, 3, 3]`              |
+//! | `betas`         | float32 | `[B, 10]`                    |
+//! | `pred_cam`      | float32 | `[B, 3]`                     |
+//!
+//! `B` is best symbolic (any batch size); a fixed batch is accepted and the element then
+//! runs the network in groups of exactly that many crops. A 256×192 input is the reference
+//! network's view of the crop (columns 32..224); 256×256 means the slice is in the graph.
+//! Outputs are found by name; further outputs are ignored. The input is normalised ImageNet
+//! RGB, planar.
+
+use std::fmt;
+
+use crate::pose_meta::{NUM_BETAS, NUM_BODY_JOINTS};
+
+/// Name of the network's only input.
+pub const INPUT_NAME: &str = "image";
+/// Input height in pixels.
+pub const INPUT_HEIGHT: usize = 256;
+/// Accepted input widths in pixels.
+pub const INPUT_WIDTHS: [usize; 2] = [192, 256];
+
+/// Element type of a tensor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataType {
+    Float32,
+    Float16,
+    Float64,
+    Int64,
+    Int32,
+    Uint8,
+    /// Anything else (another element type, or not a tensor), by name.
+    Other(String),
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Float32 => f.write_str("float32"),
+            Self::Float16 => f.write_str("float16"),
+            Self::Float64 => f.write_str("float64"),
+            Self::Int64 => f.write_str("int64"),
+            Self::Int32 => f.write_str("int32"),
+            Self::Uint8 => f.write_str("uint8"),
+            Self::Other(name) => f.write_str(name),
+        }
+    }
+}
+
+/// One input or output of a model: name, element type, and dimensions (`None` for a
+/// symbolic one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorDesc {
+    pub name: String,
+    pub dtype: DataType,
+    pub dims: Vec<Option<i64>>,
+}
+
+impl TensorDesc {
+    pub fn new(name: &str, dtype: DataType, dims: &[Option<i64>]) -> Self {
+        Self { name: name.to_string(), dtype, dims: dims.to_vec() }
+    }
+}
+
+impl fmt::Display for TensorDesc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dims: Vec<String> = self
+            .dims
+            .iter()
+            .map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string()))
+            .collect();
+        write!(f, "{} {} [{}]", self.name, self.dtype, dims.join(", "))
+    }
+}
+
+/// The input the network takes, as read from the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputSize {
+    pub height: usize,
+    pub width: usize,
+    /// The batch size when the model fixes it, `None` when it is symbolic.
+    pub fixed_batch: Option<usize>,
+}
+
+impl InputSize {
+    /// Values in one crop's input.
+    pub fn values_per_crop(&self) -> usize {
+        3 * self.height * self.width
+    }
+}
+
+/// The expected outputs: name and dimensions after the batch dimension.
+pub const OUTPUTS: [(&str, &[i64]); 4] = [
+    ("global_orient", &[1, 3, 3]),
+    ("body_pose", &[NUM_BODY_JOINTS as i64, 3, 3]),
+    ("betas", &[NUM_BETAS as i64]),
+    ("pred_cam", &[3]),
+];
+
+/// A model that does not match the contract: every problem found, and the whole
+/// signature found, so the message says what was expected and what was there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContractError {
+    pub problems: Vec<String>,
+    pub found_inputs: Vec<TensorDesc>,
+    pub found_outputs: Vec<TensorDesc>,
+}
+
+/// The contract in words, for error messages.
+pub fn expected_signature() -> String {
+    let outputs: Vec<String> = OUTPUTS
+        .iter()
+        .map(|(name, dims)| {
+            let dims: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+            format!("{name} float32 [B, {}]", dims.join(", "))
+        })
+        .collect();
+    format!(
+        "input {INPUT_NAME} float32 [B, 3, {INPUT_HEIGHT}, 192 or 256]; outputs {}",
+        outputs.join(", ")
+    )
+}
+
+impl fmt::Display for ContractError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |t: &[TensorDesc]| t.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+        write!(
+            f,
+            "the model does not have the HMR2 signature: {}. Expected {}. Found inputs {}; outputs {}",
+            self.problems.join("; "),
+            expected_signature(),
+            list(&self.found_inputs),
+            list(&self.found_outputs)
+        )
+    }
+}
+
+impl std::error::Error for ContractError {}
+
+/// Checks a model's inputs and outputs against the contract and returns its input size.
+pub fn check(inputs: &[TensorDesc], outputs: &[TensorDesc]) -> Result<InputSize, ContractError> {
+    let mut problems = Vec::new();
+    let mut batch: Option<Option<i64>> = None;
+    let mut size = None;
+
+    match inputs {
+        [input] => {
+            if input.name != INPUT_NAME {
+                problems.push(format!("the input is named '{}', not '{INPUT_NAME}'", input.name));
+            }
+            if input.dtype != DataType::Float32 {
+                problems.push(format!("input '{}' is {}, not float32", input.name, input.dtype));
+            }
+            match input.dims.as_slice() {
+                [b, Some(3), Some(h), Some(w)]
+                    if *h as usize == INPUT_HEIGHT && INPUT_WIDTHS.contains(&(*w as usize)) =>
+                {
+                    batch = Some(*b);
+                    size = Some((*h as usize, *w as usize));
+                }
+                _ => problems.push(format!(
+                    "input '{}' has shape {}, not [B, 3, {INPUT_HEIGHT}, 192 or 256]",
+                    input.name,
+                    dims_string(&input.dims)
+                )),
+            }
+        }
+        _ => problems.push(format!("the model has {} inputs, not 1", inputs.len())),
+    }
+
+    for (name, tail) in OUTPUTS {
+        let Some(output) = outputs.iter().find(|o| o.name == name) else {
+            problems.push(format!("output '{name}' is missing"));
+            continue;
+        };
+        if output.dtype != DataType::Float32 {
+            problems.push(format!("output '{name}' is {}, not float32", output.dtype));
+        }
+        let shape_ok = output.dims.len() == tail.len() + 1
+            && output.dims[1..].iter().zip(tail).all(|(d, t)| *d == Some(*t))
+            && batch.is_none_or(|b| batch_dims_agree(b, output.dims[0]));
+        if !shape_ok {
+            let tail: Vec<String> = tail.iter().map(|d| d.to_string()).collect();
+            problems.push(format!(
+                "output '{name}' has shape {}, not [B, {}]",
+                dims_string(&output.dims),
+                tail.join(", ")
+            ));
+        }
+    }
+
+    let fixed_batch = match batch.flatten() {
+        Some(b) if b < 1 => {
+            problems.push(format!("the batch dimension is {b}"));
+            None
+        }
+        b => b.map(|b| b as usize),
+    };
+
+    match (problems.is_empty(), size) {
+        (true, Some((height, width))) => Ok(InputSize { height, width, fixed_batch }),
+        _ => Err(ContractError {
+            problems,
+            found_inputs: inputs.to_vec(),
+            found_outputs: outputs.to_vec(),
+        }),
+    }
+}
+
+/// A symbolic batch on either side agrees with anything; fixed ones must be equal.
+fn batch_dims_agree(input: Option<i64>, output: Option<i64>) -> bool {
+    match (input, output) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
+fn dims_string(dims: &[Option<i64>]) -> String {
+    let dims: Vec<String> =
+        dims.iter().map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string())).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f32_tensor(name: &str, dims: &[Option<i64>]) -> TensorDesc {
+        TensorDesc::new(name, DataType::Float32, dims)
+    }
+
+    fn good_outputs(batch: Option<i64>) -> Vec<TensorDesc> {
+        vec![
+            f32_tensor("global_orient", &[batch, Some(1), Some(3), Some(3)]),
+            f32_tensor("body_pose", &[batch, Some(23), Some(3), Some(3)]),
+            f32_tensor("betas", &[batch, Some(10)]),
+            f32_tensor("pred_cam", &[batch, Some(3)]),
+        ]
+    }
+
+    #[test]
+    fn reference_signature_is_accepted() {
+        let inputs = [f32_tensor("image", &[None, Some(3), Some(256), Some(192)])];
+        assert_eq!(
+            check(&inputs, &good_outputs(None)),
+            Ok(InputSize { height: 256, width: 192, fixed_batch: None })
+        );
+    }
+
+    #[test]
+    fn square_input_and_fixed_batch_are_accepted() {
+        let inputs = [f32_tensor("image", &[Some(1), Some(3), Some(256), Some(256)])];
+        let mut outputs = good_outputs(Some(1));
+        outputs.push(f32_tensor("pred_keypoints_2d", &[Some(1), Some(44), Some(2)]));
+        assert_eq!(
+            check(&inputs, &outputs),
+            Ok(InputSize { height: 256, width: 256, fixed_batch: Some(1) })
+        );
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_expected_and_found() {
+        let inputs = [TensorDesc::new("input", DataType::Float16, &[None, Some(3), Some(224), Some(224)])];
+        let mut outputs = good_outputs(None);
+        outputs.remove(2); // betas
+        outputs[2].dims = vec![None, Some(4)]; // pred_cam
+        let err = check(&inputs, &outputs).unwrap_err();
+        assert_eq!(err.problems.len(), 5, "{err}");
+        let text = err.to_string();
+        for needle in [
+            "named 'input'",
+            "float16",
+            "[?, 3, 224, 224]",
+            "'betas' is missing",
+            "'pred_cam' has shape [?, 4]",
+            "Expected input image float32 [B, 3, 256, 192 or 256]",
+            "Found inputs input float16 [?, 3, 224, 224]",
+        ] {
+            assert!(text.contains(needle), "'{needle}' not in: {text}");
+        }
+    }
+
+    #[test]
+    fn wrong_input_count_and_batch_mismatch() {
+        let a = f32_tensor("image", &[Some(2), Some(3), Some(256), Some(192)]);
+        let err = check(&[a.clone(), a.clone()], &good_outputs(None)).unwrap_err();
+        assert!(err.problems[0].contains("2 inputs"), "{err}");
+        let err = check(&[a], &good_outputs(Some(4))).unwrap_err();
+        assert_eq!(err.problems.len(), 4, "{err}");
+    }
+}
