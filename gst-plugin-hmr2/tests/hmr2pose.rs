@@ -460,6 +460,29 @@ fn seeking_a_pipeline_mid_stream_neither_hangs_nor_loses_frames() {
 }
 
 #[test]
+fn downstream_eos_ends_the_pipeline_instead_of_hanging() {
+    // identity returns EOS after 5 buffers: upstream then sends EOS, which must still
+    // reach the sink although frames were queued behind the refused one.
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc pattern=ball ! video/x-raw,format=RGBA,width={W},height={H},framerate=30/1 \
+         ! hmr2pose batch-size=4 ! identity eos-after=5 ! fakesink sync=false"
+    ))
+    .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let message = pipeline
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(30),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("the pipeline hung after downstream returned EOS");
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert_eq!(message.type_(), gst::MessageType::Eos, "{message:?}");
+}
+
+#[test]
 fn batch_timeout_sends_a_partial_batch_without_eos() {
     let mut h = harness(&[("batch-size", 8u32.to_value())], &rgba_caps());
     h.push(frame(0, &[])).unwrap();

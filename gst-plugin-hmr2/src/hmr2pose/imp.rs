@@ -653,13 +653,22 @@ impl Hmr2Pose {
         drop(state);
         self.shared.changed.notify_all();
 
+        // After downstream returned EOS it takes no buffers until a new segment or stream,
+        // but the task keeps running: frames already queued are dropped, and the EOS (or
+        // segment) event upstream sends next must still get through, or the pipeline hangs.
+        let downstream_eos = self.shared.lock().flow == Err(gst::FlowError::Eos);
         let flow = match ready {
+            Ready::Frame(..) if downstream_eos => Ok(gst::FlowSuccess::Ok),
             Ready::Frame(pending, estimates) => {
                 let buffer = self.attach_poses(pending, estimates);
                 self.srcpad.push(buffer)
             }
             Ready::Event(event) => {
-                self.srcpad.push_event(event);
+                let restarts =
+                    matches!(event.type_(), gst::EventType::Segment | gst::EventType::StreamStart);
+                if self.srcpad.push_event(event) && restarts && downstream_eos {
+                    self.shared.lock().flow = Ok(gst::FlowSuccess::Ok);
+                }
                 Ok(gst::FlowSuccess::Ok)
             }
         };
@@ -670,6 +679,10 @@ impl Hmr2Pose {
             }
             drop(state);
             self.shared.changed.notify_all();
+            if err == gst::FlowError::Eos {
+                gst::debug!(CAT, imp = self, "downstream returned EOS, dropping frames until EOS or a new segment");
+                return;
+            }
             gst::debug!(CAT, imp = self, "pausing after downstream returned {err:?}");
             if matches!(err, gst::FlowError::Error | gst::FlowError::NotNegotiated) {
                 gst::element_imp_error!(
