@@ -2,13 +2,26 @@
 
 //! GStreamer plugin `meshoverlay`: renders the body mesh of every person described by
 //! the hmr2 pose metadata over the video, with one wgpu render context per element.
+//!
+//! The element is GStreamer glue around pure modules that can be used (and tested) on
+//! their own: [`body_model`] (loading and validation), [`skinning`] (the body's forward
+//! pass), [`projection`] (HMR2 camera to GPU), [`renderer`] (the GPU work, also used by
+//! the benchmark), [`composite`] (blending into the frame), [`style`] and [`geometry`].
 
 use gst::glib;
 
+pub mod body_model;
+pub mod composite;
+pub mod geometry;
+mod meshoverlay;
+pub mod projection;
+pub mod renderer;
+pub mod skinning;
+pub mod style;
+
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     gsthmr2::pose_meta::register();
-    let _ = plugin;
-    Ok(())
+    meshoverlay::register(plugin)
 }
 
 gst::plugin_define!(

@@ -1,0 +1,424 @@
+//! GStreamer glue of `meshoverlay`: properties, caps, start/stop of the render context and
+//! the per-frame call into [`crate::renderer`].
+
+use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use gsthmr2::pose_meta::FramePoses;
+
+use super::{Backend, Mode};
+use crate::body_model::BodyModel;
+use crate::composite::{FrameMut, PixelLayout};
+use crate::renderer::{BackendChoice, RenderError, Renderer, StageTimings};
+use crate::style::{RenderMode, Style, DEFAULT_OPACITY, PALETTE_COLOR};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "meshoverlay",
+        gst::DebugColorFlags::empty(),
+        Some("Body mesh overlay from hmr2 pose metadata"),
+    )
+});
+
+/// Relative difference between the frame's and the metadata's aspect ratios beyond which
+/// the metadata is taken to describe another picture.
+const ASPECT_TOLERANCE: f32 = 0.01;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    body_model: Option<PathBuf>,
+    color: u32,
+    opacity: f64,
+    mode: Mode,
+    backend: Backend,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            body_model: None,
+            color: PALETTE_COLOR,
+            opacity: DEFAULT_OPACITY,
+            mode: Mode::default(),
+            backend: Backend::default(),
+        }
+    }
+}
+
+impl Settings {
+    fn style(&self) -> Style {
+        Style {
+            mode: match self.mode {
+                Mode::Solid => RenderMode::Solid,
+                Mode::Wireframe => RenderMode::Wireframe,
+                Mode::Skeleton => RenderMode::Skeleton,
+            },
+            color: self.color,
+            opacity: self.opacity as f32,
+        }
+    }
+}
+
+/// Running totals for the `stats` property.
+#[derive(Debug, Default)]
+struct Stats {
+    frames_rendered: u64,
+    total: StageTimings,
+    last: StageTimings,
+}
+
+struct State {
+    renderer: Renderer,
+    stats: Stats,
+    warned_bad_meta: bool,
+    warned_aspect: bool,
+}
+
+#[derive(Default)]
+pub struct MeshOverlay {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for MeshOverlay {
+    const NAME: &'static str = "GstMeshOverlay";
+    type Type = super::MeshOverlay;
+    type ParentType = gst_video::VideoFilter;
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+impl ObjectImpl for MeshOverlay {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("body-model")
+                    .nick("Body model")
+                    .blurb(
+                        "Path of a body model file in the project's format \
+                         (models/BODY_MODEL_FORMAT.md: SMPL-style safetensors). Empty (the \
+                         default) uses the mannequin bundled with the plugin. Read and \
+                         validated when the element starts",
+                    )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("color")
+                    .nick("Colour")
+                    .blurb(
+                        "Colour of the people as 0xAARRGGBB (the alpha byte is ignored: use \
+                         opacity). 0 (the default) gives each person a palette colour chosen \
+                         by track id, or by position in the metadata when untracked; use \
+                         0xff000000 for black",
+                    )
+                    .default_value(PALETTE_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("opacity")
+                    .nick("Opacity")
+                    .blurb("Opacity of the drawn people over the video, from 0 (invisible) to 1 (opaque)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_OPACITY)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("mode", Mode::default())
+                    .nick("Mode")
+                    .blurb(
+                        "What is drawn for each person: the lit surface, the mesh's wireframe, \
+                         or the skeleton of joints and bones",
+                    )
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("backend", Backend::default())
+                    .nick("Backend")
+                    .blurb(
+                        "Graphics API of the element's render context: auto tries Vulkan first \
+                         (software lavapipe included), then OpenGL through EGL. Used when the \
+                         element starts",
+                    )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb(
+                        "Read-only statistics since the element started: the GPU adapter, \
+                         frames rendered, and the mean and last-frame milliseconds of each \
+                         stage (skinning, upload, draw, readback, composite, total)",
+                    )
+                    .read_only()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "body-model" => {
+                let path: Option<String> = value.get().expect("type checked upstream");
+                settings.body_model = path.filter(|p| !p.is_empty()).map(PathBuf::from);
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "body model set to {:?}",
+                    settings.body_model
+                );
+            }
+            "color" => settings.color = value.get().expect("type checked upstream"),
+            "opacity" => settings.opacity = value.get().expect("type checked upstream"),
+            "mode" => settings.mode = value.get().expect("type checked upstream"),
+            "backend" => settings.backend = value.get().expect("type checked upstream"),
+            _ => unimplemented!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        // Statistics lock the streaming state, never while holding the settings (the
+        // streaming thread takes them in the other order).
+        if pspec.name() == "stats" {
+            return self.stats().to_value();
+        }
+        let settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "body-model" => settings
+                .body_model
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .to_value(),
+            "color" => settings.color.to_value(),
+            "opacity" => settings.opacity.to_value(),
+            "mode" => settings.mode.to_value(),
+            "backend" => settings.backend.to_value(),
+            _ => unimplemented!(),
+        }
+    }
+}
+
+impl MeshOverlay {
+    fn stats(&self) -> gst::Structure {
+        let state = self.state.lock().unwrap();
+        let mut builder = gst::Structure::builder("meshoverlay-stats");
+        let Some(state) = state.as_ref() else {
+            return builder.field("frames-rendered", 0u64).build();
+        };
+        let stats = &state.stats;
+        let frames = stats.frames_rendered.max(1) as f64;
+        let mean = |d: Duration| ms(d) / frames;
+        let t = &stats.total;
+        let l = &stats.last;
+        builder = builder
+            .field("adapter", state.renderer.adapter_description())
+            .field("frames-rendered", stats.frames_rendered);
+        for (name, total, last) in [
+            ("skinning", t.skinning, l.skinning),
+            ("upload", t.upload, l.upload),
+            ("draw", t.draw, l.draw),
+            ("readback", t.readback, l.readback),
+            ("composite", t.composite, l.composite),
+            ("total", t.total(), l.total()),
+        ] {
+            builder = builder
+                .field(format!("mean-{name}-ms"), mean(total))
+                .field(format!("last-{name}-ms"), ms(last));
+        }
+        builder.build()
+    }
+}
+
+impl GstObjectImpl for MeshOverlay {}
+
+impl ElementImpl for MeshOverlay {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static ELEMENT_METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Body mesh overlay",
+                "Filter/Effect/Converter/Video",
+                "Renders the SMPL-style body of every person in the hmr2 pose metadata, \
+                 depth-tested and lit, with the HMR2 camera, over the video (wgpu: Vulkan or GL)",
+                "The hmr2-gst developers",
+            )
+        });
+        Some(&*ELEMENT_METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list([
+                    gst_video::VideoFormat::Rgba,
+                    gst_video::VideoFormat::Bgra,
+                    gst_video::VideoFormat::Rgbx,
+                    gst_video::VideoFormat::Bgrx,
+                ])
+                .build();
+            vec![
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
+            ]
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for MeshOverlay {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap().clone();
+        let model = match &settings.body_model {
+            None => BodyModel::bundled(),
+            Some(path) => BodyModel::from_file(path),
+        }
+        .map_err(|err| gst::error_msg!(gst::ResourceError::OpenRead, ("{err}")))?;
+        let backend = match settings.backend {
+            Backend::Auto => BackendChoice::Auto,
+            Backend::Vulkan => BackendChoice::Vulkan,
+            Backend::Gl => BackendChoice::Gl,
+        };
+        let renderer = Renderer::new(&model, backend)
+            .map_err(|err| gst::error_msg!(gst::LibraryError::Init, ("{err}")))?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "rendering on {} with a body model of {} vertices",
+            renderer.adapter_description(),
+            model.num_vertices
+        );
+        *self.state.lock().unwrap() = Some(State {
+            renderer,
+            stats: Stats::default(),
+            warned_bad_meta: false,
+            warned_aspect: false,
+        });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        // Dropping the renderer releases the device and everything on it.
+        *self.state.lock().unwrap() = None;
+        Ok(())
+    }
+}
+
+impl VideoFilterImpl for MeshOverlay {
+    fn transform_frame_ip(
+        &self,
+        frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let style = self.settings.lock().unwrap().style();
+        let mut state_guard = self.state.lock().unwrap();
+        let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let poses = match FramePoses::from_buffer(frame.buffer()) {
+            Ok(Some(poses)) if !poses.persons.is_empty() => poses,
+            Ok(_) => {
+                gst::log!(
+                    CAT,
+                    imp = self,
+                    "nobody in the pose metadata (or none): passing through"
+                );
+                return Ok(gst::FlowSuccess::Ok);
+            }
+            Err(err) => {
+                if !std::mem::replace(&mut state.warned_bad_meta, true) {
+                    gst::element_imp_warning!(
+                        self,
+                        gst::StreamError::Format,
+                        ("unreadable pose metadata, frames carrying it pass through: {err}")
+                    );
+                }
+                return Ok(gst::FlowSuccess::Ok);
+            }
+        };
+        let (width, height) = (frame.width(), frame.height());
+        if poses.frame_width > 0 && poses.frame_height > 0 {
+            let frame_aspect = width as f32 / height as f32;
+            let meta_aspect = poses.frame_width as f32 / poses.frame_height as f32;
+            if (frame_aspect / meta_aspect - 1.0).abs() > ASPECT_TOLERANCE {
+                if !std::mem::replace(&mut state.warned_aspect, true) {
+                    gst::element_imp_warning!(
+                        self,
+                        gst::StreamError::Format,
+                        (
+                            "pose metadata describes a {}x{} picture, frames are {width}x{height}: not drawing",
+                            poses.frame_width,
+                            poses.frame_height
+                        )
+                    );
+                }
+                return Ok(gst::FlowSuccess::Ok);
+            }
+        }
+        let layout = match frame.format() {
+            gst_video::VideoFormat::Rgba => PixelLayout::Rgba,
+            gst_video::VideoFormat::Bgra => PixelLayout::Bgra,
+            gst_video::VideoFormat::Rgbx => PixelLayout::Rgbx,
+            gst_video::VideoFormat::Bgrx => PixelLayout::Bgrx,
+            _ => return Err(gst::FlowError::NotNegotiated),
+        };
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
+        let mut target = FrameMut {
+            data,
+            width,
+            height,
+            stride,
+            layout,
+        };
+        match state.renderer.render(&poses, &style, &mut target) {
+            Ok(report) => {
+                gst::trace!(
+                    CAT,
+                    imp = self,
+                    "drew {} people in {:?}: {:?}",
+                    report.persons,
+                    report.window,
+                    report.timings
+                );
+                let stats = &mut state.stats;
+                stats.frames_rendered += 1;
+                stats.last = report.timings;
+                stats.total += report.timings;
+                Ok(gst::FlowSuccess::Ok)
+            }
+            Err(err) => {
+                match err {
+                    RenderError::OutOfMemory(_) => {
+                        gst::element_imp_error!(self, gst::ResourceError::NoSpaceLeft, ("{err}"))
+                    }
+                    RenderError::DeviceLost(_) | RenderError::Timeout(_) => {
+                        gst::element_imp_error!(self, gst::ResourceError::Failed, ("{err}"))
+                    }
+                    _ => gst::element_imp_error!(self, gst::LibraryError::Failed, ("{err}")),
+                }
+                Err(gst::FlowError::Error)
+            }
+        }
+    }
+}
