@@ -38,7 +38,10 @@ sample_poses.json schema (all lengths in metres, pixels in continuous pixel coor
 Rotations are stored with 7 decimals, pixel values with 3, 3D values with 6.
 
 Usage: ``python models/gen_sample_clip.py [--out models/sample/sample.mp4]``; the JSON is
-written next to the video as ``sample_poses.json``.
+written next to the video as ``sample_poses.json``, and the person boxes alone as
+``sample_boxes.jsonl`` (one line per frame, ``{"frame_index": i, "boxes": [[x0, y0, x1, y1]]}``,
+the format of ``hmr2-launch --boxes``): the demo feeds them to hmr2pose as an upstream
+detector would.
 """
 
 from __future__ import annotations
@@ -415,6 +418,9 @@ def main(argv=None) -> int:
     encode(frames(), out)
     json_path = out.parent / "sample_poses.json"
     write_json(records, model, json_path)
+    with open(out.parent / "sample_boxes.jsonl", "w") as f:
+        for r in records:
+            f.write(json.dumps({"frame_index": r["index"], "boxes": [r["bbox"]]}, separators=(",", ":")) + "\n")
     n, w, h, _ = decode_info(out)
     if (n, w, h) != (NUM_FRAMES, WIDTH, HEIGHT):
         raise RuntimeError(f"{out} decodes to {n} frames of {w}x{h}, expected {NUM_FRAMES} of {WIDTH}x{HEIGHT}")

@@ -1,0 +1,279 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Runs 3D human mesh recovery (hmr2pose ! meshoverlay) on a video file, a webcam or an RTSP
+/// stream, with the plugins built in.
+#[derive(Debug, Parser)]
+#[command(name = "hmr2-launch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Process a video file (any container and codec GStreamer reads) into an H.264 MP4
+    /// (or MKV / MOV, by the extension of -o); keeps frame rate, timestamps and audio.
+    File(FileArgs),
+    /// Process a live V4L2 camera: show it in a window, write it (-o) or serve it over RTSP.
+    Webcam(WebcamArgs),
+    /// Process a live RTSP stream, reconnecting with backoff when it drops.
+    Rtsp(RtspArgs),
+    /// Process a synthetic live source (videotestsrc is-live=true); for tests and demos.
+    #[command(hide = true)]
+    TestSource(TestSourceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// Input video file (or URI).
+    pub input: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct WebcamArgs {
+    /// V4L2 device: a path (/dev/video2) or a number (2).
+    #[arg(default_value = "/dev/video0")]
+    pub device: String,
+    /// Caps to ask the camera for, e.g. "video/x-raw,width=1280,height=720" or "image/jpeg".
+    #[arg(long)]
+    pub caps: Option<String>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct TestSourceArgs {
+    /// videotestsrc pattern.
+    #[arg(long, default_value = "ball")]
+    pub pattern: String,
+    /// Frame size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "640x360")]
+    pub size: String,
+    /// Frames per second.
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Serve the processed stream (H.264) over RTSP on this port instead of showing it:
+    /// rtsp://HOST:PORT/hmr2 (see --mount).
+    #[arg(long, value_name = "PORT")]
+    pub serve_rtsp: Option<u16>,
+    /// Mount path of the served stream.
+    #[arg(long, default_value = "/hmr2", requires = "serve_rtsp")]
+    pub mount: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RtspTransport {
+    /// RTP over the RTSP TCP connection (default: works through NAT, drops are seen at once).
+    Tcp,
+    /// RTP over UDP.
+    Udp,
+    /// Let rtspsrc pick (UDP multicast, UDP, then TCP).
+    Auto,
+}
+
+#[derive(Debug, Args)]
+pub struct RtspArgs {
+    /// Stream URL, rtsp://HOST[:PORT]/PATH (rtsps:// and rtspt:// work too).
+    pub url: String,
+    /// How many times to try reconnecting after the stream drops, per outage (0: never).
+    #[arg(long, default_value_t = 5)]
+    pub max_retries: u32,
+    /// Delay before the first reconnection try, in seconds; doubles on each further try
+    /// (at most 30 s).
+    #[arg(long, default_value_t = 1.0)]
+    pub retry_delay: f64,
+    /// Lower transport for RTP.
+    #[arg(long, value_enum, default_value_t = RtspTransport::Tcp)]
+    pub rtsp_transport: RtspTransport,
+    /// Jitter-buffer latency of rtspsrc in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    pub latency: u32,
+    /// Treat the stream as dropped when no frame arrived for this many seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub stall_timeout: f64,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExecutionProvider {
+    Cpu,
+    Cuda,
+    Tensorrt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BoxSource {
+    Auto,
+    RoiMeta,
+    Detector,
+    FullFrame,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderMode {
+    Solid,
+    Wireframe,
+    Skeleton,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Vulkan, then OpenGL (EGL).
+    Auto,
+    Vulkan,
+    Gl,
+}
+
+impl Backend {
+    pub fn nick(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Vulkan => "vulkan",
+            Self::Gl => "gl",
+        }
+    }
+}
+
+impl ExecutionProvider {
+    pub fn nick(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+            Self::Tensorrt => "tensorrt",
+        }
+    }
+}
+
+impl BoxSource {
+    pub fn nick(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::RoiMeta => "roi-meta",
+            Self::Detector => "detector",
+            Self::FullFrame => "full-frame",
+        }
+    }
+}
+
+impl RenderMode {
+    pub fn nick(self) -> &'static str {
+        match self {
+            Self::Solid => "solid",
+            Self::Wireframe => "wireframe",
+            Self::Skeleton => "skeleton",
+        }
+    }
+}
+
+/// Options shared by every subcommand.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Write the processed video here (.mp4, .m4v, .mov or .mkv; H.264).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the poses as JSON lines, one per frame (schema in launch/README.md).
+    #[arg(long, value_name = "FILE")]
+    pub poses: Option<PathBuf>,
+    /// Stop after this many frames (the output is finalised as on end of stream).
+    #[arg(long, value_name = "N")]
+    pub max_frames: Option<u64>,
+    /// Print the equivalent gst-launch-1.0 command line and exit without running.
+    #[arg(long)]
+    pub print_pipeline: bool,
+    /// Print the pipeline line to stderr before running, and warnings from elements.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// No progress output (errors and the summary still print).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// H.264 bit rate in kbit/s for -o and --serve-rtsp.
+    #[arg(long, default_value_t = 4000)]
+    pub bitrate: u32,
+    #[command(flatten)]
+    pub pose: PoseOptions,
+    #[command(flatten)]
+    pub overlay: OverlayOptions,
+}
+
+/// Options that map onto hmr2pose properties; unset ones keep the element's defaults.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PoseOptions {
+    /// HMR2 ONNX model (hmr2pose `model`; default: the bundled test network).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// ONNX Runtime execution provider (hmr2pose `execution-provider`).
+    #[arg(long, value_enum)]
+    pub execution_provider: Option<ExecutionProvider>,
+    /// GPU index for cuda/tensorrt (hmr2pose `device-id`).
+    #[arg(long)]
+    pub device_id: Option<u32>,
+    /// CPU threads for inference (hmr2pose `threads`).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Person crops per network run (hmr2pose `batch-size`).
+    #[arg(long)]
+    pub batch_size: Option<u32>,
+    /// Longest wait in milliseconds for a batch to fill (hmr2pose `batch-timeout`).
+    #[arg(long, value_name = "MS")]
+    pub batch_timeout: Option<u32>,
+    /// Person detector ONNX model (hmr2pose `detector-model`; implies --box-source detector
+    /// unless --box-source is given).
+    #[arg(long, value_name = "FILE")]
+    pub detector: Option<PathBuf>,
+    /// Person boxes per frame from a JSON Lines file (`{"frame_index": N, "boxes":
+    /// [[x0, y0, x1, y1], ...]}`), attached before hmr2pose as region-of-interest metas, as
+    /// an external detector or tracker would (not expressible in --print-pipeline's line).
+    #[arg(long, value_name = "FILE")]
+    pub boxes: Option<PathBuf>,
+    /// Where person boxes come from (hmr2pose `box-source`).
+    #[arg(long, value_enum)]
+    pub box_source: Option<BoxSource>,
+    /// Detector score threshold (hmr2pose `detector-threshold`).
+    #[arg(long)]
+    pub detector_threshold: Option<f32>,
+    /// Most persons processed per frame (hmr2pose `max-persons`).
+    #[arg(long)]
+    pub max_persons: Option<u32>,
+    /// Full-frame focal length in pixels (hmr2pose `focal-length`; default: HMR2's
+    /// 5000/256 x the longer side).
+    #[arg(long, value_name = "PIXELS")]
+    pub focal_length: Option<f32>,
+}
+
+/// Options that map onto meshoverlay properties; unset ones keep the element's defaults.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OverlayOptions {
+    /// Body model safetensors (meshoverlay `body-model`; default: the bundled mannequin).
+    #[arg(long, value_name = "FILE")]
+    pub body_model: Option<PathBuf>,
+    /// How bodies are drawn (meshoverlay `mode`).
+    #[arg(long, value_enum)]
+    pub mode: Option<RenderMode>,
+    /// Mesh colour (meshoverlay `color`): #RRGGBB, or 0xAARRGGBB as the element takes it
+    /// (0 = a palette colour per person).
+    #[arg(long)]
+    pub color: Option<String>,
+    /// Mesh opacity 0..1 (meshoverlay `opacity`).
+    #[arg(long)]
+    pub opacity: Option<f64>,
+    /// Graphics API of the renderer (meshoverlay `backend`).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+}

@@ -1,0 +1,162 @@
+//! `hmr2-launch`: ready-made hmr2pose ! meshoverlay pipelines for files, webcams and RTSP
+//! streams, with both plugins registered statically (no GST_PLUGIN_PATH needed).
+//!
+//! The binary is a thin wrapper around [`main`]; the modules are public so the end-to-end
+//! tests can reuse the pose schema and the pipeline descriptions.
+
+pub mod boxes;
+pub mod cli;
+pub mod desc;
+pub mod plan;
+pub mod poses;
+pub mod rtsp;
+mod runner;
+mod serve;
+
+use std::fmt;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use rtsp::{RECONNECTED_MESSAGE, RECONNECTING_MESSAGE};
+
+/// A failure that ends the program: one line for stderr and an exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    /// Bad command line (exit code 2, as clap uses).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: 2,
+        }
+    }
+
+    /// Anything that went wrong at run time (exit code 1).
+    pub fn runtime(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: 1,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Exit code after a second Ctrl-C.
+pub const EXIT_ABORTED: i32 = 130;
+
+/// Folds a multi-line text into one line of at most `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if joined.chars().count() > max {
+        let mut s: String = joined.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    } else {
+        joined
+    }
+}
+
+/// The useful part of a GStreamer debug string: `file.c(123): function (): /GstPipeline:p/
+/// GstX:x: detail` becomes `detail` (empty when there is none).
+pub fn clean_debug(debug: &str) -> String {
+    let text = match debug.find(" (): ") {
+        Some(i) => {
+            let rest = &debug[i + 5..];
+            if rest.starts_with('/') {
+                // The object path ends at the first ':' followed by white space.
+                let bytes = rest.as_bytes();
+                (0..bytes.len().saturating_sub(1))
+                    .find(|&j| bytes[j] == b':' && bytes[j + 1].is_ascii_whitespace())
+                    .map_or("", |j| &rest[j + 2..])
+            } else {
+                rest
+            }
+        }
+        None => debug,
+    };
+    one_line(text, 300)
+}
+
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "hmr2-launch: internal error{place}: {}",
+            one_line(&payload, 300)
+        );
+    }));
+}
+
+/// Vulkan drivers complain on stderr when XDG_RUNTIME_DIR is unset (harmless, but it looks
+/// like an error): give them a private directory in that case.
+fn ensure_runtime_dir() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| Path::new(&d).is_dir()) {
+        return;
+    }
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".to_owned());
+    let dir = std::env::temp_dir().join(format!("hmr2-launch-runtime-{user}"));
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true).mode(0o700);
+    if builder.create(&dir).is_ok() {
+        // Still single-threaded here: nothing else reads the environment concurrently.
+        std::env::set_var("XDG_RUNTIME_DIR", &dir);
+    }
+}
+
+/// Parses the command line, runs it, and returns the exit code.
+pub fn main() -> ExitCode {
+    install_panic_hook();
+    ensure_runtime_dir();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    match runner::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("hmr2-launch: error: {}", one_line(&f.message, 600));
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cleans_debug_strings() {
+        use super::clean_debug;
+        assert_eq!(
+            clean_debug("../libs/gst/base/gstbasesrc.c(3132): gst_base_src_loop (): /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0:\nstreaming stopped, reason not-negotiated (-4)"),
+            "streaming stopped, reason not-negotiated (-4)"
+        );
+        assert_eq!(
+            clean_debug("x.rs(1): f (): /GstPipeline:p/GstMeshOverlay:overlay"),
+            ""
+        );
+        assert_eq!(clean_debug("plain text"), "plain text");
+    }
+}

@@ -1,0 +1,422 @@
+//! Helpers shared by the `launch_*` end-to-end tests: where the tool and the assets are, how
+//! to decode an output file, and an RTSP server on loopback built with gst-rtsp-server.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Once;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use gst::glib;
+use gst::prelude::*;
+use gst_pbutils::prelude::*;
+use gst_rtsp_server::prelude::*;
+
+/// The workspace root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The bundled sample clip: 640x360, 30 fps, 90 frames.
+pub fn sample_clip() -> PathBuf {
+    let p = repo_root().join("models/sample/sample.mp4");
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/setup.sh (it generates the default assets)",
+        p.display()
+    );
+    p
+}
+
+pub const SAMPLE_FRAMES: u64 = 90;
+pub const SAMPLE_FPS: u64 = 30;
+
+/// The launch tool, built by cargo for these tests (the `hmr2-launch-e2e` wrapper runs the
+/// same `hmr2_launch::main` as `hmr2-launch`).
+pub fn tool() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hmr2-launch-e2e"));
+    // Quiet Vulkan loader noise; keep GStreamer from loading other copies of our plugins.
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    c.env_remove("GST_PLUGIN_PATH");
+    c
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = repo_root()
+        .join("target")
+        .join("e2e-scratch")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Runs the tool and returns its output, with a readable panic when it does not finish.
+pub fn run_tool(args: &[&str], timeout: Duration) -> Output {
+    let mut cmd = tool();
+    cmd.args(args);
+    run_with_timeout(cmd, timeout)
+}
+
+pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot start the tool");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_thread = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = String::from_utf8_lossy(&err_thread.join().unwrap()).into_owned();
+            panic!("{cmd:?} did not finish within {timeout:?}; stderr:\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: out_thread.join().unwrap(),
+        stderr: err_thread.join().unwrap(),
+    }
+}
+
+pub fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        gst::init().unwrap();
+    });
+}
+
+/// What decoding a file yields.
+#[derive(Debug)]
+pub struct Decoded {
+    pub frames: u64,
+    pub width: u32,
+    pub height: u32,
+    pub first_pts: Option<gst::ClockTime>,
+    pub last_pts: Option<gst::ClockTime>,
+    pub duration: Option<gst::ClockTime>,
+    pub has_audio: bool,
+    pub video_caps: String,
+}
+
+/// Decodes every video frame of `path` and asks the discoverer for its duration.
+pub fn decode(path: &Path) -> Decoded {
+    init();
+    let uri = glib::filename_to_uri(path.canonicalize().unwrap(), None).unwrap();
+    let disc = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(20)).unwrap();
+    let info = disc
+        .discover_uri(&uri)
+        .unwrap_or_else(|e| panic!("cannot discover {}: {e}", path.display()));
+    let video_caps = info
+        .video_streams()
+        .first()
+        .and_then(|v| v.caps())
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let pipeline = gst::parse::launch(&format!(
+        "uridecodebin uri=\"{uri}\" ! videoconvert ! video/x-raw,format=I420 ! appsink name=sink sync=false"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut d = Decoded {
+        frames: 0,
+        width: 0,
+        height: 0,
+        first_pts: None,
+        last_pts: None,
+        duration: info.duration(),
+        has_audio: !info.audio_streams().is_empty(),
+        video_caps,
+    };
+    while let Ok(sample) = sink.pull_sample() {
+        let b = sample.buffer().unwrap();
+        if d.frames == 0 {
+            let vi = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+            d.width = vi.width();
+            d.height = vi.height();
+            d.first_pts = b.pts();
+        }
+        d.last_pts = b.pts();
+        d.frames += 1;
+    }
+    let bus = pipeline.bus().unwrap();
+    if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+        panic!("decoding {} failed: {msg:?}", path.display());
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    d
+}
+
+/// Reads a JSONL pose file.
+pub fn read_poses(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("line {}: not JSON ({e}): {l}", i + 1))
+        })
+        .collect()
+}
+
+fn f64s(v: &serde_json::Value, what: &str) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("{what} is not an array: {v}"))
+        .iter()
+        .map(|x| {
+            x.as_f64()
+                .unwrap_or_else(|| panic!("{what}: not a number: {x}"))
+        })
+        .collect()
+}
+
+fn check_rotation(v: &serde_json::Value, what: &str) {
+    let rows = v
+        .as_array()
+        .unwrap_or_else(|| panic!("{what} is not an array"));
+    assert_eq!(rows.len(), 3, "{what}: 3 rows");
+    let m: Vec<Vec<f64>> = rows.iter().map(|r| f64s(r, what)).collect();
+    assert!(m.iter().all(|r| r.len() == 3), "{what}: 3 columns");
+    for i in 0..3 {
+        for j in 0..3 {
+            let dot: f64 = (0..3).map(|k| m[i][k] * m[j][k]).sum();
+            let want = if i == j { 1.0 } else { 0.0 };
+            assert!(
+                (dot - want).abs() < 1e-3,
+                "{what}: not a rotation (R R^T[{i}][{j}] = {dot})"
+            );
+        }
+    }
+}
+
+/// Checks one line against the schema in launch/README.md; returns the number of persons.
+pub fn check_pose_line(line: &serde_json::Value, expected_index: u64) -> usize {
+    assert_eq!(
+        line["frame_index"].as_u64(),
+        Some(expected_index),
+        "frame_index in {line}"
+    );
+    assert!(
+        line["timestamp_ns"].is_u64(),
+        "timestamp_ns in line {expected_index}"
+    );
+    assert!(line["width"].as_u64().unwrap() > 0 && line["height"].as_u64().unwrap() > 0);
+    assert_eq!(
+        line["has_poses"],
+        serde_json::Value::Bool(true),
+        "line {expected_index} has no poses"
+    );
+    let persons = line["persons"].as_array().expect("persons array");
+    for (i, p) in persons.iter().enumerate() {
+        let what = format!("frame {expected_index} person {i}");
+        assert_eq!(f64s(&p["bbox"], &what).len(), 4, "{what}: bbox");
+        assert!(p["score"].is_number(), "{what}: score");
+        assert!(
+            p["track_id"].is_null() || p["track_id"].is_u64(),
+            "{what}: track_id"
+        );
+        let smpl = &p["smpl"];
+        check_rotation(&smpl["global_orient"], &format!("{what} global_orient"));
+        let body = smpl["body_pose"].as_array().expect("body_pose");
+        assert_eq!(body.len(), 23, "{what}: 23 body joints");
+        for (j, r) in body.iter().enumerate() {
+            check_rotation(r, &format!("{what} body_pose[{j}]"));
+        }
+        assert_eq!(f64s(&smpl["betas"], &what).len(), 10, "{what}: betas");
+        let cam = &p["camera"];
+        assert_eq!(f64s(&cam["cam_t"], &what).len(), 3, "{what}: cam_t");
+        assert_eq!(f64s(&cam["pred_cam"], &what).len(), 3, "{what}: pred_cam");
+        assert_eq!(
+            f64s(&cam["principal_point"], &what).len(),
+            2,
+            "{what}: principal_point"
+        );
+        assert!(
+            cam["focal_length"].as_f64().unwrap() > 0.0,
+            "{what}: focal_length"
+        );
+    }
+    persons.len()
+}
+
+/// Checks a whole pose file: indices in order, timestamps increasing. Returns the lines.
+pub fn check_pose_file(path: &Path) -> Vec<serde_json::Value> {
+    let lines = read_poses(path);
+    let mut last: Option<u64> = None;
+    for (i, l) in lines.iter().enumerate() {
+        check_pose_line(l, i as u64);
+        let ts = l["timestamp_ns"].as_u64().unwrap();
+        if let Some(prev) = last {
+            assert!(
+                ts > prev,
+                "timestamps not increasing at line {i}: {prev} then {ts}"
+            );
+        }
+        last = Some(ts);
+    }
+    lines
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An RTSP server on loopback, run in this process with gst-rtsp-server.
+pub struct TestRtspServer {
+    server: gst_rtsp_server::RTSPServer,
+    context: glib::MainContext,
+    main_loop: glib::MainLoop,
+    thread: Option<JoinHandle<()>>,
+    source: Option<glib::SourceId>,
+    pub port: u16,
+}
+
+/// Serves the sample clip as it is (H.264 from the MP4, paced by the server).
+pub fn clip_factory_launch(clip: &Path) -> String {
+    format!(
+        "( filesrc location=\"{}\" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )",
+        clip.display()
+    )
+}
+
+/// An endless live stream (moving ball), for the reconnection test.
+pub const LIVE_FACTORY_LAUNCH: &str = "( videotestsrc is-live=true pattern=ball ! \
+     video/x-raw,width=320,height=240,framerate=30/1 ! \
+     x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! \
+     rtph264pay name=pay0 pt=96 config-interval=1 )";
+
+impl TestRtspServer {
+    /// Starts serving `launch` at rtsp://127.0.0.1:PORT/test; port 0 picks a free one.
+    pub fn start(port: u16, launch: &str) -> Self {
+        init();
+        let context = glib::MainContext::new();
+        let server = gst_rtsp_server::RTSPServer::new();
+        server.set_address("127.0.0.1");
+        server.set_service(&port.to_string());
+        let factory = gst_rtsp_server::RTSPMediaFactory::new();
+        factory.set_launch(launch);
+        factory.set_shared(false);
+        server.mount_points().unwrap().add_factory("/test", factory);
+        let mut source = None;
+        // The port of a server just stopped may take a moment to be free again.
+        for _ in 0..50 {
+            match server.attach(Some(&context)) {
+                Ok(id) => {
+                    source = Some(id);
+                    break;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        let source = source.unwrap_or_else(|| panic!("cannot serve RTSP on port {port}"));
+        let port = server.bound_port() as u16;
+        let main_loop = glib::MainLoop::new(Some(&context), false);
+        let l = main_loop.clone();
+        let thread = std::thread::spawn(move || l.run());
+        Self {
+            server,
+            context,
+            main_loop,
+            thread: Some(thread),
+            source: Some(source),
+            port,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("rtsp://127.0.0.1:{}/test", self.port)
+    }
+
+    /// Stops abruptly: closes every client connection and the listening socket.
+    pub fn kill(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        // The listening socket: its source lives in our own context, not the default one.
+        if let Some(source) = self
+            .source
+            .take()
+            .and_then(|id| self.context.find_source_by_id(&id))
+        {
+            source.destroy();
+        }
+        self.server
+            .client_filter(Some(&mut |_, _| gst_rtsp_server::RTSPFilterResult::Remove));
+        self.main_loop.quit();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TestRtspServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Asserts a failed run: non-zero exit, a one-line cause containing `needle`, no panic.
+pub fn assert_fails_with(o: &Output, needle: &str) {
+    let (out, err) = text(o);
+    assert!(
+        !o.status.success(),
+        "expected failure, got success; stdout: {out}; stderr: {err}"
+    );
+    assert!(err.contains(needle), "stderr lacks '{needle}':\n{err}");
+    assert!(
+        !err.contains("panicked")
+            && !err.contains("RUST_BACKTRACE")
+            && !err.contains("stack backtrace"),
+        "stderr shows a panic or backtrace:\n{err}"
+    );
+    let error_lines: Vec<&str> = err.lines().filter(|l| l.contains("error:")).collect();
+    assert_eq!(
+        error_lines.len(),
+        1,
+        "expected exactly one error line:\n{err}"
+    );
+}

@@ -1,0 +1,231 @@
+//! `hmr2-launch file` on the bundled sample clip: the MP4 decodes with the input's frame
+//! count and duration, and the pose file has one valid line per frame.
+
+mod launch_common;
+
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use launch_common::*;
+
+#[test]
+fn file_run_keeps_frames_duration_and_writes_poses() {
+    let clip = sample_clip();
+    let input = decode(&clip);
+    assert_eq!(input.frames, SAMPLE_FRAMES, "the sample clip itself");
+    let dir = scratch("launch-file");
+    let out = dir.join("nested/sample-mesh.mp4");
+    let poses = dir.join("sample-poses.jsonl");
+    let start = Instant::now();
+    let o = run_tool(
+        &[
+            "file",
+            clip.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--poses",
+            poses.to_str().unwrap(),
+        ],
+        Duration::from_secs(240),
+    );
+    let took = start.elapsed();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "tool failed:\n{stderr}");
+    eprintln!("file run took {took:?}; stderr:\n{stderr}");
+
+    // The output paths are printed at the end.
+    assert!(
+        stdout.contains(&format!("video: {}", out.display())),
+        "stdout: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("poses: {}", poses.display())),
+        "stdout: {stdout}"
+    );
+    // The summary reports frames, people and per-stage times.
+    assert!(
+        stderr.contains(&format!("{SAMPLE_FRAMES} frames in")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("people found:"), "{stderr}");
+    assert!(stderr.contains("hmr2pose stats:"), "{stderr}");
+
+    let output = decode(&out);
+    assert_eq!(output.frames, input.frames, "frame count");
+    assert_eq!(
+        (output.width, output.height),
+        (input.width, input.height),
+        "frame size"
+    );
+    assert!(
+        output.video_caps.starts_with("video/x-h264"),
+        "codec: {}",
+        output.video_caps
+    );
+    let frame = gst::ClockTime::SECOND / SAMPLE_FPS;
+    let (din, dout) = (input.duration.unwrap(), output.duration.unwrap());
+    assert!(
+        din.nseconds().abs_diff(dout.nseconds()) <= frame.nseconds(),
+        "duration {dout} vs input {din}"
+    );
+    assert_eq!(output.first_pts, input.first_pts, "first timestamp");
+    assert!(
+        output
+            .last_pts
+            .unwrap()
+            .nseconds()
+            .abs_diff(input.last_pts.unwrap().nseconds())
+            <= frame.nseconds(),
+        "last timestamp {:?} vs {:?}",
+        output.last_pts,
+        input.last_pts
+    );
+
+    let lines = check_pose_file(&poses);
+    assert_eq!(lines.len() as u64, SAMPLE_FRAMES, "one pose line per frame");
+    let persons: usize = lines
+        .iter()
+        .map(|l| l["persons"].as_array().unwrap().len())
+        .sum();
+    assert!(persons > 0, "no person in any frame");
+    // Timestamps of the pose lines are the frames' timestamps.
+    let first = lines[0]["timestamp_ns"].as_u64().unwrap();
+    assert_eq!(Some(first), input.first_pts.map(|t| t.nseconds()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes a 2 s WebM clip (VP8 + Vorbis, 15 frames/s) with GStreamer itself.
+fn make_clip_with_audio(path: &std::path::Path) {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc num-buffers=30 pattern=smpte ! video/x-raw,width=320,height=240,framerate=15/1 ! \
+         vp8enc deadline=1 ! webmmux name=m ! filesink location=\"{}\" \
+         audiotestsrc num-buffers=86 samplesperbuffer=1024 ! audio/x-raw,rate=44100,channels=2 ! \
+         audioconvert ! vorbisenc ! m.",
+        path.display()
+    ))
+    .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let msg = pipeline
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("clip writer timed out");
+    assert!(
+        matches!(msg.view(), gst::MessageView::Eos(_)),
+        "cannot write the clip: {msg:?}"
+    );
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
+#[test]
+fn other_containers_and_audio_are_kept() {
+    let dir = scratch("launch-audio");
+    let clip = dir.join("with-audio.webm");
+    make_clip_with_audio(&clip);
+    let input = decode(&clip);
+    assert!(
+        input.has_audio && input.frames == 30,
+        "test clip: {input:?}"
+    );
+    let out = dir.join("with-audio.mp4");
+    let o = run_tool(
+        &[
+            "file",
+            clip.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        Duration::from_secs(120),
+    );
+    let (_, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    let output = decode(&out);
+    assert!(output.has_audio, "the audio was dropped");
+    assert_eq!(output.frames, 30);
+    let frame = gst::ClockTime::SECOND / 15;
+    assert!(
+        input
+            .duration
+            .unwrap()
+            .nseconds()
+            .abs_diff(output.duration.unwrap().nseconds())
+            <= frame.nseconds(),
+        "duration {:?} vs {:?}",
+        output.duration,
+        input.duration
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn max_frames_stops_early_with_a_valid_file() {
+    let clip = sample_clip();
+    let dir = scratch("launch-file-max");
+    let out = dir.join("short.mkv");
+    let poses = dir.join("p.jsonl");
+    let o = run_tool(
+        &[
+            "file",
+            clip.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--poses",
+            poses.to_str().unwrap(),
+            "--max-frames",
+            "12",
+            "--mode",
+            "wireframe",
+            "--batch-size",
+            "4",
+        ],
+        Duration::from_secs(120),
+    );
+    let (_, stderr) = text(&o);
+    assert!(o.status.success(), "tool failed:\n{stderr}");
+    assert_eq!(decode(&out).frames, 12);
+    assert_eq!(check_pose_file(&poses).len(), 12);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn print_pipeline_prints_the_gst_launch_line_and_runs_nothing() {
+    let clip = sample_clip();
+    let dir = scratch("launch-print");
+    let out = dir.join("x.mp4");
+    let o = run_tool(
+        &[
+            "file",
+            clip.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--print-pipeline",
+            "--batch-size",
+            "8",
+            "--mode",
+            "skeleton",
+            "--color",
+            "#ff8800",
+        ],
+        Duration::from_secs(60),
+    );
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    let line = stdout.lines().next().unwrap();
+    assert!(line.starts_with("gst-launch-1.0 -e uridecodebin"), "{line}");
+    for part in [
+        "hmr2pose name=pose batch-size=8",
+        "video/x-raw,format=RGBA ! hmr2pose",
+        "meshoverlay name=overlay mode=skeleton color=0xffff8800",
+        "video/x-raw,format=I420 ! x264enc",
+        "mp4mux name=mux ! filesink",
+    ] {
+        assert!(line.contains(part), "'{part}' missing from {line}");
+    }
+    assert!(!out.exists(), "--print-pipeline must not run the pipeline");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,39 @@
+//! The pose meta survives the elements that usually sit between `hmr2pose` and
+//! `meshoverlay`: colour conversion and scaling. A change of the meta's tags that made
+//! `videoconvert` or `videoscale` drop it would fail here.
+
+use gst::prelude::*;
+use gsthmr2::pose_meta::FramePoses;
+
+fn run(description: &str) -> Vec<Option<FramePoses>> {
+    gst::init().unwrap();
+    gsthmr2::plugin_register_static().unwrap();
+    let pipeline = gst::parse::launch(description)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut frames = Vec::new();
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
+        frames.push(FramePoses::from_buffer(sample.buffer().unwrap()).unwrap());
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    frames
+}
+
+#[test]
+fn meta_survives_videoconvert_and_videoscale() {
+    let frames = run(
+        "videotestsrc num-buffers=4 ! video/x-raw,format=I420,width=320,height=240 ! hmr2pose ! \
+         videoconvert ! video/x-raw,format=RGBA ! videoscale ! video/x-raw,width=640,height=480 ! \
+         appsink name=sink sync=false",
+    );
+    assert_eq!(frames.len(), 4);
+    for poses in frames {
+        let poses = poses.expect("a frame lost its pose meta in videoconvert/videoscale");
+        // The meta still describes the frame it was computed on.
+        assert_eq!((poses.frame_width, poses.frame_height), (320, 240));
+        assert_eq!(poses.persons.len(), 1);
+    }
+}
