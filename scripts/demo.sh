@@ -8,4 +8,6 @@ source "$here/env.sh"
 cd "$root"
 cargo build --release --locked -p hmr2-launch
 mkdir -p out
-target/release/hmr2-launch file models/sample/sample.mp4 -o out/sample-mesh.mp4 --poses out/sample-poses.jsonl "$@"
+# The sample's own person boxes stand in for a detector (see models/README.md).
+target/release/hmr2-launch file models/sample/sample.mp4 --boxes models/sample/sample_boxes.jsonl \
+  -o out/sample-mesh.mp4 --poses out/sample-poses.jsonl "$@"
