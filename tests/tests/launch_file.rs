@@ -193,6 +193,57 @@ fn max_frames_stops_early_with_a_valid_file() {
 }
 
 #[test]
+fn boxes_file_becomes_the_person_boxes() {
+    // The sample's own boxes, given with --boxes, must come back as each frame's person box
+    // (rounded outwards to whole pixels as region-of-interest metas are).
+    let clip = sample_clip();
+    let boxes_file = repo_root().join("models/sample/sample_boxes.jsonl");
+    let dir = scratch("launch-file-boxes");
+    let out = dir.join("boxed.mp4");
+    let poses = dir.join("p.jsonl");
+    let o = run_tool(
+        &[
+            "file",
+            clip.to_str().unwrap(),
+            "--boxes",
+            boxes_file.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--poses",
+            poses.to_str().unwrap(),
+            "--max-frames",
+            "10",
+        ],
+        Duration::from_secs(120),
+    );
+    let (_, stderr) = text(&o);
+    assert!(o.status.success(), "tool failed:\n{stderr}");
+    let expected: Vec<serde_json::Value> = std::fs::read_to_string(&boxes_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lines = check_pose_file(&poses);
+    assert_eq!(lines.len(), 10);
+    for (line, truth) in lines.iter().zip(&expected) {
+        let persons = line["persons"].as_array().unwrap();
+        assert_eq!(persons.len(), 1, "{line}");
+        let got: Vec<f64> = persons[0]["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let want: Vec<f64> = truth["boxes"][0].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1.0, "box {got:?} vs file {want:?}");
+        }
+    }
+    // A missing boxes file is a one-line error.
+    let o = run_tool(
+        &["file", clip.to_str().unwrap(), "--boxes", "/nonexistent/boxes.jsonl", "-o", out.to_str().unwrap()],
+        Duration::from_secs(60),
+    );
+    assert_fails_with(&o, "boxes file not found");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn print_pipeline_prints_the_gst_launch_line_and_runs_nothing() {
     let clip = sample_clip();
     let dir = scratch("launch-print");
