@@ -11,54 +11,22 @@ import json
 import sys
 
 import gi
-import numpy as np
+
+import hmr2_pose_meta
 
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
-META_NAME = "Hmr2PoseMeta"
-STRUCTURE_NAME = "hmr2-pose"
-# field: (dtype, shape of one person's row)
-ARRAYS = {
-    "boxes": ("<f4", (4,)),
-    "scores": ("<f4", ()),
-    "track-ids": ("<i8", ()),
-    "global-orient": ("<f4", (3, 3)),
-    "body-pose": ("<f4", (23, 3, 3)),
-    "betas": ("<f4", (10,)),
-    "pred-cam": ("<f4", (3,)),
-    "cam-t": ("<f4", (3,)),
-    "focal-length": ("<f4", ()),
-    "principal-point": ("<f4", (2,)),
-}
-
 
 def read_frame(buf):
-    meta = buf.get_custom_meta(META_NAME)
-    if meta is None:
-        raise AssertionError(f"buffer at {buf.pts} carries no {META_NAME}")
-    s = meta.get_structure()
-    assert s.get_name() == STRUCTURE_NAME, s.get_name()
-    assert s.get_value("version") == 1, s.get_value("version")
-    n = s.get_value("num-persons")
+    width, height, arrays = hmr2_pose_meta.read(buf)
     frame = {
         "pts": buf.pts,
-        "frame_width": s.get_value("frame-width"),
-        "frame_height": s.get_value("frame-height"),
-        "num_persons": n,
+        "frame_width": width,
+        "frame_height": height,
+        "num_persons": len(arrays["scores"]),
     }
-    for field, (dtype, row_shape) in ARRAYS.items():
-        data = s.get_value(field)
-        assert data is not None, f"field {field} missing"
-        arr = np.frombuffer(data.get_data(), dtype=dtype).reshape((n,) + row_shape)
-        frame[field] = arr.tolist()
-        if field in ("global-orient", "body-pose"):
-            rots = arr.reshape(-1, 3, 3).astype(np.float64)
-            eye = np.broadcast_to(np.eye(3), rots.shape)
-            err = np.abs(np.einsum("nij,nkj->nik", rots, rots) - eye).max(initial=0.0)
-            assert err < 1e-4, f"{field}: not rotation matrices (R R^T error {err})"
-            dets = np.linalg.det(rots) if len(rots) else np.ones(1)
-            assert np.allclose(dets, 1.0, atol=1e-4), f"{field}: det {dets}"
+    frame.update({field: arr.tolist() for field, arr in arrays.items()})
     return frame
 
 
