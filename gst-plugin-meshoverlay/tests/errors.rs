@@ -242,3 +242,33 @@ fn lost_device_is_an_error_not_a_panic() {
     assert!(matches!(err, RenderError::DeviceLost(_)), "{err:?}");
     assert!(err.to_string().starts_with("GPU device lost"), "{err}");
 }
+
+#[test]
+fn people_wider_than_the_largest_texture_are_an_error_not_a_crash() {
+    // A frame wider than any GPU's largest 2D texture (wgpu adapters report at most 32768),
+    // with a person close enough to span all of it: the render window cannot be allocated,
+    // and the renderer must say so instead of letting wgpu fail or panic.
+    const WIDTH: u32 = 40_000;
+    const HEIGHT: u32 = 8;
+    let model = BodyModel::bundled().unwrap();
+    let mut renderer = Renderer::new(&model, BackendChoice::Auto).unwrap();
+    let camera = FrameCamera::for_frame(WIDTH, HEIGHT, None);
+    let poses = FramePoses {
+        frame_width: WIDTH,
+        frame_height: HEIGHT,
+        persons: vec![person(&camera, &[UPRIGHT; 24], [0.0; 10], [0.0, 0.0, 20.0], None)],
+    };
+    let mut pixels = solid_frame(WIDTH, HEIGHT, [0, 0, 0, 255]);
+    let original = pixels.clone();
+    let mut target = FrameMut {
+        data: &mut pixels,
+        width: WIDTH,
+        height: HEIGHT,
+        stride: WIDTH as usize * 4,
+        layout: PixelLayout::Rgba,
+    };
+    let err = renderer.render(&poses, &Style::default(), &mut target).unwrap_err();
+    assert!(matches!(err, RenderError::TooLarge { width: WIDTH, .. }), "{err:?}");
+    assert!(err.to_string().contains("largest texture"), "{err}");
+    assert!(pixels == original, "a failed render must leave the frame untouched");
+}
