@@ -250,18 +250,10 @@ fn serves_the_processed_stream_over_rtsp() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let client = gst::parse::launch(&format!(
+    let (client, sink) = hmr2_e2e_tests::appsink_pipeline(&format!(
         "rtspsrc location=rtsp://127.0.0.1:{port}/hmr2 protocols=tcp latency=100 ! rtph264depay ! \
          h264parse ! avdec_h264 ! videoconvert ! appsink name=sink sync=false"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = client
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    ));
     client.set_state(gst::State::Playing).unwrap();
     let mut frames = 0;
     let mut size = (0, 0);

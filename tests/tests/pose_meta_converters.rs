@@ -8,11 +8,7 @@ use gsthmr2::pose_meta::FramePoses;
 fn run(description: &str) -> Vec<Option<FramePoses>> {
     gst::init().unwrap();
     gsthmr2::plugin_register_static().unwrap();
-    let pipeline = gst::parse::launch(description)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    let (pipeline, sink) = hmr2_e2e_tests::appsink_pipeline(description);
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut frames = Vec::new();
     while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {

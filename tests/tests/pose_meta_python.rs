@@ -25,19 +25,11 @@ fn repo_root() -> PathBuf {
 fn rust_frames() -> Vec<(u64, FramePoses)> {
     gst::init().unwrap();
     gsthmr2::plugin_register_static().unwrap();
-    let pipeline = gst::parse::launch(&format!(
+    let (pipeline, sink) = hmr2_e2e_tests::appsink_pipeline(&format!(
         "videotestsrc num-buffers={FRAMES} pattern=ball ! \
          video/x-raw,format=RGBA,width=320,height=240,framerate=30/1 ! \
          hmr2pose batch-size={BATCH} ! appsink name=sink sync=false"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    ));
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut frames = Vec::new();
     while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {

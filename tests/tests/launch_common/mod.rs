@@ -143,17 +143,9 @@ pub fn decode(path: &Path) -> Decoded {
         .and_then(|v| v.caps())
         .map(|c| c.to_string())
         .unwrap_or_default();
-    let pipeline = gst::parse::launch(&format!(
+    let (pipeline, sink) = hmr2_e2e_tests::appsink_pipeline(&format!(
         "uridecodebin uri=\"{uri}\" ! videoconvert ! video/x-raw,format=I420 ! appsink name=sink sync=false"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    ));
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut d = Decoded {
         frames: 0,
