@@ -3,16 +3,18 @@
 //!
 //! ```sh
 //! cargo run --release -p gst-plugin-hmr2 --example bench_hmr2pose -- [--frames N] [--batch B]...
-//!     [--format RGBA|I420|NV12|...] [--model PATH] [--threads T]
+//!     [--format RGBA|I420|NV12|...] [--model PATH] [--threads T] [--repeat R]
 //! ```
 //!
-//! Without `--batch` it runs batch sizes 1 and 8. Each run is done twice: with the whole
+//! Without `--batch` it runs batch sizes 1 and 8. Each batch size is run with the whole
 //! frame as the person (the fallback; a 2560-pixel crop, the worst case for cropping) and
 //! with four person boxes of typical size given as region-of-interest metas. Frames come
 //! from `appsrc` (one prepared frame, shared) and go to `fakesink`, so the figures are the
 //! element's own. The element's times are wall-clock times, so a busy machine inflates
-//! them; the crop figures at the end are therefore also given as the minimum and median
-//! of 300 single crops, timed outside the element.
+//! them: each case runs `--repeat` times (3 by default) and the fastest run is reported,
+//! with the range of frames/s over all runs. The crop figures at the end are also given
+//! as the minimum, 10th percentile and median of 1000 single crops, timed outside the
+//! element.
 
 use std::time::Instant;
 
@@ -30,10 +32,12 @@ struct Args {
     format: String,
     model: Option<String>,
     threads: u32,
+    repeat: u32,
 }
 
 fn parse_args() -> Args {
-    let mut args = Args { frames: 120, batches: vec![], format: "RGBA".into(), model: None, threads: 0 };
+    let mut args =
+        Args { frames: 120, batches: vec![], format: "RGBA".into(), model: None, threads: 0, repeat: 3 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -43,8 +47,11 @@ fn parse_args() -> Args {
             "--format" => args.format = value(),
             "--model" => args.model = Some(value()),
             "--threads" => args.threads = value().parse().expect("--threads T"),
+            "--repeat" => args.repeat = value().parse::<u32>().expect("--repeat R").max(1),
             "--help" | "-h" => {
-                println!("bench_hmr2pose [--frames N] [--batch B]... [--format F] [--model PATH] [--threads T]");
+                println!(
+                    "bench_hmr2pose [--frames N] [--batch B]... [--format F] [--model PATH] [--threads T] [--repeat R]"
+                );
                 std::process::exit(0);
             }
             other => panic!("unknown argument {other}"),
@@ -119,16 +126,28 @@ fn run(args: &Args, batch: u32, caps: &gst::Caps, frame: &gst::Buffer, persons: 
     Run { wall_s, stats }
 }
 
-fn report(label: &str, batch: u32, run: &Run) {
+/// Runs one case `args.repeat` times and prints the fastest run, with the range of
+/// frames/s over all runs.
+fn run_and_report(label: &str, args: &Args, batch: u32, caps: &gst::Caps, frame: &gst::Buffer, persons: &[(u32, u32, u32, u32)]) {
+    let runs: Vec<Run> = (0..args.repeat).map(|_| run(args, batch, caps, frame, persons)).collect();
+    let fps = |run: &Run| run.stats.get::<u64>("frames").unwrap() as f64 / run.wall_s;
+    let best = runs.iter().max_by(|a, b| fps(a).total_cmp(&fps(b))).unwrap();
+    let slowest = runs.iter().map(fps).fold(f64::INFINITY, f64::min);
+    report(label, batch, best, slowest);
+}
+
+fn report(label: &str, batch: u32, run: &Run, slowest_fps: f64) {
     let get = |f: &str| run.stats.get::<u64>(f).unwrap() as f64;
     let (frames, persons, batches) = (get("frames"), get("persons"), get("batches"));
     let ms = |ns: f64| ns / 1e6;
     let inference_s = get("inference-ns") / 1e9;
     println!(
-        "{label:<22} batch {batch:>2}: {:>7.1} frames/s | crop+normalise {:>6.3} ms/person | inference {:>7.3} ms/batch \
-         ({:>6.3} ms/person) | post {:>6.3} ms/frame | overhead beyond inference {:>5.1}% of wall time",
+        "{label:<22} batch {batch:>2}: {:>7.1} frames/s (slowest run {slowest_fps:>6.1}) | crop+normalise {:>6.3} ms/person \
+         ({:>6.3} ms CPU) | inference {:>7.3} ms/batch ({:>6.3} ms/person) | post {:>6.3} ms/frame \
+         | overhead beyond inference {:>5.1}% of wall time",
         frames / run.wall_s,
         ms(get("crop-ns") / persons.max(1.0)),
+        ms(get("crop-cpu-ns") / persons.max(1.0)),
         ms(get("inference-ns") / batches.max(1.0)),
         ms(get("inference-ns") / persons.max(1.0)),
         ms(get("post-ns") / frames.max(1.0)),
@@ -155,7 +174,8 @@ fn frame_view<'a>(frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> Frame
     FrameView::new(frame.width() as usize, frame.height() as usize, layout, planes).unwrap()
 }
 
-/// Minimum and median time of single crops (3 × 256 × 192 normalised values).
+/// Minimum, 10th percentile and median time of single crops (3 × 256 × 192 normalised
+/// values).
 fn crop_times(format: &str) {
     let (caps, buffer) = prepare_frame(format);
     let info = gst_video::VideoInfo::from_caps(&caps).unwrap();
@@ -170,7 +190,7 @@ fn crop_times(format: &str) {
     ] {
         let crop = PersonCrop::from_box(bbox);
         crop.write_input(&view, 192, &mut scratch, &mut input);
-        let mut runs: Vec<f64> = (0..300)
+        let mut runs: Vec<f64> = (0..1000)
             .map(|_| {
                 let start = Instant::now();
                 crop.write_input(&view, 192, &mut scratch, &mut input);
@@ -179,8 +199,9 @@ fn crop_times(format: &str) {
             .collect();
         runs.sort_by(f64::total_cmp);
         println!(
-            "crop+normalise {format:<4} {label:<27}: {:.3} ms min, {:.3} ms median",
+            "crop+normalise {format:<4} {label:<27}: {:.3} ms min, {:.3} ms p10, {:.3} ms median",
             runs[0],
+            runs[runs.len() / 10],
             runs[runs.len() / 2]
         );
     }
@@ -201,10 +222,8 @@ fn main() {
     // Four standing persons of a typical size in a 1080p frame (crops of about 800 pixels).
     let persons = [(100, 200, 300, 800), (550, 150, 320, 850), (1000, 250, 280, 750), (1450, 200, 300, 820)];
     for &batch in &args.batches {
-        let whole = run(&args, batch, &caps, &frame, &[]);
-        report("whole frame (1/frame)", batch, &whole);
-        let four = run(&args, batch, &caps, &frame, &persons);
-        report("4 persons/frame (ROI)", batch, &four);
+        run_and_report("whole frame (1/frame)", &args, batch, &caps, &frame, &[]);
+        run_and_report("4 persons/frame (ROI)", &args, batch, &caps, &frame, &persons);
     }
     for format in ["RGBA", "I420", "NV12"] {
         crop_times(format);

@@ -12,7 +12,7 @@
 use std::ops::Range;
 
 use crate::camera;
-use crate::resample::{self, AxisMap, FrameView, Scratch, Warp};
+use crate::resample::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
 
 /// Side in pixels of the square crop (the crop the HMR2 focal length refers to).
 pub const CROP_SIDE: usize = camera::CROP_SIZE as usize;
@@ -81,13 +81,8 @@ impl PersonCrop {
         assert_eq!(out.len(), 3 * plane, "input slot size");
         let (r, rest) = out.split_at_mut(plane);
         let (g, b) = rest.split_at_mut(plane);
-        resample::sample_rgb(frame, &self.warp(input_columns(input_width)), scratch, |x, y, rgb, _| {
-            let i = y * input_width + x;
-            let n = normalize(rgb);
-            r[i] = n[0];
-            g[i] = n[1];
-            b[i] = n[2];
-        });
+        let warp = self.warp(input_columns(input_width));
+        resample::sample_rgb_planes(frame, &warp, scratch, &imagenet_normalisation(), [r, g, b]);
     }
 }
 
@@ -98,14 +93,19 @@ pub fn input_columns(input_width: usize) -> Range<usize> {
     start..start + input_width.min(CROP_SIDE)
 }
 
-/// ImageNet normalisation of one RGB pixel given in [0, 255]: `(v / 255 − mean) / std`,
-/// computed as one multiply-add.
-#[inline(always)]
+/// ImageNet normalisation, `(v / 255 − mean) / std` per channel, as one multiply-add, with
+/// black (0) outside the frame.
+pub fn imagenet_normalisation() -> OutputTransform {
+    OutputTransform {
+        scale: std::array::from_fn(|c| 1.0 / (255.0 * IMAGENET_STD[c])),
+        offset: std::array::from_fn(|c| -IMAGENET_MEAN[c] / IMAGENET_STD[c]),
+        border: 0.0,
+    }
+}
+
+/// ImageNet normalisation of one RGB pixel given in [0, 255].
 pub fn normalize(rgb: [f32; 3]) -> [f32; 3] {
-    std::array::from_fn(|c| {
-        let scale = 1.0 / (255.0 * IMAGENET_STD[c]);
-        rgb[c] * scale - IMAGENET_MEAN[c] / IMAGENET_STD[c]
-    })
+    imagenet_normalisation().apply(rgb, 1.0)
 }
 
 #[cfg(test)]

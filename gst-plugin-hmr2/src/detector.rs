@@ -14,7 +14,7 @@ use ort::value::TensorRef;
 use crate::boxes::PersonBox;
 use crate::model_contract::{DataType, TensorDesc};
 use crate::onnxruntime::{self, ModelSource, SessionOptions};
-use crate::resample::{self, AxisMap, FrameView, Scratch, Warp};
+use crate::resample::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
 
 /// Input side used when the model leaves it symbolic.
 pub const DEFAULT_INPUT_SIDE: usize = 640;
@@ -147,14 +147,9 @@ impl PersonDetector {
         let plane = self.input[0] * self.input[1];
         let (r, rest) = self.tensor.split_at_mut(plane);
         let (g, b) = rest.split_at_mut(plane);
-        let width = self.input[0];
-        resample::sample_rgb(frame, &letterbox.warp(), &mut self.scratch, |x, y, rgb, coverage| {
-            let i = y * width + x;
-            let border = (1.0 - coverage) * LETTERBOX_GREY;
-            r[i] = (rgb[0] + border) / 255.0;
-            g[i] = (rgb[1] + border) / 255.0;
-            b[i] = (rgb[2] + border) / 255.0;
-        });
+        // RGB in [0, 1], grey where the letterbox lies outside the frame.
+        let transform = OutputTransform { scale: [1.0 / 255.0; 3], offset: [0.0; 3], border: LETTERBOX_GREY };
+        resample::sample_rgb_planes(frame, &letterbox.warp(), &mut self.scratch, &transform, [r, g, b]);
 
         let shape = [1, 3, self.input[1], self.input[0]];
         let (session, name, tensor) = (&mut self.session, &self.input_name, &self.tensor);

@@ -11,11 +11,14 @@
 //! bilinear interpolation (OpenCV's `warpAffine` with pixel centres at integer
 //! coordinates); above it, area averaging over the output pixel's footprint, which reads
 //! every source pixel under the region about once, whatever the scale. Outside the frame
-//! the region is black; the caller gets the fraction of each output pixel that came from
-//! inside the frame, to paint another border colour if it wants one.
+//! the region is black, and an [`OutputTransform`] can paint another border value there
+//! (weighted by the part of each output pixel outside the frame) while it scales and
+//! offsets the values into the planar RGB a network takes, in the same pass.
 //!
 //! Chroma of 4:2:0 formats is taken as centre-sited (chroma sample `j` lies at luma
 //! position `2j + 0.5`).
+
+use std::ops::Range;
 
 /// Source pixels per output pixel above which sampling averages over the footprint;
 /// at or below it, plain bilinear interpolation is used (as in the HMR2 reference, which
@@ -190,6 +193,7 @@ struct AxisTaps {
 }
 
 impl AxisTaps {
+    #[inline(always)]
     fn new(map: AxisMap, out_len: usize, src_len: usize) -> Self {
         let mut taps = Self::default();
         let src_len = src_len as i64;
@@ -234,7 +238,7 @@ impl AxisTaps {
     }
 
     /// The source pixels any output reads, as `start..end` (empty when none).
-    fn span(&self) -> std::ops::Range<usize> {
+    fn span(&self) -> Range<usize> {
         let mut lo = usize::MAX;
         let mut hi = 0;
         for (&s, &n) in self.start.iter().zip(&self.len) {
@@ -249,7 +253,7 @@ impl AxisTaps {
     /// The same taps with one count for all outputs (zero weights fill up), every window
     /// inside `span`, weights stored tap by tap: the column pass then updates all outputs
     /// once per tap, with no dependency from one output to the next.
-    fn dense(&self, span: &std::ops::Range<usize>) -> DenseTaps {
+    fn dense(&self, span: &Range<usize>) -> DenseTaps {
         let outputs = self.len.len();
         let count = self.len.iter().copied().max().unwrap_or(0).min(span.len());
         let mut dense = DenseTaps {
@@ -285,9 +289,40 @@ struct DenseTaps {
 /// Reusable buffers, so that sampling allocates nothing once warmed up.
 #[derive(Debug, Default)]
 pub struct Scratch {
+    rows: RowBuffers,
+    planes: Vec<Vec<f32>>,
+}
+
+/// Buffers of one output row: the source rows combined (as floats, and as integer sums),
+/// and the row filtered across before it is transformed.
+#[derive(Debug, Default)]
+struct RowBuffers {
     row: Vec<f32>,
     sums: Vec<u16>,
-    planes: Vec<Vec<f32>>,
+    filtered: Vec<f32>,
+}
+
+/// What becomes of each sampled value `v` (an RGB channel in [0, 255]) of an output pixel
+/// whose footprint lies the fraction `coverage` inside the frame:
+/// `(v + (1 − coverage) · border) · scale + offset`, channel by channel. The border value
+/// thus fills what lies outside the frame, and the scale and offset normalise.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutputTransform {
+    pub scale: [f32; 3],
+    pub offset: [f32; 3],
+    pub border: f32,
+}
+
+impl OutputTransform {
+    /// RGB in [0, 255] as sampled, black outside the frame.
+    pub const IDENTITY: Self = Self { scale: [1.0; 3], offset: [0.0; 3], border: 0.0 };
+
+    /// The output values of one pixel's RGB.
+    #[inline(always)]
+    pub fn apply(&self, rgb: [f32; 3], coverage: f32) -> [f32; 3] {
+        let outside = (1.0 - coverage) * self.border;
+        std::array::from_fn(|c| (rgb[c] + outside) * self.scale[c] + self.offset[c])
+    }
 }
 
 /// YUV to RGB as `rgb = luma · (Y − y0) + chroma · (U − 128, V − 128)`, precomputed.
@@ -316,226 +351,379 @@ impl YuvCoefficients {
     fn rgb(&self, y: f32, u: f32, v: f32) -> [f32; 3] {
         let l = self.luma * (y - self.y0);
         let (u, v) = (u - 128.0, v - 128.0);
-        [l + self.r_v * v, l - self.g_u * u - self.g_v * v, l + self.b_u * u].map(|c| c.clamp(0.0, 255.0))
+        [l + self.r_v * v, l - self.g_u * u - self.g_v * v, l + self.b_u * u].map(clamp_channel)
     }
 }
 
-/// Resamples the region `warp` of `frame` and hands every output pixel, row by row, to
-/// `put(x, y, rgb, coverage)`: `rgb` in [0, 255] (black outside the frame) and `coverage`
-/// the fraction of the pixel's footprint inside the frame.
-pub fn sample_rgb(
+/// Clamps an RGB value to [0, 255] (as `max` then `min`, which compiles to two vector
+/// instructions).
+#[inline(always)]
+fn clamp_channel(v: f32) -> f32 {
+    v.max(0.0).min(255.0)
+}
+
+/// Resamples the region `warp` of `frame` into three planes of `warp.width`×`warp.height`
+/// values, row-major: red, green and blue, each passed through `transform`. Outside the
+/// frame the sampled colour is black, which the transform's border value then replaces.
+pub fn sample_rgb_planes(
     frame: &FrameView,
     warp: &Warp,
     scratch: &mut Scratch,
-    mut put: impl FnMut(usize, usize, [f32; 3], f32),
+    transform: &OutputTransform,
+    out: [&mut [f32]; 3],
 ) {
-    let formats = frame.layout.planes();
-    scratch.planes.resize_with(formats.len(), Vec::new);
-    let mut luma_coverage = (Vec::new(), Vec::new());
-    for (p, format) in formats.iter().enumerate() {
+    let (width, height) = (warp.width, warp.height);
+    assert!(out.iter().all(|p| p.len() == width * height), "output planes of {width}x{height} values");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { sample_avx2(frame, warp, scratch, transform, out) };
+    }
+    sample_body(frame, warp, scratch, transform, out)
+}
+
+/// What one plane's sampling needs besides the pixels.
+struct PlanePlan {
+    format: PlaneFormat,
+    tx: AxisTaps,
+    ty: AxisTaps,
+    /// Source pixels any output reads across.
+    span: Range<usize>,
+    dense: DenseTaps,
+    /// Whether every output column lies wholly inside the frame.
+    columns_inside: bool,
+}
+
+impl PlanePlan {
+    #[inline(always)]
+    fn new(frame: &FrameView, warp: &Warp, format: PlaneFormat) -> Self {
         let sub = format.subsampling;
         let (pw, ph) = (frame.width.div_ceil(sub), frame.height.div_ceil(sub));
         let tx = AxisTaps::new(warp.x.subsampled(sub), warp.width, pw);
         let ty = AxisTaps::new(warp.y.subsampled(sub), warp.height, ph);
-        // Every value is written, so stale contents need no clearing.
-        let out = &mut scratch.planes[p];
-        out.resize(warp.width * warp.height * format.channels, 0.0);
-        resample_plane(&frame.planes[p], format, &tx, &ty, &mut scratch.row, &mut scratch.sums, out);
-        if p == 0 {
-            luma_coverage = (tx.coverage, ty.coverage);
-        }
-    }
-
-    let (cov_x, cov_y) = (&luma_coverage.0, &luma_coverage.1);
-    let planes = &scratch.planes;
-    match frame.layout {
-        PixelLayout::PackedRgb { bytes, r, g, b } => for_each_pixel(cov_x, cov_y, &mut put, |i| {
-            let px = &planes[0][i * bytes..i * bytes + bytes];
-            [px[r], px[g], px[b]].map(|c| c.clamp(0.0, 255.0))
-        }),
-        PixelLayout::I420(m) => {
-            let m = YuvCoefficients::from(m);
-            let (y, u, v) = (&planes[0], &planes[1], &planes[2]);
-            for_each_pixel(cov_x, cov_y, &mut put, |i| m.rgb(y[i], u[i], v[i]))
-        }
-        PixelLayout::Nv12 { matrix, swapped } => {
-            let m = YuvCoefficients::from(matrix);
-            let (u, v) = if swapped { (1, 0) } else { (0, 1) };
-            let (y, uv) = (&planes[0], &planes[1]);
-            for_each_pixel(cov_x, cov_y, &mut put, |i| m.rgb(y[i], uv[2 * i + u], uv[2 * i + v]))
-        }
+        let span = tx.span();
+        let dense = tx.dense(&span);
+        let columns_inside = tx.coverage.iter().all(|&c| c == 1.0);
+        Self { format, tx, ty, span, dense, columns_inside }
     }
 }
 
-#[inline(always)]
-fn for_each_pixel(
-    cov_x: &[f32],
-    cov_y: &[f32],
-    put: &mut impl FnMut(usize, usize, [f32; 3], f32),
-    rgb_at: impl Fn(usize) -> [f32; 3],
-) {
-    let width = cov_x.len();
-    for (y, cy) in cov_y.iter().enumerate() {
-        for (x, cx) in cov_x.iter().enumerate() {
-            put(x, y, rgb_at(y * width + x), cx * cy);
-        }
-    }
-}
-
-/// Resamples one plane into `out` (`ty.len` rows × `tx.len` pixels × channels), rows first
-/// so that only one accumulated row of the source span is kept.
-fn resample_plane(
-    plane: &Plane,
-    format: &PlaneFormat,
-    tx: &AxisTaps,
-    ty: &AxisTaps,
-    row: &mut Vec<f32>,
-    sums: &mut Vec<u16>,
-    out: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { resample_plane_avx2(plane, format, tx, ty, row, sums, out) };
-    }
-    resample_plane_body(plane, format, tx, ty, row, sums, out)
-}
-
-/// The same code compiled for AVX2 (8 floats or 16 shorts per instruction).
+/// The sampling compiled for AVX2 (8 floats or 16 shorts per instruction).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn resample_plane_avx2(
-    plane: &Plane,
-    format: &PlaneFormat,
-    tx: &AxisTaps,
-    ty: &AxisTaps,
-    row: &mut Vec<f32>,
-    sums: &mut Vec<u16>,
-    out: &mut [f32],
+unsafe fn sample_avx2(
+    frame: &FrameView,
+    warp: &Warp,
+    scratch: &mut Scratch,
+    transform: &OutputTransform,
+    out: [&mut [f32]; 3],
 ) {
-    resample_plane_body(plane, format, tx, ty, row, sums, out)
+    sample_body(frame, warp, scratch, transform, out)
 }
 
 #[inline(always)]
-fn resample_plane_body(
-    plane: &Plane,
-    format: &PlaneFormat,
-    tx: &AxisTaps,
-    ty: &AxisTaps,
-    row: &mut Vec<f32>,
-    sums: &mut Vec<u16>,
-    out: &mut [f32],
+fn sample_body(
+    frame: &FrameView,
+    warp: &Warp,
+    scratch: &mut Scratch,
+    transform: &OutputTransform,
+    out: [&mut [f32]; 3],
 ) {
+    let plans: Vec<PlanePlan> =
+        frame.layout.planes().into_iter().map(|format| PlanePlan::new(frame, warp, format)).collect();
+    let Scratch { rows, planes } = scratch;
+    if let PixelLayout::PackedRgb { r, g, b, .. } = frame.layout {
+        let sink = RowSink::Rgb { order: [r, g, b], transform, out };
+        return resample_plane(&frame.planes[0], &plans[0], rows, sink);
+    }
+
+    planes.resize_with(plans.len(), Vec::new);
+    for (p, plan) in plans.iter().enumerate() {
+        // Every value is written, so stale contents need no clearing.
+        let values = &mut planes[p];
+        values.resize(plan.ty.start.len() * plan.tx.start.len() * plan.format.channels, 0.0);
+        let sink = RowSink::Values { out: values, black: plan.format.black };
+        resample_plane(&frame.planes[p], plan, rows, sink);
+    }
+    let coverage = (&plans[0].tx.coverage[..], &plans[0].ty.coverage[..]);
+    match frame.layout {
+        PixelLayout::I420(m) => {
+            let (y, u, v) = (&planes[0], &planes[1], &planes[2]);
+            yuv_to_rgb_planes::<1, 0, 0>(&m.into(), transform, coverage, y, [u, v], out)
+        }
+        PixelLayout::Nv12 { matrix, swapped: false } => {
+            yuv_to_rgb_planes::<2, 0, 1>(&matrix.into(), transform, coverage, &planes[0], [&planes[1]; 2], out)
+        }
+        PixelLayout::Nv12 { matrix, swapped: true } => {
+            yuv_to_rgb_planes::<2, 1, 0>(&matrix.into(), transform, coverage, &planes[0], [&planes[1]; 2], out)
+        }
+        PixelLayout::PackedRgb { .. } => unreachable!("packed RGB is written row by row"),
+    }
+}
+
+/// Converts resampled Y and chroma values (chroma `C` values per pixel, U at `U` and V at
+/// `V` of the first and second chroma buffer) to the transformed RGB planes.
+#[inline(always)]
+fn yuv_to_rgb_planes<const C: usize, const U: usize, const V: usize>(
+    m: &YuvCoefficients,
+    transform: &OutputTransform,
+    coverage: (&[f32], &[f32]),
+    luma: &[f32],
+    chroma: [&[f32]; 2],
+    out: [&mut [f32]; 3],
+) {
+    let (cov_x, cov_y) = coverage;
+    let width = cov_x.len();
+    let [r_out, g_out, b_out] = out;
+    let rows = luma
+        .chunks_exact(width)
+        .zip(chroma[0].chunks_exact(width * C))
+        .zip(chroma[1].chunks_exact(width * C))
+        .zip(r_out.chunks_exact_mut(width).zip(g_out.chunks_exact_mut(width)).zip(b_out.chunks_exact_mut(width)))
+        .zip(cov_y);
+    for ((((y, u), v), ((r, g), b)), &cy) in rows {
+        // Iterators over equal lengths only, so that the loop vectorises.
+        let chroma = u.chunks_exact(C).zip(v.chunks_exact(C));
+        let pixels = y.iter().zip(chroma).zip(cov_x).zip(r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()));
+        for (((&y, (u, v)), &cx), ((r, g), b)) in pixels {
+            let rgb = m.rgb(y, u[U], v[V]);
+            [*r, *g, *b] = transform.apply(rgb, cx * cy);
+        }
+    }
+}
+
+/// Where the rows of a resampled plane go.
+enum RowSink<'o> {
+    /// Plane values as they are, interleaved, with the plane's black filling what lies
+    /// outside the frame.
+    Values { out: &'o mut [f32], black: [f32; 4] },
+    /// Packed RGB pixels (channels at `order` within a pixel) straight to the transformed
+    /// output planes.
+    Rgb { order: [usize; 3], transform: &'o OutputTransform, out: [&'o mut [f32]; 3] },
+}
+
+/// Resamples one plane, output row by output row: the source rows under an output row are
+/// first combined into one row of the source span, which is then filtered across.
+#[inline(always)]
+fn resample_plane(plane: &Plane, plan: &PlanePlan, buffers: &mut RowBuffers, mut sink: RowSink) {
+    let RowBuffers { row, sums, filtered } = buffers;
+    let PlanePlan { format, tx, ty, span, dense, columns_inside } = plan;
     let c = format.channels;
-    let span = tx.span();
-    let dense = tx.dense(&span);
     let out_w = tx.start.len();
     let bytes = span.start * c..span.end * c;
     row.resize(bytes.len(), 0.0);
-    sums.resize(bytes.len(), 0);
-    let source_row = |r: usize| &plane.data[r * plane.stride..][bytes.clone()];
-    for (oy, out_row) in out.chunks_exact_mut(out_w * c).enumerate() {
+    for oy in 0..ty.start.len() {
         let n = ty.len[oy];
-        if n > 0 && !span.is_empty() {
+        let inside = n > 0 && !span.is_empty();
+        if inside {
             let weights = &ty.weights[ty.offset[oy]..ty.offset[oy] + n];
-            let (u0, un) = ty.uniform[oy];
-            // The first contribution sets the row, the others add to it.
-            let mut row_set = false;
-            // Taps of equal weight: summed as integers (at most 257 rows of 255 fit in a
-            // u16), then weighted once.
-            let mut t = u0;
-            while t < u0 + un {
-                let end = (t + 257).min(u0 + un);
-                let first_row = ty.start[oy] + t;
-                sums.iter_mut().zip(source_row(first_row)).for_each(|(s, &p)| *s = p as u16);
-                for r in first_row + 1..ty.start[oy] + end {
-                    sums.iter_mut().zip(source_row(r)).for_each(|(s, &p)| *s += p as u16);
-                }
-                let w = weights[u0];
-                if row_set {
-                    row.iter_mut().zip(sums.iter()).for_each(|(a, &s)| *a += w * s as f32);
-                } else {
-                    row.iter_mut().zip(sums.iter()).for_each(|(a, &s)| *a = w * s as f32);
-                }
-                row_set = true;
-                t = end;
-            }
-            for (t, &w) in weights.iter().enumerate() {
-                if !(u0..u0 + un).contains(&t) {
-                    let src = source_row(ty.start[oy] + t);
-                    if row_set {
-                        row.iter_mut().zip(src).for_each(|(a, &p)| *a += w * p as f32);
-                    } else {
-                        row.iter_mut().zip(src).for_each(|(a, &p)| *a = w * p as f32);
-                    }
-                    row_set = true;
-                }
-            }
-            match c {
-                1 => horizontal::<1>(row, &dense, out_row),
-                2 => horizontal::<2>(row, &dense, out_row),
-                3 => horizontal::<3>(row, &dense, out_row),
-                4 => horizontal::<4>(row, &dense, out_row),
-                _ => unreachable!("planes have 1 to 4 values per pixel"),
-            }
-        } else {
-            out_row.fill(0.0);
+            vertical(plane, bytes.clone(), ty.start[oy], weights, ty.uniform[oy], row, sums);
         }
-        if format.black.iter().any(|&b| b != 0.0) {
-            let cy = ty.coverage[oy];
-            for (px, cx) in out_row.chunks_exact_mut(c).zip(&tx.coverage) {
-                let outside = 1.0 - cx * cy;
-                for (v, black) in px.iter_mut().zip(format.black) {
-                    *v += outside * black;
+        match &mut sink {
+            RowSink::Values { out, black } => {
+                let out_row = &mut out[oy * out_w * c..(oy + 1) * out_w * c];
+                if inside {
+                    match c {
+                        1 => horizontal::<1>(row, dense, out_row),
+                        2 => horizontal::<2>(row, dense, out_row),
+                        _ => unreachable!("only chroma and luma planes are kept as values"),
+                    }
+                } else {
+                    out_row.fill(0.0);
+                }
+                // Rows wholly inside the frame have nothing to paint.
+                let cy = ty.coverage[oy];
+                if black.iter().any(|&b| b != 0.0) && !(cy == 1.0 && *columns_inside) {
+                    for (px, cx) in out_row.chunks_exact_mut(c).zip(&tx.coverage) {
+                        let outside = 1.0 - cx * cy;
+                        for (v, black) in px.iter_mut().zip(*black) {
+                            *v += outside * black;
+                        }
+                    }
+                }
+            }
+            RowSink::Rgb { order, transform, out } => {
+                let rows = out.each_mut().map(|plane| &mut plane[oy * out_w..(oy + 1) * out_w]);
+                let cy = ty.coverage[oy];
+                if !inside {
+                    let value = transform.apply([0.0; 3], 0.0);
+                    for (row, v) in rows.into_iter().zip(value) {
+                        row.fill(v);
+                    }
+                    continue;
+                }
+                filtered.resize(out_w * c, 0.0);
+                match c {
+                    3 => filter_pixels::<3>(row, dense, filtered),
+                    4 => filter_pixels::<4>(row, dense, filtered),
+                    _ => unreachable!("packed RGB has 3 or 4 bytes per pixel"),
+                }
+                // Channel positions as constants, so that the transform vectorises.
+                let cov = (&tx.coverage[..], cy);
+                match (c, *order) {
+                    (3, [0, 1, 2]) => transform_row::<3, 0, 1, 2>(filtered, transform, cov, rows),
+                    (3, [2, 1, 0]) => transform_row::<3, 2, 1, 0>(filtered, transform, cov, rows),
+                    (4, [0, 1, 2]) => transform_row::<4, 0, 1, 2>(filtered, transform, cov, rows),
+                    (4, [2, 1, 0]) => transform_row::<4, 2, 1, 0>(filtered, transform, cov, rows),
+                    (4, [1, 2, 3]) => transform_row::<4, 1, 2, 3>(filtered, transform, cov, rows),
+                    (4, [3, 2, 1]) => transform_row::<4, 3, 2, 1>(filtered, transform, cov, rows),
+                    other => unreachable!("no packed RGB layout has channels {other:?}"),
                 }
             }
         }
     }
 }
 
-/// The column pass of one accumulated row: output after output for 3 and 4 values per
-/// pixel (one vector per tap, two running sums to halve the dependency chain), tap after
-/// tap over all outputs for 1 and 2.
+/// The vertical pass of one output row: `row[i] = Σ weights[t] · source[first_row + t][i]`
+/// over the bytes `bytes` of each source row, one source row after the other. Taps of
+/// equal weight (`uniform`: first tap, count) are summed as integers first (at most 257
+/// rows of 255 fit in a u16) and weighted once.
+#[inline(always)]
+fn vertical(
+    plane: &Plane,
+    bytes: Range<usize>,
+    first_row: usize,
+    weights: &[f32],
+    uniform: (usize, usize),
+    row: &mut [f32],
+    sums: &mut Vec<u16>,
+) {
+    sums.resize(bytes.len(), 0);
+    let source_row = |r: usize| &plane.data[r * plane.stride..][bytes.clone()];
+    let (u0, un) = uniform;
+    let mut row_set = false;
+    let mut t = u0;
+    while t < u0 + un {
+        let end = (t + 257).min(u0 + un);
+        let first = first_row + t;
+        sums.iter_mut().zip(source_row(first)).for_each(|(s, &p)| *s = p as u16);
+        for r in first + 1..first_row + end {
+            sums.iter_mut().zip(source_row(r)).for_each(|(s, &p)| *s += p as u16);
+        }
+        let w = weights[u0];
+        if row_set {
+            row.iter_mut().zip(sums.iter()).for_each(|(a, &s)| *a += w * s as f32);
+        } else {
+            row.iter_mut().zip(sums.iter()).for_each(|(a, &s)| *a = w * s as f32);
+        }
+        row_set = true;
+        t = end;
+    }
+    for (t, &w) in weights.iter().enumerate() {
+        if !(u0..u0 + un).contains(&t) {
+            let src = source_row(first_row + t);
+            if row_set {
+                row.iter_mut().zip(src).for_each(|(a, &p)| *a += w * p as f32);
+            } else {
+                row.iter_mut().zip(src).for_each(|(a, &p)| *a = w * p as f32);
+            }
+            row_set = true;
+        }
+    }
+}
+
+/// Applies the output's column taps to one accumulated row (pixel `p` of the span at
+/// `row[p · C..]`) for one value per output.
+#[inline(always)]
+fn filter_pixel<const C: usize>(row: &[f32], taps: &DenseTaps, output: usize) -> [f32; C] {
+    let n = taps.count;
+    let start = taps.start[output];
+    let values = &row[start * C..(start + n) * C];
+    let weights = &taps.by_output[output * n..(output + 1) * n];
+    // Two running sums halve the dependency chain.
+    let (mut even, mut odd) = ([0.0f32; C], [0.0f32; C]);
+    for (pair, w) in values.chunks_exact(2 * C).zip(weights.chunks_exact(2)) {
+        for k in 0..C {
+            even[k] += w[0] * pair[k];
+            odd[k] += w[1] * pair[C + k];
+        }
+    }
+    if n % 2 == 1 {
+        let w = weights[n - 1];
+        for k in 0..C {
+            even[k] += w * values[(n - 1) * C + k];
+        }
+    }
+    std::array::from_fn(|k| even[k] + odd[k])
+}
+
+/// The column pass of one accumulated row of 3 or 4 values per pixel, output after output
+/// (one vector per tap), into `out` (`C` values per output).
+#[inline(always)]
+fn filter_pixels<const C: usize>(row: &[f32], taps: &DenseTaps, out: &mut [f32]) {
+    // Tap counts known at compile time unroll the loop over taps.
+    match taps.count {
+        0 => out.fill(0.0),
+        1 => filter_pixels_of::<C, 1>(row, taps, out),
+        2 => filter_pixels_of::<C, 2>(row, taps, out),
+        3 => filter_pixels_of::<C, 3>(row, taps, out),
+        4 => filter_pixels_of::<C, 4>(row, taps, out),
+        5 => filter_pixels_of::<C, 5>(row, taps, out),
+        6 => filter_pixels_of::<C, 6>(row, taps, out),
+        7 => filter_pixels_of::<C, 7>(row, taps, out),
+        8 => filter_pixels_of::<C, 8>(row, taps, out),
+        9 => filter_pixels_of::<C, 9>(row, taps, out),
+        10 => filter_pixels_of::<C, 10>(row, taps, out),
+        11 => filter_pixels_of::<C, 11>(row, taps, out),
+        12 => filter_pixels_of::<C, 12>(row, taps, out),
+        _ => {
+            for (o, px) in out.chunks_exact_mut(C).enumerate() {
+                px.copy_from_slice(&filter_pixel::<C>(row, taps, o));
+            }
+        }
+    }
+}
+
+/// [`filter_pixels`] for exactly `N` taps per output.
+#[inline(always)]
+fn filter_pixels_of<const C: usize, const N: usize>(row: &[f32], taps: &DenseTaps, out: &mut [f32]) {
+    let outputs = out.chunks_exact_mut(C).zip(&taps.start).zip(taps.by_output.chunks_exact(N));
+    for ((px, &start), weights) in outputs {
+        let values = &row[start * C..start * C + N * C];
+        let mut acc = [0.0f32; C];
+        for t in 0..N {
+            for k in 0..C {
+                acc[k] += weights[t] * values[t * C + k];
+            }
+        }
+        px.copy_from_slice(&acc);
+    }
+}
+
+/// Turns one filtered row of packed RGB (`C` values per pixel, red, green and blue at
+/// `R`, `G` and `B`) into the transformed output rows; `coverage` is the column coverages
+/// and the row's.
+#[inline(always)]
+fn transform_row<const C: usize, const R: usize, const G: usize, const B: usize>(
+    filtered: &[f32],
+    transform: &OutputTransform,
+    coverage: (&[f32], f32),
+    out: [&mut [f32]; 3],
+) {
+    let (cov_x, cov_y) = coverage;
+    let [r_out, g_out, b_out] = out;
+    let pixels = filtered.chunks_exact(C).zip(cov_x).zip(r_out.iter_mut().zip(g_out.iter_mut()).zip(b_out));
+    for ((px, &cx), ((r, g), b)) in pixels {
+        let rgb = [px[R], px[G], px[B]].map(clamp_channel);
+        [*r, *g, *b] = transform.apply(rgb, cx * cov_y);
+    }
+}
+
+/// The column pass of one accumulated row of 1 or 2 values per pixel, tap after tap over
+/// all outputs, which leaves no dependency from one output to the next.
 #[inline(always)]
 fn horizontal<const C: usize>(row: &[f32], taps: &DenseTaps, out_row: &mut [f32]) {
     let (n, outputs) = (taps.count, taps.start.len());
-    if C >= 3 {
-        if n == 0 {
-            out_row.fill(0.0);
-            return;
-        }
-        let per_output = out_row.chunks_exact_mut(C).zip(&taps.start).zip(taps.by_output.chunks_exact(n));
-        for ((px, &start), weights) in per_output {
-            let values = &row[start * C..(start + n) * C];
-            let (mut even, mut odd) = ([0.0f32; C], [0.0f32; C]);
-            for (pair, w) in values.chunks_exact(2 * C).zip(weights.chunks_exact(2)) {
-                for k in 0..C {
-                    even[k] += w[0] * pair[k];
-                    odd[k] += w[1] * pair[C + k];
-                }
-            }
-            if n % 2 == 1 {
-                let w = weights[n - 1];
-                for k in 0..C {
-                    even[k] += w * values[(n - 1) * C + k];
-                }
-            }
-            for k in 0..C {
-                px[k] = even[k] + odd[k];
-            }
-        }
-    } else {
-        out_row.fill(0.0);
-        let reach = taps.start.iter().max().map_or(0, |&s| (s + n) * C);
-        assert!(reach <= row.len(), "taps reach past the accumulated row");
-        for t in 0..n {
-            let weights = &taps.weights[t * outputs..(t + 1) * outputs];
-            for ((px, &start), &w) in out_row.chunks_exact_mut(C).zip(&taps.start).zip(weights) {
-                for (k, value) in px.iter_mut().enumerate() {
-                    // SAFETY: (start + t) * C + k < (start + n) * C <= reach <= row.len(),
-                    // asserted above.
-                    *value += w * unsafe { *row.get_unchecked((start + t) * C + k) };
-                }
+    out_row.fill(0.0);
+    let reach = taps.start.iter().max().map_or(0, |&s| (s + n) * C);
+    assert!(reach <= row.len(), "taps reach past the accumulated row");
+    for t in 0..n {
+        let weights = &taps.weights[t * outputs..(t + 1) * outputs];
+        for ((px, &start), &w) in out_row.chunks_exact_mut(C).zip(&taps.start).zip(weights) {
+            for (k, value) in px.iter_mut().enumerate() {
+                // SAFETY: (start + t) * C + k < (start + n) * C <= reach <= row.len(),
+                // asserted above.
+                *value += w * unsafe { *row.get_unchecked((start + t) * C + k) };
             }
         }
     }
@@ -551,13 +739,21 @@ mod tests {
         (a - b).abs() <= tol
     }
 
-    /// Collects the sampled RGB of every output pixel.
+    /// The sampled RGB (black outside) and the coverage of every output pixel; the
+    /// coverage is read back from a second sampling that paints the outside with 1024.
     fn sample(frame: &FrameView, warp: &Warp) -> Vec<([f32; 3], f32)> {
-        let mut out = vec![([0.0; 3], 0.0); warp.width * warp.height];
-        sample_rgb(frame, warp, &mut Scratch::default(), |x, y, rgb, cov| {
-            out[y * warp.width + x] = (rgb, cov)
-        });
-        out
+        let planes = |transform: &OutputTransform| {
+            let n = warp.width * warp.height;
+            let mut out = vec![vec![0.0f32; n]; 3];
+            let [r, g, b] = &mut out[..] else { unreachable!() };
+            sample_rgb_planes(frame, warp, &mut Scratch::default(), transform, [r, g, b]);
+            out
+        };
+        let rgb = planes(&OutputTransform::IDENTITY);
+        let painted = planes(&OutputTransform { border: 1024.0, ..OutputTransform::IDENTITY });
+        (0..warp.width * warp.height)
+            .map(|i| ([rgb[0][i], rgb[1][i], rgb[2][i]], 1.0 - (painted[0][i] - rgb[0][i]) / 1024.0))
+            .collect()
     }
 
     fn unit_warp(x0: f32, y0: f32, step: f32, w: usize, h: usize) -> Warp {
@@ -717,21 +913,55 @@ mod tests {
 
     #[test]
     fn vector_and_plain_code_agree() {
-        // The AVX2 build of the plane resampler must give the same numbers as the plain one.
+        // The AVX2 build of the sampler must give the same numbers as the plain one, for
+        // packed and planar layouts, upscaling and both filters of downscaling.
         let (w, h) = (97usize, 61usize);
-        let data: Vec<u8> = (0..w * h * 3).map(|i| (i * 31 % 256) as u8).collect();
-        let plane = Plane { data: &data, stride: w * 3 };
-        let format = PlaneFormat { channels: 3, subsampling: 1, black: [0.0; 4] };
-        for step in [0.7f32, 3.3, 10.0] {
-            let tx = AxisTaps::new(AxisMap { origin: -3.0, step }, 40, w);
-            let ty = AxisTaps::new(AxisMap { origin: 2.0, step }, 30, h);
-            let mut a = vec![0.0; 40 * 30 * 3];
-            let mut b = a.clone();
-            resample_plane(&plane, &format, &tx, &ty, &mut Vec::new(), &mut Vec::new(), &mut a);
-            resample_plane_body(&plane, &format, &tx, &ty, &mut Vec::new(), &mut Vec::new(), &mut b);
-            assert_eq!(a, b, "step {step}");
-            assert!(a.iter().any(|&v| v > 0.0));
+        let data: Vec<u8> = (0..w * h * 4).map(|i| (i * 31 % 256) as u8).collect();
+        let rgb = FrameView::new(
+            w,
+            h,
+            PixelLayout::PackedRgb { bytes: 3, r: 0, g: 1, b: 2 },
+            vec![Plane { data: &data, stride: w * 3 }],
+        )
+        .unwrap();
+        let nv12 = FrameView::new(
+            w,
+            h,
+            PixelLayout::Nv12 { matrix: YuvMatrix::BT709, swapped: true },
+            vec![Plane { data: &data, stride: w + 1 }, Plane { data: &data[w * h * 2..], stride: w + 1 }],
+        )
+        .unwrap();
+        let transform = OutputTransform { scale: [0.5, 2.0, -1.0], offset: [1.0, -3.0, 0.25], border: 40.0 };
+        for frame in [&rgb, &nv12] {
+            for step in [0.7f32, 3.3, 10.0] {
+                let warp = Warp {
+                    x: AxisMap { origin: -3.0, step },
+                    y: AxisMap { origin: 2.0, step },
+                    width: 40,
+                    height: 30,
+                };
+                let mut a = vec![vec![0.0f32; 40 * 30]; 3];
+                let mut b = a.clone();
+                let [ar, ag, ab] = &mut a[..] else { unreachable!() };
+                sample_rgb_planes(frame, &warp, &mut Scratch::default(), &transform, [ar, ag, ab]);
+                let [br, bg, bb] = &mut b[..] else { unreachable!() };
+                sample_body(frame, &warp, &mut Scratch::default(), &transform, [br, bg, bb]);
+                assert_eq!(a, b, "{:?}, step {step}", frame.layout);
+                assert!(a[0].iter().any(|&v| v > 1.0));
+            }
         }
+    }
+
+    #[test]
+    fn transform_scales_offsets_and_paints_the_border() {
+        // A grey 2x2 frame (100) sampled half outside: (50 + 0.5 * 20) * 2 + 1 = 121.
+        let data = [100u8, 100, 100, 0].repeat(4);
+        let frame = FrameView::new(2, 2, RGBA, vec![Plane { data: &data, stride: 8 }]).unwrap();
+        let transform = OutputTransform { scale: [2.0, 1.0, 0.5], offset: [1.0, 0.0, -10.0], border: 20.0 };
+        let mut out = [[0.0f32; 1]; 3];
+        let [r, g, b] = &mut out;
+        sample_rgb_planes(&frame, &unit_warp(-0.5, 0.0, 1.0, 1, 1), &mut Scratch::default(), &transform, [r, g, b]);
+        assert_eq!(out, [[121.0], [60.0], [20.0]]);
     }
 
     #[test]

@@ -106,6 +106,9 @@ struct Stats {
     batches: u64,
     detect: Duration,
     crop: Duration,
+    /// CPU time of the streaming thread while cropping (without the time other threads
+    /// had its core).
+    crop_cpu: Duration,
     inference: Duration,
     post: Duration,
     /// Mean inference time per batch last used in a latency answer.
@@ -124,6 +127,7 @@ impl Stats {
             .field("batches", self.batches)
             .field("detect-ns", self.detect.as_nanos() as u64)
             .field("crop-ns", self.crop.as_nanos() as u64)
+            .field("crop-cpu-ns", self.crop_cpu.as_nanos() as u64)
             .field("inference-ns", self.inference.as_nanos() as u64)
             .field("post-ns", self.post.as_nanos() as u64)
             .build()
@@ -310,6 +314,7 @@ impl Hmr2Pose {
         stream.newest_frame = id;
 
         let start = Instant::now();
+        let cpu_start = thread_cpu_time();
         let timeout = settings.batch_timeout();
         let mut last_batch = None;
         for (i, person) in persons.iter().enumerate() {
@@ -336,6 +341,7 @@ impl Hmr2Pose {
             }
         }
         let crop_time = start.elapsed();
+        let crop_cpu_time = thread_cpu_time().saturating_sub(cpu_start);
         drop(view);
         drop(mapped);
         drop(buffer);
@@ -352,6 +358,7 @@ impl Hmr2Pose {
         stats.persons += persons.len() as u64;
         stats.detect += detect_time;
         stats.crop += crop_time;
+        stats.crop_cpu += crop_cpu_time;
         Ok(gst::FlowSuccess::Ok)
     }
 
@@ -1029,7 +1036,8 @@ impl ObjectImpl for Hmr2Pose {
                     .blurb(
                         "Counters since the element started: frames, persons, batches, and \
                          nanoseconds spent in detect-ns, crop-ns (crop and normalise), \
-                         inference-ns and post-ns",
+                         crop-cpu-ns (the CPU time of that, without time other threads took \
+                         from it), inference-ns and post-ns",
                     )
                     .read_only()
                     .build(),
@@ -1131,4 +1139,17 @@ impl ElementImpl for Hmr2Pose {
         }
         result
     }
+}
+
+/// CPU time consumed so far by the calling thread (zero where the platform cannot say).
+fn thread_cpu_time() -> Duration {
+    #[cfg(unix)]
+    {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `now` is a valid timespec to write to.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0 {
+            return Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
+        }
+    }
+    Duration::ZERO
 }
