@@ -251,15 +251,13 @@ impl AxisTaps {
     }
 
     /// The same taps with one count for all outputs (zero weights fill up), every window
-    /// inside `span`, weights stored tap by tap: the column pass then updates all outputs
-    /// once per tap, with no dependency from one output to the next.
+    /// inside `span`: the column pass then runs one loop of known length per output.
     fn dense(&self, span: &Range<usize>) -> DenseTaps {
         let outputs = self.len.len();
         let count = self.len.iter().copied().max().unwrap_or(0).min(span.len());
         let mut dense = DenseTaps {
             count,
             start: Vec::with_capacity(outputs),
-            weights: vec![0.0; count * outputs],
             by_output: vec![0.0; count * outputs],
         };
         for o in 0..outputs {
@@ -267,7 +265,6 @@ impl AxisTaps {
             for t in 0..self.len[o] {
                 let slot = self.start[o] + t - window;
                 let w = self.weights[self.offset[o] + t];
-                dense.weights[slot * outputs + o] = w;
                 dense.by_output[o * count + slot] = w;
             }
             dense.start.push(window - span.start);
@@ -277,12 +274,10 @@ impl AxisTaps {
 }
 
 /// Taps with `count` weights per output, output `o` reading from `start[o]` (relative to
-/// the span) on; tap `t` of output `o` is `weights[t * outputs + o]`, and also
-/// `by_output[o * count + t]`.
+/// the span) on; tap `t` of output `o` is `by_output[o * count + t]`.
 struct DenseTaps {
     count: usize,
     start: Vec<usize>,
-    weights: Vec<f32>,
     by_output: Vec<f32>,
 }
 
@@ -524,8 +519,8 @@ fn resample_plane(plane: &Plane, plan: &PlanePlan, buffers: &mut RowBuffers, mut
                 let out_row = &mut out[oy * out_w * c..(oy + 1) * out_w * c];
                 if inside {
                     match c {
-                        1 => horizontal::<1>(row, dense, out_row),
-                        2 => horizontal::<2>(row, dense, out_row),
+                        1 => filter_pixels::<1>(row, dense, out_row),
+                        2 => filter_pixels::<2>(row, dense, out_row),
                         _ => unreachable!("only chroma and luma planes are kept as values"),
                     }
                 } else {
@@ -623,7 +618,7 @@ fn vertical(
 }
 
 /// Applies the output's column taps to one accumulated row (pixel `p` of the span at
-/// `row[p · C..]`) for one value per output.
+/// `row[p · C..]`), for any number of taps.
 #[inline(always)]
 fn filter_pixel<const C: usize>(row: &[f32], taps: &DenseTaps, output: usize) -> [f32; C] {
     let n = taps.count;
@@ -647,8 +642,8 @@ fn filter_pixel<const C: usize>(row: &[f32], taps: &DenseTaps, output: usize) ->
     std::array::from_fn(|k| even[k] + odd[k])
 }
 
-/// The column pass of one accumulated row of 3 or 4 values per pixel, output after output
-/// (one vector per tap), into `out` (`C` values per output).
+/// The column pass of one accumulated row of `C` values per pixel, output after output,
+/// into `out` (`C` values per output).
 #[inline(always)]
 fn filter_pixels<const C: usize>(row: &[f32], taps: &DenseTaps, out: &mut [f32]) {
     // Tap counts known at compile time unroll the loop over taps.
@@ -706,26 +701,6 @@ fn transform_row<const C: usize, const R: usize, const G: usize, const B: usize>
     for ((px, &cx), ((r, g), b)) in pixels {
         let rgb = [px[R], px[G], px[B]].map(clamp_channel);
         [*r, *g, *b] = transform.apply(rgb, cx * cov_y);
-    }
-}
-
-/// The column pass of one accumulated row of 1 or 2 values per pixel, tap after tap over
-/// all outputs, which leaves no dependency from one output to the next.
-#[inline(always)]
-fn horizontal<const C: usize>(row: &[f32], taps: &DenseTaps, out_row: &mut [f32]) {
-    let (n, outputs) = (taps.count, taps.start.len());
-    out_row.fill(0.0);
-    let reach = taps.start.iter().max().map_or(0, |&s| (s + n) * C);
-    assert!(reach <= row.len(), "taps reach past the accumulated row");
-    for t in 0..n {
-        let weights = &taps.weights[t * outputs..(t + 1) * outputs];
-        for ((px, &start), &w) in out_row.chunks_exact_mut(C).zip(&taps.start).zip(weights) {
-            for (k, value) in px.iter_mut().enumerate() {
-                // SAFETY: (start + t) * C + k < (start + n) * C <= reach <= row.len(),
-                // asserted above.
-                *value += w * unsafe { *row.get_unchecked((start + t) * C + k) };
-            }
-        }
     }
 }
 

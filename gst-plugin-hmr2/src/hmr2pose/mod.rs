@@ -52,7 +52,9 @@
 //! The read-only `stats` property is a `GstStructure` named `hmr2pose-stats` with `guint64`
 //! fields `frames`, `persons`, `batches`, and the total nanoseconds spent in each stage:
 //! `detect-ns` (person detector), `crop-ns` (crop and normalise), `inference-ns` (network,
-//! on the inference thread) and `post-ns` (camera conversion and metadata).
+//! on the inference thread) and `post-ns` (camera conversion and metadata). These are
+//! wall-clock times; `crop-cpu-ns` is the streaming thread's CPU time while cropping,
+//! which leaves out the time other threads held its core.
 
 use gst::glib;
 use gst::prelude::*;
