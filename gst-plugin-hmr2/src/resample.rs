@@ -437,7 +437,7 @@ fn sample_body(
         // Every value is written, so stale contents need no clearing.
         let values = &mut planes[p];
         values.resize(plan.ty.start.len() * plan.tx.start.len() * plan.format.channels, 0.0);
-        let sink = RowSink::Values { out: values, black: plan.format.black };
+        let sink = RowSink::Values { out: values, black: plan.format.black, luma: &plans[0] };
         resample_plane(&frame.planes[p], plan, rows, sink);
     }
     let coverage = (&plans[0].tx.coverage[..], &plans[0].ty.coverage[..]);
@@ -489,9 +489,12 @@ fn yuv_to_rgb_planes<const C: usize, const U: usize, const V: usize>(
 
 /// Where the rows of a resampled plane go.
 enum RowSink<'o> {
-    /// Plane values as they are, interleaved, with the plane's black filling what lies
-    /// outside the frame.
-    Values { out: &'o mut [f32], black: [f32; 4] },
+    /// Plane values, interleaved. Near the frame's edges a chroma plane's footprint lies
+    /// inside the frame by another fraction than the luma's; its values are rescaled to
+    /// the luma's fraction (as if the chroma reached exactly to the luma edge). Then each
+    /// plane's black fills the rest of the pixel, so that what lies outside the frame
+    /// becomes RGB black.
+    Values { out: &'o mut [f32], black: [f32; 4], luma: &'o PlanePlan },
     /// Packed RGB pixels (channels at `order` within a pixel) straight to the transformed
     /// output planes.
     Rgb { order: [usize; 3], transform: &'o OutputTransform, out: [&'o mut [f32]; 3] },
@@ -515,7 +518,7 @@ fn resample_plane(plane: &Plane, plan: &PlanePlan, buffers: &mut RowBuffers, mut
             vertical(plane, bytes.clone(), ty.start[oy], weights, ty.uniform[oy], row, sums);
         }
         match &mut sink {
-            RowSink::Values { out, black } => {
+            RowSink::Values { out, black, luma } => {
                 let out_row = &mut out[oy * out_w * c..(oy + 1) * out_w * c];
                 if inside {
                     match c {
@@ -527,12 +530,12 @@ fn resample_plane(plane: &Plane, plan: &PlanePlan, buffers: &mut RowBuffers, mut
                     out_row.fill(0.0);
                 }
                 // Rows wholly inside the frame have nothing to paint.
-                let cy = ty.coverage[oy];
-                if black.iter().any(|&b| b != 0.0) && !(cy == 1.0 && *columns_inside) {
-                    for (px, cx) in out_row.chunks_exact_mut(c).zip(&tx.coverage) {
-                        let outside = 1.0 - cx * cy;
+                let (cy, ly) = (ty.coverage[oy], luma.ty.coverage[oy]);
+                if !(cy == 1.0 && ly == 1.0 && *columns_inside && luma.columns_inside) {
+                    for ((px, &cx), &lx) in out_row.chunks_exact_mut(c).zip(&tx.coverage).zip(&luma.tx.coverage) {
+                        let (own, target) = (cx * cy, lx * ly);
                         for (v, black) in px.iter_mut().zip(*black) {
-                            *v += outside * black;
+                            *v = if own > 0.0 { *v * (target / own) + (1.0 - target) * black } else { black };
                         }
                     }
                 }
@@ -870,6 +873,30 @@ mod tests {
     }
 
     #[test]
+    fn yuv_edge_pixels_fade_to_black_without_a_colour_cast() {
+        // Flat red (BT.601 studio Y=81, U=90, V=240) sampled across the left and top
+        // edges: the chroma footprint reaches further out than the luma's, yet each output
+        // must be red scaled by the part of it inside the frame, with no other hue.
+        let (w, h) = (8usize, 8usize);
+        let y = vec![81u8; w * h];
+        let (u, v) = (vec![90u8; 16], vec![240u8; 16]);
+        let frame = FrameView::new(
+            w,
+            h,
+            PixelLayout::I420(YuvMatrix::BT601),
+            vec![Plane { data: &y, stride: w }, Plane { data: &u, stride: 4 }, Plane { data: &v, stride: 4 }],
+        )
+        .unwrap();
+        for (x0, step) in [(-0.75f32, 0.5f32), (-1.2, 1.0), (-2.0, 3.0)] {
+            let out = sample(&frame, &unit_warp(x0, x0, step, 4, 4));
+            for (rgb, coverage) in out {
+                let red = 255.0 * coverage;
+                assert!(close(rgb[0], red, 0.6) && rgb[1] < 0.6 && rgb[2] < 0.6, "step {step}: {rgb:?} at coverage {coverage}");
+            }
+        }
+    }
+
+    #[test]
     fn yuv_black_border_is_rgb_black() {
         let y = vec![235u8; 4];
         let uv = vec![128u8; 2];
@@ -923,6 +950,95 @@ mod tests {
                 sample_body(frame, &warp, &mut Scratch::default(), &transform, [br, bg, bb]);
                 assert_eq!(a, b, "{:?}, step {step}", frame.layout);
                 assert!(a[0].iter().any(|&v| v > 1.0));
+            }
+        }
+    }
+
+    /// Weights of source pixels `0..len` for output position `x` and step, from the filter
+    /// definitions in the module docs, written out directly.
+    fn reference_weights(x: f32, step: f32, len: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                let i = i as f32;
+                if step <= ANTI_ALIAS_ABOVE {
+                    (1.0 - (x - i).abs()).max(0.0)
+                } else {
+                    let overlap = (x + step / 2.0).min(i + 0.5) - (x - step / 2.0).max(i - 0.5);
+                    overlap.max(0.0) / step
+                }
+            })
+            .collect()
+    }
+
+    /// One plane resampled by the definition: a weighted sum over every source pixel, and
+    /// the sum of the weights (the part of each output pixel inside the plane).
+    fn reference_plane(data: &[u8], w: usize, h: usize, channels: usize, warp: &Warp, sub: usize) -> (Vec<f32>, Vec<f32>) {
+        let (x, y) = (warp.x.subsampled(sub), warp.y.subsampled(sub));
+        let mut out = vec![0.0; warp.width * warp.height * channels];
+        let mut coverage = vec![0.0; warp.width * warp.height];
+        for oy in 0..warp.height {
+            let wy = reference_weights(y.origin + oy as f32 * y.step, y.step, h);
+            for ox in 0..warp.width {
+                let wx = reference_weights(x.origin + ox as f32 * x.step, x.step, w);
+                coverage[oy * warp.width + ox] = wy.iter().sum::<f32>() * wx.iter().sum::<f32>();
+                for (j, &wj) in wy.iter().enumerate().filter(|(_, w)| **w > 0.0) {
+                    for (i, &wi) in wx.iter().enumerate().filter(|(_, w)| **w > 0.0) {
+                        for c in 0..channels {
+                            out[(oy * warp.width + ox) * channels + c] +=
+                                wj * wi * data[(j * w + i) * channels + c] as f32;
+                        }
+                    }
+                }
+            }
+        }
+        (out, coverage)
+    }
+
+    #[test]
+    fn sampler_equals_the_filter_definition() {
+        // Pseudo-random pixels, regions partly outside the frame, and every kind of step:
+        // bilinear, area averaging with few and with more than 12 taps, and more than 257
+        // equal-weight rows (summed in several integer runs).
+        let (w, h) = (90usize, 700usize);
+        let data: Vec<u8> = (0..w * h * 4).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let rgba = FrameView::new(w, h, RGBA, vec![Plane { data: &data, stride: w * 4 }]).unwrap();
+        let (y, u, v) = (&data[..w * h], &data[w * h..w * h + w * h / 4], &data[2 * w * h..2 * w * h + w * h / 4]);
+        let i420 = FrameView::new(
+            w,
+            h,
+            PixelLayout::I420(YuvMatrix::BT601),
+            vec![Plane { data: y, stride: w }, Plane { data: u, stride: w / 2 }, Plane { data: v, stride: w / 2 }],
+        )
+        .unwrap();
+        let m = YuvMatrix::BT601;
+        for (step, size) in [(0.6f32, 20usize), (1.0, 12), (2.5, 12), (7.3, 8), (13.7, 6), (300.0, 3)] {
+            let warp = Warp {
+                x: AxisMap { origin: -4.0, step: step.min(30.0) },
+                y: AxisMap { origin: 3.5, step },
+                width: size,
+                height: size,
+            };
+            let got = sample(&rgba, &warp);
+            let (want, _) = reference_plane(&data, w, h, 4, &warp, 1);
+            for (i, (rgb, _)) in got.iter().enumerate() {
+                for c in 0..3 {
+                    let expected = want[i * 4 + c].clamp(0.0, 255.0);
+                    assert!(close(rgb[c], expected, 0.02), "RGBA step {step}, pixel {i}, channel {c}: {rgb:?} vs {expected}");
+                }
+            }
+            let got = sample(&i420, &warp);
+            let (ry, luma_coverage) = reference_plane(y, w, h, 1, &warp, 1);
+            let (ru, chroma_coverage) = reference_plane(u, w / 2, h / 2, 1, &warp, 2);
+            let (rv, _) = reference_plane(v, w / 2, h / 2, 1, &warp, 2);
+            for (i, (rgb, coverage)) in got.iter().enumerate() {
+                assert!(close(*coverage, luma_coverage[i], 1e-4), "coverage {coverage} vs {}", luma_coverage[i]);
+                // Chroma taken at the luma's coverage; each plane's black fills the rest.
+                let (l, c) = (luma_coverage[i], chroma_coverage[i]);
+                let chroma = |sum: f32| if c > 0.0 { sum * l / c + (1.0 - l) * 128.0 } else { 128.0 };
+                let expected = m.to_rgb(ry[i] + (1.0 - l) * 16.0, chroma(ru[i]), chroma(rv[i]));
+                for c in 0..3 {
+                    assert!(close(rgb[c], expected[c], 0.05), "I420 step {step}, pixel {i}: {rgb:?} vs {expected:?}");
+                }
             }
         }
     }
