@@ -21,8 +21,10 @@
 use std::ops::Range;
 
 /// Source pixels per output pixel above which sampling averages over the footprint;
-/// at or below it, plain bilinear interpolation is used (as in the HMR2 reference, which
-/// blurs only above this downscale).
+/// at or below it, plain bilinear interpolation is used. The HMR2 reference instead
+/// blurs with a Gaussian of sigma `(side / 512 − 1) / 2`, and only when `side / 512 > 1.1`
+/// (above 2.2 source pixels per crop pixel), then samples bilinearly; averaging over the
+/// footprint from any clear shrink on is the project's documented deviation.
 pub const ANTI_ALIAS_ABOVE: f32 = 1.1;
 
 /// YUV to RGB conversion of one colour matrix and range.
