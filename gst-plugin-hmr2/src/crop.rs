@@ -103,14 +103,14 @@ pub fn imagenet_normalisation() -> OutputTransform {
     }
 }
 
-/// ImageNet normalisation of one RGB pixel given in [0, 255].
-pub fn normalize(rgb: [f32; 3]) -> [f32; 3] {
-    imagenet_normalisation().apply(rgb, 1.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ImageNet normalisation of one RGB pixel given in [0, 255].
+    fn normalize(rgb: [f32; 3]) -> [f32; 3] {
+        imagenet_normalisation().apply(rgb, 1.0)
+    }
 
     #[test]
     fn wide_box_grows_in_height() {

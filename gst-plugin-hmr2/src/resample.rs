@@ -48,7 +48,7 @@ impl YuvMatrix {
     }
 
     /// RGB in [0, 255] of 8-bit Y, U, V values (fractional values allowed).
-    #[inline]
+    #[cfg(test)]
     pub fn to_rgb(&self, y: f32, u: f32, v: f32) -> [f32; 3] {
         YuvCoefficients::from(*self).rgb(y, u, v)
     }
@@ -124,6 +124,11 @@ impl<'a> FrameView<'a> {
         }
         if width == 0 || height == 0 {
             return Err(format!("empty frame {width}x{height}"));
+        }
+        if let PixelLayout::PackedRgb { bytes, r, g, b } = layout {
+            if !(3..=4).contains(&bytes) || [r, g, b].iter().any(|&c| c >= bytes) {
+                return Err(format!("{layout:?}: packed RGB needs 3 or 4 bytes per pixel and channels inside them"));
+            }
         }
         for (i, (plane, format)) in planes.iter().zip(&formats).enumerate() {
             let (w, h) = (width.div_ceil(format.subsampling), height.div_ceil(format.subsampling));
@@ -224,7 +229,10 @@ impl AxisTaps {
                 push(&mut taps, i0 as i64 + 1, f, false);
             } else {
                 let (lo, hi) = (x - map.step / 2.0, x + map.step / 2.0);
-                for i in (lo + 0.5).floor() as i64..=(hi + 0.5).floor() as i64 {
+                // Only pixels inside the source count, so a huge footprint costs no more.
+                let first = ((lo + 0.5).floor() as i64).max(0);
+                let last = ((hi + 0.5).floor() as i64).min(src_len - 1);
+                for i in first..=last {
                     let overlap = hi.min(i as f32 + 0.5) - lo.max(i as f32 - 0.5);
                     push(&mut taps, i, overlap / map.step, overlap == 1.0);
                 }
@@ -283,7 +291,8 @@ struct DenseTaps {
     by_output: Vec<f32>,
 }
 
-/// Reusable buffers, so that sampling allocates nothing once warmed up.
+/// Buffers kept from one sampling to the next: the row and plane buffers, which grow to
+/// the largest region seen (the small tap tables are rebuilt for each sampling).
 #[derive(Debug, Default)]
 pub struct Scratch {
     rows: RowBuffers,
@@ -371,6 +380,9 @@ pub fn sample_rgb_planes(
 ) {
     let (width, height) = (warp.width, warp.height);
     assert!(out.iter().all(|p| p.len() == width * height), "output planes of {width}x{height} values");
+    if width * height == 0 {
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -567,7 +579,9 @@ fn resample_plane(plane: &Plane, plan: &PlanePlan, buffers: &mut RowBuffers, mut
                     (4, [2, 1, 0]) => transform_row::<4, 2, 1, 0>(filtered, transform, cov, rows),
                     (4, [1, 2, 3]) => transform_row::<4, 1, 2, 3>(filtered, transform, cov, rows),
                     (4, [3, 2, 1]) => transform_row::<4, 3, 2, 1>(filtered, transform, cov, rows),
-                    other => unreachable!("no packed RGB layout has channels {other:?}"),
+                    (3, order) => transform_row_in_order::<3>(filtered, order, transform, cov, rows),
+                    (4, order) => transform_row_in_order::<4>(filtered, order, transform, cov, rows),
+                    _ => unreachable!("packed RGB has 3 or 4 bytes per pixel"),
                 }
             }
         }
@@ -700,11 +714,24 @@ fn transform_row<const C: usize, const R: usize, const G: usize, const B: usize>
     coverage: (&[f32], f32),
     out: [&mut [f32]; 3],
 ) {
+    transform_row_in_order::<C>(filtered, [R, G, B], transform, coverage, out)
+}
+
+/// [`transform_row`] with the channel positions known only at run time (vectorised only
+/// when inlined with constants).
+#[inline(always)]
+fn transform_row_in_order<const C: usize>(
+    filtered: &[f32],
+    order: [usize; 3],
+    transform: &OutputTransform,
+    coverage: (&[f32], f32),
+    out: [&mut [f32]; 3],
+) {
     let (cov_x, cov_y) = coverage;
     let [r_out, g_out, b_out] = out;
     let pixels = filtered.chunks_exact(C).zip(cov_x).zip(r_out.iter_mut().zip(g_out.iter_mut()).zip(b_out));
     for ((px, &cx), ((r, g), b)) in pixels {
-        let rgb = [px[R], px[G], px[B]].map(clamp_channel);
+        let rgb = order.map(|i| clamp_channel(px[i]));
         [*r, *g, *b] = transform.apply(rgb, cx * cov_y);
     }
 }
@@ -1000,19 +1027,44 @@ mod tests {
     fn sampler_equals_the_filter_definition() {
         // Pseudo-random pixels, regions partly outside the frame, and every kind of step:
         // bilinear, area averaging with few and with more than 12 taps, and more than 257
-        // equal-weight rows (summed in several integer runs).
+        // equal-weight rows (summed in several integer runs); every packed channel order
+        // (and one no GStreamer format has), I420, NV12 and NV21.
         let (w, h) = (90usize, 700usize);
         let data: Vec<u8> = (0..w * h * 4).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-        let rgba = FrameView::new(w, h, RGBA, vec![Plane { data: &data, stride: w * 4 }]).unwrap();
+        let packed: Vec<FrameView> = [(4, [0, 1, 2]), (4, [2, 1, 0]), (4, [1, 2, 3]), (4, [3, 2, 1]), (4, [0, 2, 1]), (3, [0, 1, 2]), (3, [2, 1, 0])]
+            .into_iter()
+            .map(|(bytes, [r, g, b])| {
+                let layout = PixelLayout::PackedRgb { bytes, r, g, b };
+                FrameView::new(w, h, layout, vec![Plane { data: &data, stride: w * bytes }]).unwrap()
+            })
+            .collect();
         let (y, u, v) = (&data[..w * h], &data[w * h..w * h + w * h / 4], &data[2 * w * h..2 * w * h + w * h / 4]);
-        let i420 = FrameView::new(
-            w,
-            h,
-            PixelLayout::I420(YuvMatrix::BT601),
-            vec![Plane { data: y, stride: w }, Plane { data: u, stride: w / 2 }, Plane { data: v, stride: w / 2 }],
-        )
-        .unwrap();
+        let uv: Vec<u8> = u.iter().zip(v).flat_map(|(&u, &v)| [u, v]).collect();
+        let vu: Vec<u8> = u.iter().zip(v).flat_map(|(&u, &v)| [v, u]).collect();
         let m = YuvMatrix::BT601;
+        let yuv = [
+            FrameView::new(
+                w,
+                h,
+                PixelLayout::I420(m),
+                vec![Plane { data: y, stride: w }, Plane { data: u, stride: w / 2 }, Plane { data: v, stride: w / 2 }],
+            )
+            .unwrap(),
+            FrameView::new(
+                w,
+                h,
+                PixelLayout::Nv12 { matrix: m, swapped: false },
+                vec![Plane { data: y, stride: w }, Plane { data: &uv, stride: w }],
+            )
+            .unwrap(),
+            FrameView::new(
+                w,
+                h,
+                PixelLayout::Nv12 { matrix: m, swapped: true },
+                vec![Plane { data: y, stride: w }, Plane { data: &vu, stride: w }],
+            )
+            .unwrap(),
+        ];
         for (step, size) in [(0.6f32, 20usize), (1.0, 12), (2.5, 12), (7.3, 8), (13.7, 6), (300.0, 3)] {
             let warp = Warp {
                 x: AxisMap { origin: -4.0, step: step.min(30.0) },
@@ -1020,26 +1072,32 @@ mod tests {
                 width: size,
                 height: size,
             };
-            let got = sample(&rgba, &warp);
-            let (want, _) = reference_plane(&data, w, h, 4, &warp, 1);
-            for (i, (rgb, _)) in got.iter().enumerate() {
-                for c in 0..3 {
-                    let expected = want[i * 4 + c].clamp(0.0, 255.0);
-                    assert!(close(rgb[c], expected, 0.02), "RGBA step {step}, pixel {i}, channel {c}: {rgb:?} vs {expected}");
+            for frame in &packed {
+                let PixelLayout::PackedRgb { bytes, r, g, b } = frame.layout else { unreachable!() };
+                let got = sample(frame, &warp);
+                let (want, _) = reference_plane(&data, w, h, bytes, &warp, 1);
+                for (i, (rgb, _)) in got.iter().enumerate() {
+                    for (c, offset) in [r, g, b].into_iter().enumerate() {
+                        let expected = want[i * bytes + offset].clamp(0.0, 255.0);
+                        let layout = frame.layout;
+                        assert!(close(rgb[c], expected, 0.02), "{layout:?} step {step}, pixel {i}: {rgb:?}, {c} should be {expected}");
+                    }
                 }
             }
-            let got = sample(&i420, &warp);
             let (ry, luma_coverage) = reference_plane(y, w, h, 1, &warp, 1);
             let (ru, chroma_coverage) = reference_plane(u, w / 2, h / 2, 1, &warp, 2);
             let (rv, _) = reference_plane(v, w / 2, h / 2, 1, &warp, 2);
-            for (i, (rgb, coverage)) in got.iter().enumerate() {
-                assert!(close(*coverage, luma_coverage[i], 1e-4), "coverage {coverage} vs {}", luma_coverage[i]);
-                // Chroma taken at the luma's coverage; each plane's black fills the rest.
-                let (l, c) = (luma_coverage[i], chroma_coverage[i]);
-                let chroma = |sum: f32| if c > 0.0 { sum * l / c + (1.0 - l) * 128.0 } else { 128.0 };
-                let expected = m.to_rgb(ry[i] + (1.0 - l) * 16.0, chroma(ru[i]), chroma(rv[i]));
-                for c in 0..3 {
-                    assert!(close(rgb[c], expected[c], 0.05), "I420 step {step}, pixel {i}: {rgb:?} vs {expected:?}");
+            for frame in &yuv {
+                for (i, (rgb, coverage)) in sample(frame, &warp).iter().enumerate() {
+                    assert!(close(*coverage, luma_coverage[i], 1e-4), "coverage {coverage} vs {}", luma_coverage[i]);
+                    // Chroma taken at the luma's coverage; each plane's black fills the rest.
+                    let (l, c) = (luma_coverage[i], chroma_coverage[i]);
+                    let chroma = |sum: f32| if c > 0.0 { sum * l / c + (1.0 - l) * 128.0 } else { 128.0 };
+                    let expected = m.to_rgb(ry[i] + (1.0 - l) * 16.0, chroma(ru[i]), chroma(rv[i]));
+                    for c in 0..3 {
+                        let layout = frame.layout;
+                        assert!(close(rgb[c], expected[c], 0.05), "{layout:?} step {step}, pixel {i}: {rgb:?} vs {expected:?}");
+                    }
                 }
             }
         }
@@ -1055,6 +1113,32 @@ mod tests {
         let [r, g, b] = &mut out;
         sample_rgb_planes(&frame, &unit_warp(-0.5, 0.0, 1.0, 1, 1), &mut Scratch::default(), &transform, [r, g, b]);
         assert_eq!(out, [[121.0], [60.0], [20.0]]);
+    }
+
+    #[test]
+    fn packed_layouts_without_room_for_their_channels_are_rejected() {
+        let data = [0u8; 16];
+        for layout in [
+            PixelLayout::PackedRgb { bytes: 2, r: 0, g: 1, b: 1 },
+            PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 4 },
+        ] {
+            assert!(FrameView::new(2, 2, layout, vec![Plane { data: &data, stride: 8 }]).is_err(), "{layout:?}");
+        }
+    }
+
+    #[test]
+    fn a_huge_footprint_costs_no_more_than_the_frame() {
+        // A pixel footprint 10^12 pixels wide over a 4x4 frame (say, from a bogus box) must
+        // not walk the 10^12 pixels (which would never end): it averages the frame's
+        // pixels with black all around.
+        let data = [200u8; 64];
+        let frame = FrameView::new(4, 4, RGBA, vec![Plane { data: &data, stride: 16 }]).unwrap();
+        let out = sample(&frame, &unit_warp(2.0, 2.0, 1.0e12, 1, 1));
+        assert!(out[0].0[0] > 0.0 && out[0].0[0] < 1e-3, "{out:?}");
+        assert!(out[0].1 < 1e-6, "{out:?}");
+        // Nothing to sample: nothing written, no panic.
+        let empty = Warp { width: 0, ..unit_warp(0.0, 0.0, 1.0, 1, 1) };
+        sample_rgb_planes(&frame, &empty, &mut Scratch::default(), &OutputTransform::IDENTITY, [&mut [], &mut [], &mut []]);
     }
 
     #[test]

@@ -1037,7 +1037,7 @@ impl ObjectImpl for Hmr2Pose {
                         "Counters since the element started: frames, persons, batches, and \
                          nanoseconds spent in detect-ns, crop-ns (crop and normalise), \
                          crop-cpu-ns (the CPU time of that, without time other threads took \
-                         from it), inference-ns and post-ns",
+                         from it; 0 where the system cannot tell), inference-ns and post-ns",
                     )
                     .read_only()
                     .build(),

@@ -54,7 +54,8 @@
 //! `detect-ns` (person detector), `crop-ns` (crop and normalise), `inference-ns` (network,
 //! on the inference thread) and `post-ns` (camera conversion and metadata). These are
 //! wall-clock times; `crop-cpu-ns` is the streaming thread's CPU time while cropping,
-//! which leaves out the time other threads held its core.
+//! which leaves out the time other threads held its core (0 where the system cannot
+//! measure a thread's CPU time).
 
 use gst::glib;
 use gst::prelude::*;
