@@ -306,6 +306,8 @@ struct RowBuffers {
     row: Vec<f32>,
     sums: Vec<u16>,
     filtered: Vec<f32>,
+    /// Rows of two planes read together (I420's U and V) before they are interleaved.
+    pair: [Vec<f32>; 2],
 }
 
 /// What becomes of each sampled value `v` (an RGB channel in [0, 255]) of an output pixel
@@ -438,12 +440,22 @@ fn sample_body(
     transform: &OutputTransform,
     out: [&mut [f32]; 3],
 ) {
-    let plans: Vec<PlanePlan> =
-        frame.layout.planes().into_iter().map(|format| PlanePlan::new(frame, warp, format)).collect();
+    let mut formats = frame.layout.planes();
+    let planes_in: Vec<&Plane> = frame.planes.iter().collect();
+    let mut sources: Vec<&[&Plane]> = planes_in.chunks(1).collect();
+    if let PixelLayout::I420(_) = frame.layout {
+        // U and V share their geometry: filtered across together, as NV12's chroma is,
+        // two values per pixel take about the time of one.
+        sources = vec![&planes_in[..1], &planes_in[1..]];
+        formats.truncate(2);
+        formats[1].channels = 2;
+        formats[1].black = [128.0; 4];
+    }
+    let plans: Vec<PlanePlan> = formats.into_iter().map(|format| PlanePlan::new(frame, warp, format)).collect();
     let Scratch { rows, planes } = scratch;
     if let PixelLayout::PackedRgb { r, g, b, .. } = frame.layout {
         let sink = RowSink::Rgb { order: [r, g, b], transform, out };
-        return resample_plane(&frame.planes[0], &plans[0], rows, sink);
+        return resample_plane(sources[0], &plans[0], rows, sink);
     }
 
     planes.resize_with(plans.len(), Vec::new);
@@ -452,13 +464,12 @@ fn sample_body(
         let values = &mut planes[p];
         values.resize(plan.ty.start.len() * plan.tx.start.len() * plan.format.channels, 0.0);
         let sink = RowSink::Values { out: values, black: plan.format.black, luma: &plans[0] };
-        resample_plane(&frame.planes[p], plan, rows, sink);
+        resample_plane(sources[p], plan, rows, sink);
     }
     let coverage = (&plans[0].tx.coverage[..], &plans[0].ty.coverage[..]);
     match frame.layout {
         PixelLayout::I420(m) => {
-            let (y, u, v) = (&planes[0], &planes[1], &planes[2]);
-            yuv_to_rgb_planes::<1, 0, 0>(&m.into(), transform, coverage, y, [u, v], out)
+            yuv_to_rgb_planes::<2, 0, 1>(&m.into(), transform, coverage, &planes[0], [&planes[1]; 2], out)
         }
         PixelLayout::Nv12 { matrix, swapped: false } => {
             yuv_to_rgb_planes::<2, 0, 1>(&matrix.into(), transform, coverage, &planes[0], [&planes[1]; 2], out)
@@ -517,19 +528,32 @@ enum RowSink<'o> {
 /// Resamples one plane, output row by output row: the source rows under an output row are
 /// first combined into one row of the source span, which is then filtered across.
 #[inline(always)]
-fn resample_plane(plane: &Plane, plan: &PlanePlan, buffers: &mut RowBuffers, mut sink: RowSink) {
-    let RowBuffers { row, sums, filtered } = buffers;
+fn resample_plane(sources: &[&Plane], plan: &PlanePlan, buffers: &mut RowBuffers, mut sink: RowSink) {
+    let RowBuffers { row, sums, filtered, pair } = buffers;
     let PlanePlan { format, tx, ty, span, dense, columns_inside } = plan;
     let c = format.channels;
     let out_w = tx.start.len();
-    let bytes = span.start * c..span.end * c;
-    row.resize(bytes.len(), 0.0);
+    // Bytes per pixel of each source plane: all of a pixel's values, or one of two.
+    let per_source = c / sources.len();
+    let bytes = span.start * per_source..span.end * per_source;
+    row.resize(span.len() * c, 0.0);
     for oy in 0..ty.start.len() {
         let n = ty.len[oy];
         let inside = n > 0 && !span.is_empty();
         if inside {
             let weights = &ty.weights[ty.offset[oy]..ty.offset[oy] + n];
-            vertical(plane, bytes.clone(), ty.start[oy], weights, ty.uniform[oy], row, sums);
+            if let [plane] = sources {
+                vertical(plane, bytes.clone(), ty.start[oy], weights, ty.uniform[oy], row, sums);
+            } else {
+                // Two planes of one value per pixel, interleaved into one row.
+                for (source, values) in sources.iter().zip(pair.iter_mut()) {
+                    values.resize(bytes.len(), 0.0);
+                    vertical(source, bytes.clone(), ty.start[oy], weights, ty.uniform[oy], values, sums);
+                }
+                for ((px, &a), &b) in row.chunks_exact_mut(2).zip(&pair[0]).zip(&pair[1]) {
+                    (px[0], px[1]) = (a, b);
+                }
+            }
         }
         match &mut sink {
             RowSink::Values { out, black, luma } => {
