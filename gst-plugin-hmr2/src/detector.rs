@@ -1,7 +1,10 @@
 //! Person detection with a YOLO-family ONNX model in the Ultralytics YOLOv8/v11 layout.
 //!
 //! Input: one float32 tensor `[1, 3, H, W]` (RGB in [0, 1], planar), fed the frame
-//! letterboxed: scaled to fit `W`×`H` keeping its aspect, centred, grey (114) around it;
+//! letterboxed: scaled to fit `W`×`H` keeping its aspect, centred, grey (114) around it
+//! (input pixels that straddle the frame's edge mix frame and grey by the part of them
+//! outside the frame, where Ultralytics' resize replicates the edge: a seam about one
+//! input pixel wide on each side);
 //! `H` and `W` are read from the model (640 when symbolic). Output: the first output,
 //! float32 `[1, 4 + C, N]`: for each of N candidates `cx, cy, w, h` in input pixels, then C
 //! class scores. A candidate is a person when its best class is class 0 (COCO `person`) and
@@ -49,6 +52,16 @@ impl Letterbox {
         // at frame position (u + 0.5 - pad) / gain, minus 0.5 for pixel-centre coordinates.
         let axis = |i: usize| AxisMap { origin: (0.5 - self.pad[i]) / self.gain - 0.5, step: 1.0 / self.gain };
         Warp { x: axis(0), y: axis(1), width: self.input[0], height: self.input[1] }
+    }
+
+    /// Writes the detector input for `frame`: planar RGB in [0, 1] (`out` holds the three
+    /// planes of `input[0] × input[1]` values), grey where the input lies outside the frame.
+    pub fn write_input(&self, frame: &FrameView, scratch: &mut Scratch, out: &mut [f32]) {
+        let plane = self.input[0] * self.input[1];
+        let (r, rest) = out.split_at_mut(plane);
+        let (g, b) = rest.split_at_mut(plane);
+        let transform = OutputTransform { scale: [1.0 / 255.0; 3], offset: [0.0; 3], border: LETTERBOX_GREY };
+        resample::sample_rgb_planes(frame, &self.warp(), scratch, &transform, [r, g, b]);
     }
 
     /// A box in input pixels, in frame pixels.
@@ -144,12 +157,7 @@ impl PersonDetector {
     pub fn detect(&mut self, frame: &FrameView, threshold: f32, iou_threshold: f32) -> Result<Vec<PersonBox>, String> {
         let (fw, fh) = (frame.width(), frame.height());
         let letterbox = Letterbox::new([fw, fh], self.input);
-        let plane = self.input[0] * self.input[1];
-        let (r, rest) = self.tensor.split_at_mut(plane);
-        let (g, b) = rest.split_at_mut(plane);
-        // RGB in [0, 1], grey where the letterbox lies outside the frame.
-        let transform = OutputTransform { scale: [1.0 / 255.0; 3], offset: [0.0; 3], border: LETTERBOX_GREY };
-        resample::sample_rgb_planes(frame, &letterbox.warp(), &mut self.scratch, &transform, [r, g, b]);
+        letterbox.write_input(frame, &mut self.scratch, &mut self.tensor);
 
         let shape = [1, 3, self.input[1], self.input[0]];
         let (session, name, tensor) = (&mut self.session, &self.input_name, &self.tensor);
@@ -193,6 +201,30 @@ mod tests {
         // Input pixel (0, 80) is the frame's top-left corner at half-pixel scale.
         assert_eq!(warp.x.origin, -0.25);
         assert_eq!(warp.y.origin + 80.0 * warp.y.step, -0.25);
+    }
+
+    #[test]
+    fn letterbox_input_is_the_frame_in_grey_bars() {
+        // A 4x2 white frame into 8x8: gain 2, so rows 2-5 are the frame and rows 0-1 and
+        // 6-7 the bars. Bilinear sampling blends the seam: row 1 samples frame row -0.75
+        // (a quarter white), row 2 samples -0.25 (three quarters white); rows 0 and 7 are
+        // pure grey 114, rows 3 and 4 pure white (inner columns).
+        let data = [255u8; 4 * 2 * 4];
+        let layout = resample::PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 2 };
+        let frame = FrameView::new(4, 2, layout, vec![resample::Plane { data: &data, stride: 16 }]).unwrap();
+        let letterbox = Letterbox::new([4, 2], [8, 8]);
+        assert_eq!((letterbox.gain, letterbox.pad), (2.0, [0.0, 2.0]));
+        let mut input = vec![0.0; 3 * 64];
+        letterbox.write_input(&frame, &mut Scratch::default(), &mut input);
+        let mix = |white: f32| (white * 255.0 + (1.0 - white) * 114.0) / 255.0;
+        for c in 0..3 {
+            for x in 1..7 {
+                let at = |y: usize| input[c * 64 + y * 8 + x];
+                for (y, white) in [(0, 0.0), (1, 0.25), (2, 0.75), (3, 1.0), (4, 1.0), (5, 0.75), (6, 0.25), (7, 0.0)] {
+                    assert!((at(y) - mix(white)).abs() < 1e-6, "({x}, {y}): {} instead of {}", at(y), mix(white));
+                }
+            }
+        }
     }
 
     #[test]
