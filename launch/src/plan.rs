@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Common, OverlayOptions, PoseOptions, RtspArgs, RtspTransport};
+use crate::cli::{Common, OverlayOptions, PoseOptions, RtspArgs, RtspTransport, ServeArgs};
 use crate::desc::{el, Chain, Description, El};
 use crate::Failure;
 
@@ -53,19 +53,16 @@ pub fn display_available() -> bool {
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
-/// Picks the sink from -o / --serve-rtsp / the environment.
-pub fn choose_sink(
-    common: &Common,
-    serve: Option<(u16, &str)>,
-    can_serve: bool,
-) -> Result<Sink, Failure> {
-    if let Some((port, mount)) = serve {
+/// Picks the sink from -o / --serve-rtsp / the environment; `serve` is the serving
+/// options of the subcommands that can serve (None for the others).
+pub fn choose_sink(common: &Common, serve: Option<&ServeArgs>) -> Result<Sink, Failure> {
+    if let Some(ServeArgs { serve_rtsp: Some(port), mount }) = serve {
         if common.output.is_some() {
             return Err(Failure::usage("--serve-rtsp and -o cannot be combined"));
         }
         return Ok(Sink::Serve {
-            port,
-            mount: mount.to_owned(),
+            port: *port,
+            mount: mount.clone(),
         });
     }
     if let Some(out) = &common.output {
@@ -77,7 +74,7 @@ pub fn choose_sink(
     } else if common.poses.is_some() {
         Ok(Sink::Null)
     } else {
-        let serve = if can_serve { ", --serve-rtsp PORT" } else { "" };
+        let serve = if serve.is_some() { ", --serve-rtsp PORT" } else { "" };
         Err(Failure::usage(format!(
             "no output: give -o FILE{serve} or --poses FILE (no display found: DISPLAY and WAYLAND_DISPLAY are unset)"
         )))

@@ -165,7 +165,7 @@ fn discover(input: &str) -> Result<InputInfo, Failure> {
 
 fn run_file(args: FileArgs) -> Result<(), Failure> {
     let common = &args.common;
-    let sink = plan::choose_sink(common, None, false)?;
+    let sink = plan::choose_sink(common, None)?;
     check_common(common)?;
     let info = discover(&args.input)?;
     let plan = plan::file_plan(&info.uri, info.has_audio, common, sink)?;
@@ -190,11 +190,7 @@ fn run_webcam(args: WebcamArgs) -> Result<(), Failure> {
     } else {
         args.device.clone()
     };
-    let serve = args
-        .serve
-        .serve_rtsp
-        .map(|p| (p, args.serve.mount.as_str()));
-    let sink = plan::choose_sink(common, serve, true)?;
+    let sink = plan::choose_sink(common, Some(&args.serve))?;
     check_common(common)?;
     let mut source = Chain::new().then(el("v4l2src").prop("device", &device));
     if let Some(caps) = &args.caps {
@@ -222,11 +218,7 @@ fn run_test_source(args: TestSourceArgs) -> Result<(), Failure> {
         .ok_or_else(|| {
             Failure::usage(format!("--size must be WIDTHxHEIGHT, not '{}'", args.size))
         })?;
-    let serve = args
-        .serve
-        .serve_rtsp
-        .map(|p| (p, args.serve.mount.as_str()));
-    let sink = plan::choose_sink(common, serve, true)?;
+    let sink = plan::choose_sink(common, Some(&args.serve))?;
     check_common(common)?;
     let source = Chain::new()
         .then(
@@ -254,7 +246,7 @@ fn run_rtsp(args: RtspArgs) -> Result<(), Failure> {
     {
         return Err(Failure::usage(format!("not an RTSP URL: {}", args.url)));
     }
-    let sink = plan::choose_sink(common, None, false)?;
+    let sink = plan::choose_sink(common, None)?;
     check_common(common)?;
     let plan = plan::rtsp_plan(&args, sink)?;
     if common.print_pipeline {
