@@ -138,13 +138,7 @@ fn bench_render(
         }
         pixels.copy_from_slice(&clean);
         let poses = scene(persons, frame);
-        let mut target = FrameMut {
-            data: &mut pixels,
-            width: WIDTH,
-            height: HEIGHT,
-            stride: WIDTH as usize * 4,
-            layout: PixelLayout::Rgba,
-        };
+        let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, PixelLayout::Rgba);
         let start = Instant::now();
         let report = renderer
             .render(&poses, &style, &mut target)

@@ -43,6 +43,13 @@ pub struct FrameMut<'a> {
     pub layout: PixelLayout,
 }
 
+impl<'a> FrameMut<'a> {
+    /// A frame whose rows follow each other with no padding (stride = 4 × width).
+    pub fn packed(data: &'a mut [u8], width: u32, height: u32, layout: PixelLayout) -> Self {
+        Self { data, width, height, stride: width as usize * 4, layout }
+    }
+}
+
 /// `a * b / 255`, rounded, for bytes.
 #[inline]
 fn mul_div255(a: u32, b: u32) -> u32 {
@@ -104,13 +111,7 @@ mod tests {
             (PixelLayout::Bgrx, [50, 100, 200, 7]),
         ] {
             let (mut data, layout) = frame_bytes(layout, [1, 2, 3, 7]);
-            let mut frame = FrameMut {
-                data: &mut data,
-                width: 4,
-                height: 3,
-                stride: 16,
-                layout,
-            };
+            let mut frame = FrameMut::packed(&mut data, 4, 3, layout);
             let window = PixelRect {
                 x: 2,
                 y: 1,
@@ -128,13 +129,7 @@ mod tests {
     #[test]
     fn half_transparent_pixel_mixes() {
         let mut data = vec![100u8, 100, 100, 255];
-        let mut frame = FrameMut {
-            data: &mut data,
-            width: 1,
-            height: 1,
-            stride: 4,
-            layout: PixelLayout::Rgba,
-        };
+        let mut frame = FrameMut::packed(&mut data, 1, 1, PixelLayout::Rgba);
         // 50 % white over grey 100: 128 + 100 * 127 / 255 = 178.
         blend_premultiplied(
             &mut frame,
@@ -154,13 +149,7 @@ mod tests {
     fn transparent_pixels_leave_the_frame_bit_exact() {
         let original: Vec<u8> = (0..64).map(|i| (i * 37 % 251) as u8).collect();
         let mut data = original.clone();
-        let mut frame = FrameMut {
-            data: &mut data,
-            width: 4,
-            height: 4,
-            stride: 16,
-            layout: PixelLayout::Bgrx,
-        };
+        let mut frame = FrameMut::packed(&mut data, 4, 4, PixelLayout::Bgrx);
         blend_premultiplied(
             &mut frame,
             PixelRect {

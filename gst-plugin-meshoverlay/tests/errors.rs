@@ -222,13 +222,7 @@ fn lost_device_is_an_error_not_a_panic() {
         )],
     };
     let mut pixels = solid_frame(64, 48, [0, 0, 0, 255]);
-    let mut target = FrameMut {
-        data: &mut pixels,
-        width: 64,
-        height: 48,
-        stride: 256,
-        layout: PixelLayout::Rgba,
-    };
+    let mut target = FrameMut::packed(&mut pixels, 64, 48, PixelLayout::Rgba);
     renderer
         .render(&poses, &Style::default(), &mut target)
         .expect("a healthy device renders");
@@ -260,13 +254,7 @@ fn people_wider_than_the_largest_texture_are_an_error_not_a_crash() {
     };
     let mut pixels = solid_frame(WIDTH, HEIGHT, [0, 0, 0, 255]);
     let original = pixels.clone();
-    let mut target = FrameMut {
-        data: &mut pixels,
-        width: WIDTH,
-        height: HEIGHT,
-        stride: WIDTH as usize * 4,
-        layout: PixelLayout::Rgba,
-    };
+    let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, PixelLayout::Rgba);
     let err = renderer.render(&poses, &Style::default(), &mut target).unwrap_err();
     assert!(matches!(err, RenderError::TooLarge { width: WIDTH, .. }), "{err:?}");
     assert!(err.to_string().contains("largest texture"), "{err}");
