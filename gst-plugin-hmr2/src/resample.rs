@@ -74,15 +74,18 @@ impl PixelLayout {
             Self::PackedRgb { bytes, .. } => {
                 vec![PlaneFormat { channels: bytes, subsampling: 1, black: [0.0; 4] }]
             }
-            Self::I420(m) => vec![
-                PlaneFormat { channels: 1, subsampling: 1, black: [m.black_luma(), 0.0, 0.0, 0.0] },
-                PlaneFormat { channels: 1, subsampling: 2, black: [128.0, 0.0, 0.0, 0.0] },
-                PlaneFormat { channels: 1, subsampling: 2, black: [128.0, 0.0, 0.0, 0.0] },
-            ],
-            Self::Nv12 { matrix: m, .. } => vec![
-                PlaneFormat { channels: 1, subsampling: 1, black: [m.black_luma(), 0.0, 0.0, 0.0] },
-                PlaneFormat { channels: 2, subsampling: 2, black: [128.0, 128.0, 0.0, 0.0] },
-            ],
+            Self::I420(m) => vec![PlaneFormat::luma(m), PlaneFormat::CHROMA, PlaneFormat::CHROMA],
+            Self::Nv12 { matrix: m, .. } => vec![PlaneFormat::luma(m), PlaneFormat::CHROMA_PAIR],
+        }
+    }
+
+    /// The planes as they are resampled: each one's format and the source planes it reads.
+    /// I420's U and V are read together as one plane of two values per pixel, like NV12's
+    /// chroma, so that one column pass filters both.
+    fn sampled_planes(&self) -> Vec<(PlaneFormat, Range<usize>)> {
+        match *self {
+            Self::I420(m) => vec![(PlaneFormat::luma(m), 0..1), (PlaneFormat::CHROMA_PAIR, 1..3)],
+            _ => self.planes().into_iter().enumerate().map(|(i, format)| (format, i..i + 1)).collect(),
         }
     }
 }
@@ -92,6 +95,17 @@ struct PlaneFormat {
     channels: usize,
     subsampling: usize,
     black: [f32; 4],
+}
+
+impl PlaneFormat {
+    /// A chroma plane of one value per pixel (I420's U or V).
+    const CHROMA: Self = Self { channels: 1, subsampling: 2, black: [128.0, 0.0, 0.0, 0.0] };
+    /// A chroma plane of U and V (or V and U) per pixel.
+    const CHROMA_PAIR: Self = Self { channels: 2, subsampling: 2, black: [128.0, 128.0, 0.0, 0.0] };
+
+    fn luma(m: YuvMatrix) -> Self {
+        Self { channels: 1, subsampling: 1, black: [m.black_luma(), 0.0, 0.0, 0.0] }
+    }
 }
 
 /// One plane of a frame: its bytes and the distance in bytes between rows.
@@ -440,22 +454,13 @@ fn sample_body(
     transform: &OutputTransform,
     out: [&mut [f32]; 3],
 ) {
-    let mut formats = frame.layout.planes();
-    let planes_in: Vec<&Plane> = frame.planes.iter().collect();
-    let mut sources: Vec<&[&Plane]> = planes_in.chunks(1).collect();
-    if let PixelLayout::I420(_) = frame.layout {
-        // U and V share their geometry: filtered across together, as NV12's chroma is,
-        // two values per pixel take about the time of one.
-        sources = vec![&planes_in[..1], &planes_in[1..]];
-        formats.truncate(2);
-        formats[1].channels = 2;
-        formats[1].black = [128.0; 4];
-    }
-    let plans: Vec<PlanePlan> = formats.into_iter().map(|format| PlanePlan::new(frame, warp, format)).collect();
+    let sampled = frame.layout.sampled_planes();
+    let sources: Vec<Vec<&Plane>> = sampled.iter().map(|(_, range)| frame.planes[range.clone()].iter().collect()).collect();
+    let plans: Vec<PlanePlan> = sampled.into_iter().map(|(format, _)| PlanePlan::new(frame, warp, format)).collect();
     let Scratch { rows, planes } = scratch;
     if let PixelLayout::PackedRgb { r, g, b, .. } = frame.layout {
         let sink = RowSink::Rgb { order: [r, g, b], transform, out };
-        return resample_plane(sources[0], &plans[0], rows, sink);
+        return resample_plane(&sources[0], &plans[0], rows, sink);
     }
 
     planes.resize_with(plans.len(), Vec::new);
@@ -464,32 +469,31 @@ fn sample_body(
         let values = &mut planes[p];
         values.resize(plan.ty.start.len() * plan.tx.start.len() * plan.format.channels, 0.0);
         let sink = RowSink::Values { out: values, black: plan.format.black, luma: &plans[0] };
-        resample_plane(sources[p], plan, rows, sink);
+        resample_plane(&sources[p], plan, rows, sink);
     }
+    // Luma, then U and V interleaved, for every YUV layout.
     let coverage = (&plans[0].tx.coverage[..], &plans[0].ty.coverage[..]);
+    let (luma, chroma) = (&planes[0], &planes[1]);
     match frame.layout {
-        PixelLayout::I420(m) => {
-            yuv_to_rgb_planes::<2, 0, 1>(&m.into(), transform, coverage, &planes[0], [&planes[1]; 2], out)
+        PixelLayout::I420(m) | PixelLayout::Nv12 { matrix: m, swapped: false } => {
+            yuv_to_rgb_planes::<0, 1>(&m.into(), transform, coverage, luma, chroma, out)
         }
-        PixelLayout::Nv12 { matrix, swapped: false } => {
-            yuv_to_rgb_planes::<2, 0, 1>(&matrix.into(), transform, coverage, &planes[0], [&planes[1]; 2], out)
-        }
-        PixelLayout::Nv12 { matrix, swapped: true } => {
-            yuv_to_rgb_planes::<2, 1, 0>(&matrix.into(), transform, coverage, &planes[0], [&planes[1]; 2], out)
+        PixelLayout::Nv12 { matrix: m, swapped: true } => {
+            yuv_to_rgb_planes::<1, 0>(&m.into(), transform, coverage, luma, chroma, out)
         }
         PixelLayout::PackedRgb { .. } => unreachable!("packed RGB is written row by row"),
     }
 }
 
-/// Converts resampled Y and chroma values (chroma `C` values per pixel, U at `U` and V at
-/// `V` of the first and second chroma buffer) to the transformed RGB planes.
+/// Converts resampled Y values and interleaved chroma (two values per pixel, U at `U` and
+/// V at `V`) to the transformed RGB planes.
 #[inline(always)]
-fn yuv_to_rgb_planes<const C: usize, const U: usize, const V: usize>(
+fn yuv_to_rgb_planes<const U: usize, const V: usize>(
     m: &YuvCoefficients,
     transform: &OutputTransform,
     coverage: (&[f32], &[f32]),
     luma: &[f32],
-    chroma: [&[f32]; 2],
+    chroma: &[f32],
     out: [&mut [f32]; 3],
 ) {
     let (cov_x, cov_y) = coverage;
@@ -497,16 +501,14 @@ fn yuv_to_rgb_planes<const C: usize, const U: usize, const V: usize>(
     let [r_out, g_out, b_out] = out;
     let rows = luma
         .chunks_exact(width)
-        .zip(chroma[0].chunks_exact(width * C))
-        .zip(chroma[1].chunks_exact(width * C))
+        .zip(chroma.chunks_exact(width * 2))
         .zip(r_out.chunks_exact_mut(width).zip(g_out.chunks_exact_mut(width)).zip(b_out.chunks_exact_mut(width)))
         .zip(cov_y);
-    for ((((y, u), v), ((r, g), b)), &cy) in rows {
+    for (((y, uv), ((r, g), b)), &cy) in rows {
         // Iterators over equal lengths only, so that the loop vectorises.
-        let chroma = u.chunks_exact(C).zip(v.chunks_exact(C));
-        let pixels = y.iter().zip(chroma).zip(cov_x).zip(r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()));
-        for (((&y, (u, v)), &cx), ((r, g), b)) in pixels {
-            let rgb = m.rgb(y, u[U], v[V]);
+        let pixels = y.iter().zip(uv.chunks_exact(2)).zip(cov_x).zip(r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()));
+        for (((&y, uv), &cx), ((r, g), b)) in pixels {
+            let rgb = m.rgb(y, uv[U], uv[V]);
             [*r, *g, *b] = transform.apply(rgb, cx * cy);
         }
     }
