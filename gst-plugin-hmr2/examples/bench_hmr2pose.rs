@@ -19,9 +19,9 @@
 use std::time::Instant;
 
 use gst::prelude::*;
-use gst_video::prelude::*;
 use gsthmr2::crop::PersonCrop;
-use gsthmr2::resample::{FrameView, PixelLayout, Plane, Scratch, YuvMatrix};
+use gsthmr2::hmr2pose::frame;
+use gsthmr2::resample::Scratch;
 
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;
@@ -155,32 +155,15 @@ fn report(label: &str, batch: u32, run: &Run, slowest_fps: f64) {
     );
 }
 
-/// The sampler's view of a mapped 1080p frame of the formats benchmarked.
-fn frame_view<'a>(frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> FrameView<'a> {
-    use gst_video::VideoFormat::*;
-    let yuv = YuvMatrix::BT709;
-    let (layout, planes): (PixelLayout, &[u32]) = match frame.format() {
-        Rgba | Rgbx => (PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 2 }, &[0]),
-        Bgra | Bgrx => (PixelLayout::PackedRgb { bytes: 4, r: 2, g: 1, b: 0 }, &[0]),
-        Rgb => (PixelLayout::PackedRgb { bytes: 3, r: 0, g: 1, b: 2 }, &[0]),
-        I420 => (PixelLayout::I420(yuv), &[0, 1, 2]),
-        Nv12 => (PixelLayout::Nv12 { matrix: yuv, swapped: false }, &[0, 1]),
-        other => panic!("the crop benchmark does not read {other:?}"),
-    };
-    let planes = planes
-        .iter()
-        .map(|&p| Plane { data: frame.plane_data(p).unwrap(), stride: frame.plane_stride()[p as usize] as usize })
-        .collect();
-    FrameView::new(frame.width() as usize, frame.height() as usize, layout, planes).unwrap()
-}
-
 /// Minimum, 10th percentile and median time of single crops (3 × 256 × 192 normalised
 /// values).
 fn crop_times(format: &str) {
     let (caps, buffer) = prepare_frame(format);
     let info = gst_video::VideoInfo::from_caps(&caps).unwrap();
     let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).unwrap();
-    let view = frame_view(&mapped);
+    // The element's own reading of the format (planes, colour matrix).
+    let (layout, planes) = frame::layout(&info).expect("a format hmr2pose reads");
+    let view = frame::view(&mapped, layout, planes).unwrap();
     let mut input = vec![0.0f32; 3 * 256 * 192];
     let mut scratch = Scratch::default();
     for (label, bbox) in [

@@ -60,7 +60,7 @@
 use gst::glib;
 use gst::prelude::*;
 
-mod frame;
+pub mod frame;
 mod imp;
 
 glib::wrapper! {
