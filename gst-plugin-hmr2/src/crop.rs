@@ -77,12 +77,8 @@ impl PersonCrop {
         scratch: &mut Scratch,
         out: &mut [f32],
     ) {
-        let plane = CROP_SIDE * input_width;
-        assert_eq!(out.len(), 3 * plane, "input slot size");
-        let (r, rest) = out.split_at_mut(plane);
-        let (g, b) = rest.split_at_mut(plane);
         let warp = self.warp(input_columns(input_width));
-        resample::sample_rgb_planes(frame, &warp, scratch, &imagenet_normalisation(), [r, g, b]);
+        resample::sample_rgb_planes(frame, &warp, scratch, &imagenet_normalisation(), out);
     }
 }
 

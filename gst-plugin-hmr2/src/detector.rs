@@ -57,11 +57,8 @@ impl Letterbox {
     /// Writes the detector input for `frame`: planar RGB in [0, 1] (`out` holds the three
     /// planes of `input[0] × input[1]` values), grey where the input lies outside the frame.
     pub fn write_input(&self, frame: &FrameView, scratch: &mut Scratch, out: &mut [f32]) {
-        let plane = self.input[0] * self.input[1];
-        let (r, rest) = out.split_at_mut(plane);
-        let (g, b) = rest.split_at_mut(plane);
         let transform = OutputTransform { scale: [1.0 / 255.0; 3], offset: [0.0; 3], border: LETTERBOX_GREY };
-        resample::sample_rgb_planes(frame, &self.warp(), scratch, &transform, [r, g, b]);
+        resample::sample_rgb_planes(frame, &self.warp(), scratch, &transform, out);
     }
 
     /// A box in input pixels, in frame pixels.

@@ -384,21 +384,19 @@ fn clamp_channel(v: f32) -> f32 {
     v.max(0.0).min(255.0)
 }
 
-/// Resamples the region `warp` of `frame` into three planes of `warp.width`×`warp.height`
-/// values, row-major: red, green and blue, each passed through `transform`. Outside the
-/// frame the sampled colour is black, which the transform's border value then replaces.
-pub fn sample_rgb_planes(
-    frame: &FrameView,
-    warp: &Warp,
-    scratch: &mut Scratch,
-    transform: &OutputTransform,
-    out: [&mut [f32]; 3],
-) {
+/// Resamples the region `warp` of `frame` into `out`, a network input tensor in CHW
+/// layout: three planes of `warp.width`×`warp.height` values, row-major, red, green then
+/// blue, each passed through `transform`. Outside the frame the sampled colour is black,
+/// which the transform's border value then replaces.
+pub fn sample_rgb_planes(frame: &FrameView, warp: &Warp, scratch: &mut Scratch, transform: &OutputTransform, out: &mut [f32]) {
     let (width, height) = (warp.width, warp.height);
-    assert!(out.iter().all(|p| p.len() == width * height), "output planes of {width}x{height} values");
+    assert_eq!(out.len(), 3 * width * height, "three planes of {width}x{height} values");
     if width * height == 0 {
         return;
     }
+    let (r, rest) = out.split_at_mut(width * height);
+    let (g, b) = rest.split_at_mut(width * height);
+    let out = [r, g, b];
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -775,18 +773,15 @@ mod tests {
     /// The sampled RGB (black outside) and the coverage of every output pixel; the
     /// coverage is read back from a second sampling that paints the outside with 1024.
     fn sample(frame: &FrameView, warp: &Warp) -> Vec<([f32; 3], f32)> {
+        let n = warp.width * warp.height;
         let planes = |transform: &OutputTransform| {
-            let n = warp.width * warp.height;
-            let mut out = vec![vec![0.0f32; n]; 3];
-            let [r, g, b] = &mut out[..] else { unreachable!() };
-            sample_rgb_planes(frame, warp, &mut Scratch::default(), transform, [r, g, b]);
+            let mut out = vec![0.0f32; 3 * n];
+            sample_rgb_planes(frame, warp, &mut Scratch::default(), transform, &mut out);
             out
         };
         let rgb = planes(&OutputTransform::IDENTITY);
         let painted = planes(&OutputTransform { border: 1024.0, ..OutputTransform::IDENTITY });
-        (0..warp.width * warp.height)
-            .map(|i| ([rgb[0][i], rgb[1][i], rgb[2][i]], 1.0 - (painted[0][i] - rgb[0][i]) / 1024.0))
-            .collect()
+        (0..n).map(|i| ([rgb[i], rgb[n + i], rgb[2 * n + i]], 1.0 - (painted[i] - rgb[i]) / 1024.0)).collect()
     }
 
     fn unit_warp(x0: f32, y0: f32, step: f32, w: usize, h: usize) -> Warp {
@@ -997,14 +992,13 @@ mod tests {
                     width: 40,
                     height: 30,
                 };
-                let mut a = vec![vec![0.0f32; 40 * 30]; 3];
-                let mut b = a.clone();
-                let [ar, ag, ab] = &mut a[..] else { unreachable!() };
-                sample_rgb_planes(frame, &warp, &mut Scratch::default(), &transform, [ar, ag, ab]);
+                let mut a = vec![0.0f32; 3 * 40 * 30];
+                sample_rgb_planes(frame, &warp, &mut Scratch::default(), &transform, &mut a);
+                let mut b = vec![vec![0.0f32; 40 * 30]; 3];
                 let [br, bg, bb] = &mut b[..] else { unreachable!() };
                 sample_body(frame, &warp, &mut Scratch::default(), &transform, [br, bg, bb]);
-                assert_eq!(a, b, "{:?}, step {step}", frame.layout);
-                assert!(a[0].iter().any(|&v| v > 1.0));
+                assert_eq!(a, b.concat(), "{:?}, step {step}", frame.layout);
+                assert!(a[..40 * 30].iter().any(|&v| v > 1.0));
             }
         }
     }
@@ -1135,10 +1129,9 @@ mod tests {
         let data = [100u8, 100, 100, 0].repeat(4);
         let frame = FrameView::new(2, 2, RGBA, vec![Plane { data: &data, stride: 8 }]).unwrap();
         let transform = OutputTransform { scale: [2.0, 1.0, 0.5], offset: [1.0, 0.0, -10.0], border: 20.0 };
-        let mut out = [[0.0f32; 1]; 3];
-        let [r, g, b] = &mut out;
-        sample_rgb_planes(&frame, &unit_warp(-0.5, 0.0, 1.0, 1, 1), &mut Scratch::default(), &transform, [r, g, b]);
-        assert_eq!(out, [[121.0], [60.0], [20.0]]);
+        let mut out = [0.0f32; 3];
+        sample_rgb_planes(&frame, &unit_warp(-0.5, 0.0, 1.0, 1, 1), &mut Scratch::default(), &transform, &mut out);
+        assert_eq!(out, [121.0, 60.0, 20.0]);
     }
 
     #[test]
@@ -1164,7 +1157,7 @@ mod tests {
         assert!(out[0].1 < 1e-6, "{out:?}");
         // Nothing to sample: nothing written, no panic.
         let empty = Warp { width: 0, ..unit_warp(0.0, 0.0, 1.0, 1, 1) };
-        sample_rgb_planes(&frame, &empty, &mut Scratch::default(), &OutputTransform::IDENTITY, [&mut [], &mut [], &mut []]);
+        sample_rgb_planes(&frame, &empty, &mut Scratch::default(), &OutputTransform::IDENTITY, &mut []);
     }
 
     #[test]
