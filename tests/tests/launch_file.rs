@@ -29,8 +29,7 @@ fn file_run_keeps_frames_duration_and_writes_poses() {
         Duration::from_secs(240),
     );
     let took = start.elapsed();
-    let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "tool failed:\n{stderr}");
+    let (stdout, stderr) = assert_succeeded(&o);
     eprintln!("file run took {took:?}; stderr:\n{stderr}");
 
     // The output paths are printed at the end.
@@ -142,8 +141,7 @@ fn other_containers_and_audio_are_kept() {
         ],
         Duration::from_secs(120),
     );
-    let (_, stderr) = text(&o);
-    assert!(o.status.success(), "{stderr}");
+    assert_succeeded(&o);
     let output = decode(&out);
     assert!(output.has_audio, "the audio was dropped");
     assert_eq!(output.frames, 30);
@@ -185,8 +183,7 @@ fn max_frames_stops_early_with_a_valid_file() {
         ],
         Duration::from_secs(120),
     );
-    let (_, stderr) = text(&o);
-    assert!(o.status.success(), "tool failed:\n{stderr}");
+    assert_succeeded(&o);
     assert_eq!(decode(&out).frames, 12);
     assert_eq!(check_pose_file(&poses).len(), 12);
     let _ = std::fs::remove_dir_all(&dir);
@@ -216,8 +213,7 @@ fn boxes_file_becomes_the_person_boxes() {
         ],
         Duration::from_secs(120),
     );
-    let (_, stderr) = text(&o);
-    assert!(o.status.success(), "tool failed:\n{stderr}");
+    assert_succeeded(&o);
     let expected: Vec<serde_json::Value> = std::fs::read_to_string(&boxes_file)
         .unwrap()
         .lines()
@@ -264,8 +260,7 @@ fn print_pipeline_prints_the_gst_launch_line_and_runs_nothing() {
         ],
         Duration::from_secs(60),
     );
-    let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "{stderr}");
+    let (stdout, _) = assert_succeeded(&o);
     let line = stdout.lines().next().unwrap();
     assert!(line.starts_with("gst-launch-1.0 -e uridecodebin"), "{line}");
     for part in [

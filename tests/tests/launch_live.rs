@@ -111,8 +111,7 @@ fn test_source_writes_a_file_with_batch_timeout() {
         ],
         Duration::from_secs(120),
     );
-    let (_, stderr) = text(&o);
-    assert!(o.status.success(), "{stderr}");
+    assert_succeeded(&o);
     assert_eq!(check_pose_file(&poses).len(), 20);
     assert_eq!(decode(&out).frames, 20);
     let _ = std::fs::remove_dir_all(&dir);

@@ -31,8 +31,7 @@ fn processes_frames_from_an_rtsp_server() {
         ],
         Duration::from_secs(120),
     );
-    let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "tool failed:\n{stderr}");
+    let (stdout, _) = assert_succeeded(&o);
     assert!(stdout.contains("video: "), "{stdout}");
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len(), n, "pose lines");

@@ -391,6 +391,14 @@ impl Drop for TestRtspServer {
     }
 }
 
+/// Checks that the tool succeeded (showing its stderr otherwise); returns its stdout and
+/// stderr.
+pub fn assert_succeeded(o: &Output) -> (String, String) {
+    let (out, err) = text(o);
+    assert!(o.status.success(), "tool failed:\n{err}");
+    (out, err)
+}
+
 /// Asserts a failed run: non-zero exit, a one-line cause containing `needle`, no panic.
 pub fn assert_fails_with(o: &Output, needle: &str) {
     let (out, err) = text(o);
