@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use crate::camera;
+use hmr2_meta::camera;
 use crate::resample::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
 
 /// Side in pixels of the square crop (the crop the HMR2 focal length refers to).

@@ -4,12 +4,15 @@
 use ort::session::Session;
 use ort::value::TensorRef;
 
+use crate::batching::{Batch, Slot};
 use crate::boxes::PersonBox;
-use crate::camera::FrameCamera;
+use hmr2_meta::camera::FrameCamera;
 use crate::crop::PersonCrop;
 use crate::model_contract::{self, InputSize};
 use crate::onnxruntime::{self, ModelSource, SessionOptions};
-use crate::pose_meta::{Mat3, PersonPose, NUM_BETAS, NUM_BODY_JOINTS};
+use crate::worker::Engine;
+use hmr2_meta::math::Mat3;
+use hmr2_meta::pose::{PersonPose, NUM_BETAS, NUM_BODY_JOINTS};
 
 /// The network's estimate for one crop.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +41,16 @@ impl PersonEstimate {
             focal_length: camera.focal_length,
             principal_point: camera.principal_point,
         }
+    }
+}
+
+impl Engine for Hmr2Network {
+    type Job = Batch;
+    type Output = PersonEstimate;
+
+    fn run(&mut self, batch: &Batch) -> Result<Vec<(Slot, PersonEstimate)>, String> {
+        let estimates = Hmr2Network::run(self, batch.crops(), batch.len())?;
+        Ok(batch.slots().iter().copied().zip(estimates).collect())
     }
 }
 

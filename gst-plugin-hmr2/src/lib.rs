@@ -2,28 +2,26 @@
 
 //! GStreamer plugin `hmr2`: the `hmr2pose` element, which runs the HMR2.0 human mesh
 //! recovery network on every person in a video and attaches the result as pose metadata
-//! ([`pose_meta`]) for `meshoverlay` and for applications.
+//! (the contract lives in the `hmr2-meta` crate) for `meshoverlay` and for applications.
 //!
-//! Besides the element, the crate offers what applications and tools reuse: the metadata
-//! contract ([`pose_meta`]), the camera convention ([`camera`]), the network contract
+//! Besides the element, the crate offers what tools reuse: the network contract
 //! ([`model_contract`]) and ONNX Runtime discovery ([`onnxruntime`]).
 
 use gst::glib;
 
 pub mod batching;
 pub mod boxes;
-pub mod camera;
 pub mod crop;
 pub mod detector;
 pub mod hmr2pose;
 pub mod inference;
 pub mod model_contract;
 pub mod onnxruntime;
-pub mod pose_meta;
 pub mod resample;
+pub mod worker;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    pose_meta::register();
+    hmr2_meta::pose::register();
     hmr2pose::register(plugin)
 }
 

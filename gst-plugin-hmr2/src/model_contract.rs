@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-use crate::pose_meta::{NUM_BETAS, NUM_BODY_JOINTS};
+use hmr2_meta::pose::{NUM_BETAS, NUM_BODY_JOINTS};
 
 /// Name of the network's only input.
 pub const INPUT_NAME: &str = "image";

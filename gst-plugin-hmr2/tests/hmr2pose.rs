@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use gst::glib;
 use gst::prelude::*;
 use gst_check::Harness;
-use gsthmr2::camera::FrameCamera;
+use hmr2_meta::camera::FrameCamera;
 use gsthmr2::crop::PersonCrop;
-use gsthmr2::pose_meta::FramePoses;
+use hmr2_meta::pose::FramePoses;
 
 const W: u32 = 320;
 const H: u32 = 240;
@@ -211,7 +211,7 @@ fn batched_results_equal_unbatched_results() {
         for (frame, (a, b)) in reference.iter().zip(&batched).enumerate() {
             assert_eq!(a.persons.len(), b.persons.len());
             for (pa, pb) in a.persons.iter().zip(&b.persons) {
-                let values = |p: &gsthmr2::pose_meta::PersonPose| -> Vec<f32> {
+                let values = |p: &hmr2_meta::pose::PersonPose| -> Vec<f32> {
                     let mut v: Vec<f32> = p.global_orient.iter().flatten().copied().collect();
                     v.extend(p.body_pose.iter().flatten().flatten());
                     v.extend(p.betas);

@@ -10,8 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use gsthmr2::camera::FrameCamera;
-use gsthmr2::pose_meta::{FramePoses, Mat3, PersonPose};
+use hmr2_meta::camera::FrameCamera;
+use hmr2_meta::math::Mat3;
+use hmr2_meta::pose::{FramePoses, PersonPose};
 use gstmeshoverlay::body_model::{BodyModel, NUM_JOINTS, NUM_POSE_FEATURES, SMPL_PARENTS};
 use gstmeshoverlay::composite::{FrameMut, PixelLayout};
 use gstmeshoverlay::renderer::{BackendChoice, Renderer, StageTimings};

@@ -20,7 +20,7 @@ pub mod skinning;
 pub mod style;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    gsthmr2::pose_meta::register();
+    hmr2_meta::pose::register();
     meshoverlay::register(plugin)
 }
 

@@ -1,4 +1,4 @@
-//! From the HMR2 pinhole camera ([`gsthmr2::camera::FrameCamera`], OpenCV frame: x right,
+//! From the HMR2 pinhole camera ([`hmr2_meta::camera::FrameCamera`], OpenCV frame: x right,
 //! y down, z forward) to what the GPU needs: the pixel rectangle to render, the depth
 //! range, and the clip-space matrix.
 //!
@@ -7,7 +7,7 @@
 //! target. Pixel (i, j) covers [i, i+1) × [j, j+1) in the camera's continuous coordinates,
 //! the convention in which HMR2's principal point (W/2, H/2) is the frame's centre.
 
-use gsthmr2::camera::FrameCamera;
+use hmr2_meta::camera::FrameCamera;
 
 /// Closest depth ever used as the near plane, metres: geometry nearer than that (or
 /// behind the camera) is clipped rather than letting the depth range collapse.
@@ -141,26 +141,6 @@ impl SceneBounds {
     }
 }
 
-/// A person's camera for the frame being drawn, when the metadata describes a picture of
-/// another size (`described`, e.g. before a scaler that kept the metadata): pixel
-/// coordinates scale with the frame, the focal length with its width. Only meaningful
-/// when the aspect ratio is unchanged, which the element checks. A zero size means
-/// "unknown" and leaves the camera as it is.
-pub fn camera_for_frame(camera: FrameCamera, described: [u32; 2], frame: [u32; 2]) -> FrameCamera {
-    if described.contains(&0) || described == frame {
-        return camera;
-    }
-    let sx = frame[0] as f32 / described[0] as f32;
-    let sy = frame[1] as f32 / described[1] as f32;
-    FrameCamera {
-        focal_length: camera.focal_length * sx,
-        principal_point: [
-            camera.principal_point[0] * sx,
-            camera.principal_point[1] * sy,
-        ],
-    }
-}
-
 /// Column-major 4×4 matrix taking a camera-frame point (OpenCV axes) to wgpu clip space
 /// for a render target covering `window` of the frame: after the division by w, x and y
 /// are the camera's pixel coordinates mapped onto [-1, 1] across the window (y up, as
@@ -233,17 +213,6 @@ mod tests {
         }
         assert!(to_window_pixel(&m, window, [0.0, 0.0, 100.0]).1.abs() < 1e-4);
         assert!((to_window_pixel(&m, window, [0.0, 0.0, 110.0]).1 - 1.0).abs() < 1e-4);
-    }
-
-    #[test]
-    fn camera_follows_a_resized_frame() {
-        let camera = FrameCamera::for_frame(1920, 1080, None);
-        let half = camera_for_frame(camera, [1920, 1080], [960, 540]);
-        assert_eq!(half, FrameCamera::for_frame(960, 540, None));
-        let p = [0.4f32, -0.3, 50.0];
-        let (a, b) = (camera.project(p).unwrap(), half.project(p).unwrap());
-        assert!((a[0] / 2.0 - b[0]).abs() < 1e-3 && (a[1] / 2.0 - b[1]).abs() < 1e-3);
-        assert_eq!(camera_for_frame(camera, [0, 0], [960, 540]), camera);
     }
 
     #[test]

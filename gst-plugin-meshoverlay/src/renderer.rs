@@ -12,13 +12,13 @@ use std::borrow::Cow;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gsthmr2::camera::FrameCamera;
-use gsthmr2::pose_meta::FramePoses;
+use hmr2_meta::math::determinant;
+use hmr2_meta::pose::FramePoses;
 
 use crate::body_model::BodyModel;
 use crate::composite::{blend_premultiplied, FrameMut};
 use crate::geometry::{unique_edges, SkeletonMesher};
-use crate::projection::{camera_for_frame, clip_from_camera, PixelRect, SceneBounds};
+use crate::projection::{clip_from_camera, PixelRect, SceneBounds};
 use crate::skinning::{vertex_normals, BodyPose, PosedBody, Skinner};
 use crate::style::{person_color, RenderMode, Style};
 
@@ -488,37 +488,6 @@ fn index_buffer(device: &wgpu::Device, label: &str, indices: &[u32]) -> wgpu::Bu
     buffer
 }
 
-fn determinant(m: &crate::skinning::Mat3) -> f32 {
-    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-}
-
-/// The pose of a valid person, or `None` for values that cannot be drawn (non-finite
-/// numbers, a non-positive focal length).
-fn drawable_pose(person: &gsthmr2::pose_meta::PersonPose) -> Option<(BodyPose, FrameCamera)> {
-    let finite = person.global_orient.iter().flatten().all(|v| v.is_finite())
-        && person
-            .body_pose
-            .iter()
-            .flatten()
-            .flatten()
-            .all(|v| v.is_finite())
-        && person.betas.iter().all(|v| v.is_finite())
-        && person.cam_t.iter().all(|v| v.is_finite())
-        && person.principal_point.iter().all(|v| v.is_finite())
-        && person.focal_length.is_finite();
-    (finite && person.focal_length > 0.0).then(|| {
-        (
-            BodyPose::from(person),
-            FrameCamera {
-                focal_length: person.focal_length,
-                principal_point: person.principal_point,
-            },
-        )
-    })
-}
-
 impl Renderer {
     /// Opens a GPU device (trying the backends of `backend` in order) and prepares
     /// everything that does not change from frame to frame.
@@ -675,9 +644,9 @@ impl Renderer {
         let mut proper_rotations = Vec::with_capacity(poses.persons.len());
         self.poses.clear();
         for (index, person) in poses.persons.iter().enumerate() {
-            if let Some((pose, camera)) = drawable_pose(person) {
-                let camera = camera_for_frame(
-                    camera,
+            if person.check_drawable().is_ok() {
+                let pose = BodyPose::from(person);
+                let camera = person.camera().rescaled(
                     [poses.frame_width, poses.frame_height],
                     [frame_width, frame_height],
                 );

@@ -14,13 +14,13 @@
 
 use std::ops::Range;
 
+use hmr2_meta::math::{Mat3, IDENTITY};
+
 use crate::body_model::{BodyModel, NUM_JOINTS, NUM_POSE_FEATURES};
 
-/// Row-major 3×3 rotation matrix, as in the pose metadata.
-pub type Mat3 = [[f32; 3]; 3];
 
 /// Shape coefficients the metadata carries per person.
-pub const MAX_BETAS: usize = gsthmr2::pose_meta::NUM_BETAS;
+pub const MAX_BETAS: usize = hmr2_meta::pose::NUM_BETAS;
 
 /// Column block of the blend-shape pass: with five persons the blocks of their outputs and
 /// one row stay in a 32 KiB L1 cache.
@@ -40,7 +40,6 @@ pub struct BodyPose {
 impl BodyPose {
     /// The rest pose (T-pose, mean shape) at the origin.
     pub fn rest() -> Self {
-        const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
         Self {
             betas: [0.0; MAX_BETAS],
             rotations: [IDENTITY; NUM_JOINTS],
@@ -49,8 +48,8 @@ impl BodyPose {
     }
 }
 
-impl From<&gsthmr2::pose_meta::PersonPose> for BodyPose {
-    fn from(person: &gsthmr2::pose_meta::PersonPose) -> Self {
+impl From<&hmr2_meta::pose::PersonPose> for BodyPose {
+    fn from(person: &hmr2_meta::pose::PersonPose) -> Self {
         let mut rotations = [person.global_orient; NUM_JOINTS];
         rotations[1..].copy_from_slice(&person.body_pose);
         Self {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::*;
 use gst::prelude::*;
-use gsthmr2::camera::FrameCamera;
-use gsthmr2::pose_meta::FramePoses;
+use hmr2_meta::camera::FrameCamera;
+use hmr2_meta::pose::FramePoses;
 use gstmeshoverlay::body_model::BodyModel;
 use gstmeshoverlay::composite::{FrameMut, PixelLayout};
 use gstmeshoverlay::renderer::{BackendChoice, RenderError, Renderer};

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use gst::prelude::*;
-use gsthmr2::camera::FrameCamera;
-use gsthmr2::pose_meta::FramePoses;
+use hmr2_meta::camera::FrameCamera;
+use hmr2_meta::pose::FramePoses;
 use gstmeshoverlay::style::PALETTE;
 
 const W: u32 = 320;
@@ -31,7 +31,7 @@ fn render(h: &mut gst_check::Harness, background: &[u8], poses: &FramePoses) -> 
     buffer_bytes(&out)
 }
 
-fn frame_poses(persons: Vec<gsthmr2::pose_meta::PersonPose>) -> FramePoses {
+fn frame_poses(persons: Vec<hmr2_meta::pose::PersonPose>) -> FramePoses {
     FramePoses {
         frame_width: W,
         frame_height: H,
@@ -39,7 +39,7 @@ fn frame_poses(persons: Vec<gsthmr2::pose_meta::PersonPose>) -> FramePoses {
     }
 }
 
-fn upright_rest() -> [gsthmr2::pose_meta::Mat3; 24] {
+fn upright_rest() -> [hmr2_meta::math::Mat3; 24] {
     let mut rotations = [IDENTITY; 24];
     rotations[0] = UPRIGHT;
     rotations
@@ -219,7 +219,7 @@ fn silhouette_matches_cpu_rasterisation() {
 
 /// A rotation part way between the identity and `r` (normalised linear blend; enough for
 /// moderate random bends).
-fn blend_towards_identity(r: &gsthmr2::pose_meta::Mat3, amount: f32) -> gsthmr2::pose_meta::Mat3 {
+fn blend_towards_identity(r: &hmr2_meta::math::Mat3, amount: f32) -> hmr2_meta::math::Mat3 {
     let mut m: [[f32; 3]; 3] = std::array::from_fn(|i| {
         std::array::from_fn(|j| amount * r[i][j] + (1.0 - amount) * IDENTITY[i][j])
     });

@@ -6,7 +6,8 @@
 mod common;
 
 use common::*;
-use gsthmr2::pose_meta::{FramePoses, Mat3, PersonPose};
+use hmr2_meta::math::Mat3;
+use hmr2_meta::pose::{FramePoses, PersonPose};
 use gstmeshoverlay::body_model::BodyModel;
 use gstmeshoverlay::skinning::{BodyPose, Skinner};
 use serde_json::Value;

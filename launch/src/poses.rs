@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
-use gsthmr2::pose_meta::{FramePoses, Mat3, PersonPose, NUM_BETAS, NUM_BODY_JOINTS};
+use hmr2_meta::math::Mat3;
+use hmr2_meta::pose::{FramePoses, PersonPose, NUM_BETAS, NUM_BODY_JOINTS};
 use serde::Serialize;
 
 /// One line of the JSONL file.

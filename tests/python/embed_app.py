@@ -15,18 +15,28 @@ import argparse
 import json
 import sys
 
+import os
+
 import gi
 import numpy as np
 
-import hmr2_pose_meta
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "hmr2-meta", "python"))
+import hmr2_meta  # noqa: E402
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstApp", "1.0")
 from gi.repository import Gst, GstApp  # noqa: E402,F401
 
 
+def _read_checked(buf):
+    poses = hmr2_meta.read(buf)
+    if poses is None:
+        raise AssertionError(f"buffer at {buf.pts} carries no {hmr2_meta.META_NAME}")
+    return poses.frame_width, poses.frame_height, poses.arrays
+
+
 def read_poses(buf, width, height):
-    meta_width, meta_height, arrays = hmr2_pose_meta.read(buf)
+    meta_width, meta_height, arrays = _read_checked(buf)
     if (meta_width, meta_height) != (width, height):
         raise AssertionError("meta frame size differs from the caps")
     n = len(arrays["scores"])

@@ -10,16 +10,26 @@ import argparse
 import json
 import sys
 
+import os
+
 import gi
 
-import hmr2_pose_meta
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "hmr2-meta", "python"))
+import hmr2_meta  # noqa: E402
 
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
 
+def _read_checked(buf):
+    poses = hmr2_meta.read(buf)
+    if poses is None:
+        raise AssertionError(f"buffer at {buf.pts} carries no {hmr2_meta.META_NAME}")
+    return poses.frame_width, poses.frame_height, poses.arrays
+
+
 def read_frame(buf):
-    width, height, arrays = hmr2_pose_meta.read(buf)
+    width, height, arrays = _read_checked(buf)
     frame = {
         "pts": buf.pts,
         "frame_width": width,

@@ -69,7 +69,7 @@ fn batch_timeout_keeps_a_live_source_flowing() {
         };
         let b = sample.buffer().unwrap();
         assert!(
-            gsthmr2::pose_meta::FramePoses::from_buffer(b)
+            hmr2_meta::pose::FramePoses::from_buffer(b)
                 .unwrap()
                 .is_some(),
             "frame without pose meta"

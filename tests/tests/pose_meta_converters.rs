@@ -3,7 +3,7 @@
 //! `videoconvert` or `videoscale` drop it would fail here.
 
 use gst::prelude::*;
-use gsthmr2::pose_meta::FramePoses;
+use hmr2_meta::pose::FramePoses;
 
 fn run(description: &str) -> Vec<Option<FramePoses>> {
     gst::init().unwrap();

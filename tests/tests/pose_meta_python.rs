@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use gst::prelude::*;
-use gsthmr2::pose_meta::FramePoses;
+use hmr2_meta::pose::FramePoses;
 
 const FRAMES: usize = 6;
 const BATCH: usize = 3;
@@ -93,7 +93,7 @@ fn python_reads_the_same_poses_as_rust() {
         assert_eq!(py["num_persons"].as_u64().unwrap() as usize, poses.persons.len());
         let p = &poses.persons;
         persons_seen += p.len();
-        let flat = |f: &dyn Fn(&gsthmr2::pose_meta::PersonPose) -> Vec<f32>| -> Vec<f32> {
+        let flat = |f: &dyn Fn(&hmr2_meta::pose::PersonPose) -> Vec<f32>| -> Vec<f32> {
             p.iter().flat_map(f).collect()
         };
         assert_close("boxes", &py["boxes"], &flat(&|q| q.bbox.to_vec()));
@@ -122,4 +122,35 @@ fn python_reads_the_same_poses_as_rust() {
     }
     // With no detector and no ROI meta, every frame is one full-frame person.
     assert_eq!(persons_seen, FRAMES);
+}
+
+#[test]
+fn python_writes_poses_that_meshoverlay_draws() {
+    let plugin_dir = build_dir();
+    assert!(
+        plugin_dir.join("libgstmeshoverlay.so").exists(),
+        "{} has no libgstmeshoverlay.so: run `cargo build --workspace` first (scripts/test.sh does)",
+        plugin_dir.display()
+    );
+    let python = repo_root().join(".venv/bin/python");
+    let output = Command::new(&python)
+        .arg(repo_root().join("tests/python/write_poses_app.py"))
+        .env("GST_PLUGIN_PATH", &plugin_dir)
+        .env("GST_REGISTRY", plugin_dir.join("gst-registry-python-test.bin"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e} (run scripts/setup.sh)", python.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "python writer failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let frames: Vec<serde_json::Value> = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(frames.len(), 6);
+    for (i, frame) in frames.iter().enumerate() {
+        let persons = frame["persons"].as_u64().unwrap();
+        let changed = frame["changed_pixels"].as_u64().unwrap();
+        assert_eq!(persons, u64::from(i % 2 == 0), "frame {i}");
+        assert_eq!(changed > 0, persons > 0, "frame {i}: {frame}");
+    }
 }

@@ -1,35 +1,33 @@
-//! GStreamer glue of `hmr2pose`: pads, properties, events, queries and threads.
+//! GStreamer glue of `hmr2pose`: pads, properties, events, queries and state changes.
 //!
-//! Three threads meet here. The upstream streaming thread (chain function) finds person
-//! boxes, writes the crops into the batch being filled and queues the frame. The inference
-//! thread owns the ONNX Runtime session, runs whole batches and stores results in the
-//! queued frames. The source pad task pushes frames (with their metadata) and events
-//! downstream in arrival order, and sends a partial batch when its timeout expires.
+//! Three threads meet in the [`Worker`] (see its module for the protocol). The upstream
+//! streaming thread (chain function) finds person boxes, writes the crops into the batch
+//! being filled and queues the frame. The worker thread runs whole batches through the
+//! network. The source pad task pushes frames (with their metadata) and events downstream
+//! in arrival order, and sends a partial batch when its timeout expires.
 //!
-//! Lock order: `stream` before `shared.state`; nothing blocks while holding `state`
-//! except the condition variable wait.
+//! Lock order: `stream` before the worker's state. The latency query takes neither.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use hmr2_meta::camera::FrameCamera;
+use hmr2_meta::pose::FramePoses;
 
 use super::{frame, BoxSource};
-use crate::batching::{self, Batch, FrameId, OrderedQueue, Ready, Slot};
+use crate::batching::{self, Batch, FrameId, Ready, Slot};
 use crate::boxes::{self, PersonBox};
-use crate::camera::FrameCamera;
 use crate::crop::PersonCrop;
 use crate::detector::PersonDetector;
 use crate::inference::{Hmr2Network, PersonEstimate};
 use crate::model_contract::InputSize;
 use crate::onnxruntime::{self, ExecutionProvider, ModelSource, SessionOptions};
-use crate::pose_meta::FramePoses;
 use crate::resample::{PixelLayout, Scratch};
+use crate::worker::{Next, Worker};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("hmr2pose", gst::DebugColorFlags::empty(), Some("HMR2 human mesh recovery"))
@@ -37,10 +35,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 /// The test network bundled into the plugin (empty when it was missing at build time).
 static BUNDLED_MODEL: &[u8] = include_bytes!(env!("HMR2_BUNDLED_MODEL"));
-
-/// Batches handed to the inference thread and not finished yet before the streaming
-/// thread waits: one running, one ready to start.
-const MAX_IN_FLIGHT: usize = 2;
 
 /// Frames held at most (waiting for results or for downstream) before upstream waits.
 fn max_queued_frames(batch_size: usize) -> usize {
@@ -98,40 +92,20 @@ impl Settings {
     }
 }
 
-/// Time spent per stage, for the `stats` property.
+/// Time spent per stage on the streaming and source threads, for the `stats` property
+/// (the worker counts inference itself).
 #[derive(Debug, Default, Clone)]
 struct Stats {
     frames: u64,
     persons: u64,
-    batches: u64,
     detect: Duration,
     crop: Duration,
     /// CPU time of the streaming thread while cropping (without the time other threads
     /// had its core).
     crop_cpu: Duration,
-    inference: Duration,
     post: Duration,
     /// Mean inference time per batch last used in a latency answer.
     reported_inference: Duration,
-}
-
-impl Stats {
-    fn mean_inference(&self) -> Duration {
-        if self.batches == 0 { Duration::ZERO } else { self.inference / self.batches as u32 }
-    }
-
-    fn to_structure(&self) -> gst::Structure {
-        gst::Structure::builder("hmr2pose-stats")
-            .field("frames", self.frames)
-            .field("persons", self.persons)
-            .field("batches", self.batches)
-            .field("detect-ns", self.detect.as_nanos() as u64)
-            .field("crop-ns", self.crop.as_nanos() as u64)
-            .field("crop-cpu-ns", self.crop_cpu.as_nanos() as u64)
-            .field("inference-ns", self.inference.as_nanos() as u64)
-            .field("post-ns", self.post.as_nanos() as u64)
-            .build()
-    }
 }
 
 /// A frame waiting for its persons' results.
@@ -142,58 +116,7 @@ struct PendingFrame {
     height: u32,
 }
 
-type Queue = OrderedQueue<PendingFrame, gst::Event, PersonEstimate>;
-
-/// What the three threads share.
-struct State {
-    queue: Queue,
-    flushing: bool,
-    /// Incremented by every flush; results of batches sent before it are dropped.
-    epoch: u64,
-    in_flight: usize,
-    /// What downstream answered last; returned upstream by the chain function.
-    flow: Result<gst::FlowSuccess, gst::FlowError>,
-    /// An inference failure not yet posted.
-    error: Option<String>,
-    /// When the partial batch must be sent because of the batch timeout.
-    batch_deadline: Option<Instant>,
-    /// Batch storage handed back by the inference thread, for reuse.
-    storage: Vec<Vec<f32>>,
-}
-
-impl Default for State {
-    fn default() -> Self {
-        Self {
-            queue: Queue::default(),
-            flushing: true,
-            epoch: 0,
-            in_flight: 0,
-            flow: Ok(gst::FlowSuccess::Ok),
-            error: None,
-            batch_deadline: None,
-            storage: Vec::new(),
-        }
-    }
-}
-
-#[derive(Default)]
-struct Shared {
-    state: Mutex<State>,
-    changed: Condvar,
-    stats: Mutex<Stats>,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap()
-    }
-}
-
-/// A batch for the inference thread.
-struct Job {
-    epoch: u64,
-    batch: Batch,
-}
+type PoseWorker = Worker<PendingFrame, gst::Event, Hmr2Network>;
 
 /// The streaming side, alive between READY→PAUSED and PAUSED→READY.
 struct Stream {
@@ -204,47 +127,17 @@ struct Stream {
     newest_frame: FrameId,
     detector: Option<PersonDetector>,
     scratch: Scratch,
-    jobs: mpsc::Sender<Job>,
 }
 
 pub struct Hmr2Pose {
     sinkpad: gst::Pad,
     srcpad: gst::Pad,
     settings: Mutex<Settings>,
-    shared: Arc<Shared>,
+    stats: Mutex<Stats>,
     stream: Mutex<Option<Stream>>,
-    worker: Mutex<Option<JoinHandle<()>>>,
-}
-
-/// The inference thread: runs batches until the job channel closes.
-fn run_inference(mut network: Hmr2Network, jobs: mpsc::Receiver<Job>, shared: Arc<Shared>) {
-    while let Ok(job) = jobs.recv() {
-        let start = Instant::now();
-        let result = network.run(job.batch.crops(), job.batch.len());
-        let elapsed = start.elapsed();
-        {
-            let mut stats = shared.stats.lock().unwrap();
-            stats.batches += 1;
-            stats.inference += elapsed;
-        }
-        let mut state = shared.lock();
-        state.in_flight -= 1;
-        if job.epoch == state.epoch {
-            match result {
-                Ok(estimates) => {
-                    for (slot, estimate) in job.batch.slots().iter().zip(estimates) {
-                        state.queue.fulfil(slot.frame, slot.person, estimate);
-                    }
-                }
-                Err(e) => {
-                    state.error.get_or_insert(e);
-                }
-            }
-        }
-        state.storage.push(job.batch.into_storage());
-        drop(state);
-        shared.changed.notify_all();
-    }
+    worker: Mutex<Option<Arc<PoseWorker>>>,
+    /// Duration of one frame at the negotiated rate, for the latency query.
+    frame_duration: Mutex<Option<Duration>>,
 }
 
 /// Person boxes of the region-of-interest metas on a buffer.
@@ -271,11 +164,16 @@ fn roi_boxes(buffer: &gst::BufferRef) -> Vec<PersonBox> {
 }
 
 impl Hmr2Pose {
+    fn worker(&self) -> Option<Arc<PoseWorker>> {
+        self.worker.lock().unwrap().clone()
+    }
+
     // ----- streaming thread -----
 
     fn sink_chain(&self, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = self.settings.lock().unwrap().clone();
-        self.wait_for_room(settings.batch_size as usize)?;
+        let worker = self.worker().ok_or(gst::FlowError::Flushing)?;
+        worker.wait_for_room(max_queued_frames(settings.batch_size as usize))?;
 
         let mut guard = self.stream.lock().unwrap();
         let stream = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
@@ -297,20 +195,9 @@ impl Hmr2Pose {
         let detect_time = start.elapsed();
         let persons = boxes::select(&found, settings.max_persons as usize);
 
-        let id = {
-            let mut state = self.shared.lock();
-            if state.flushing {
-                return Err(gst::FlowError::Flushing);
-            }
-            let pending = PendingFrame {
-                buffer: buffer.clone(),
-                persons: persons.clone(),
-                width: info.width(),
-                height: info.height(),
-            };
-            state.queue.push_frame(pending, persons.len())
-        };
-        self.shared.changed.notify_all();
+        let pending =
+            PendingFrame { buffer: buffer.clone(), persons: persons.clone(), width: info.width(), height: info.height() };
+        let id = worker.push_frame(pending, persons.len())?;
         stream.newest_frame = id;
 
         let start = Instant::now();
@@ -318,21 +205,19 @@ impl Hmr2Pose {
         let timeout = settings.batch_timeout();
         let mut last_batch = None;
         for (i, person) in persons.iter().enumerate() {
-            if stream.batch.is_none() {
-                stream.batch = Some(self.new_batch(stream));
-            }
-            let batch = stream.batch.as_mut().unwrap();
+            let batch = stream.batch.get_or_insert_with(|| {
+                let storage = worker.take_spent().map(Batch::into_storage);
+                Batch::new(stream.batch_size, stream.input.values_per_crop(), storage)
+            });
             if batch.is_empty() {
-                let deadline = timeout.map(|t| Instant::now() + t);
-                self.shared.lock().batch_deadline = deadline;
-                self.shared.changed.notify_all();
+                worker.set_deadline(timeout.map(|t| Instant::now() + t));
             }
             let input = batch.add(Slot { frame: id, person: i }, Instant::now());
             PersonCrop::from_box(person.bbox).write_input(&view, stream.input.width, &mut stream.scratch, input);
             if batch.is_full() {
                 let full = stream.batch.take().unwrap();
                 if i + 1 < persons.len() {
-                    self.send_batch(stream, full);
+                    self.send_batch(&worker, full);
                 } else {
                     // Sent once this frame is unmapped and released, so that the source
                     // pad task gets the only reference and can add metadata without a copy.
@@ -346,38 +231,20 @@ impl Hmr2Pose {
         drop(mapped);
         drop(buffer);
         if let Some(batch) = last_batch {
-            self.send_batch(stream, batch);
+            self.send_batch(&worker, batch);
         }
         if stream.batch.as_ref().is_some_and(|b| b.is_due(id, Instant::now(), timeout)) {
             let batch = stream.batch.take().unwrap();
-            self.send_batch(stream, batch);
+            self.send_batch(&worker, batch);
         }
 
-        let mut stats = self.shared.stats.lock().unwrap();
+        let mut stats = self.stats.lock().unwrap();
         stats.frames += 1;
         stats.persons += persons.len() as u64;
         stats.detect += detect_time;
         stats.crop += crop_time;
         stats.crop_cpu += crop_cpu_time;
         Ok(gst::FlowSuccess::Ok)
-    }
-
-    /// Waits until the queue and the inference thread can take another frame; returns
-    /// what stops the stream instead, if anything.
-    fn wait_for_room(&self, batch_size: usize) -> Result<(), gst::FlowError> {
-        let mut state = self.shared.lock();
-        loop {
-            if state.flushing {
-                return Err(gst::FlowError::Flushing);
-            }
-            // An inference error is returned once the source pad task has posted it (it sets
-            // `flow`), so that the element's error message comes before upstream's.
-            state.flow?;
-            if state.in_flight < MAX_IN_FLIGHT && state.queue.frames() < max_queued_frames(batch_size) {
-                return Ok(());
-            }
-            state = self.shared.changed.wait(state).unwrap();
-        }
     }
 
     fn person_boxes(
@@ -423,37 +290,20 @@ impl Hmr2Pose {
         }
     }
 
-    fn new_batch(&self, stream: &Stream) -> Batch {
-        let storage = self.shared.lock().storage.pop();
-        Batch::new(stream.batch_size, stream.input.values_per_crop(), storage)
-    }
-
-    fn send_batch(&self, stream: &Stream, batch: Batch) {
+    fn send_batch(&self, worker: &PoseWorker, batch: Batch) {
         if batch.is_empty() {
             return;
         }
-        let epoch = {
-            let mut state = self.shared.lock();
-            state.in_flight += 1;
-            state.batch_deadline = None;
-            state.epoch
-        };
         gst::trace!(CAT, imp = self, "sending a batch of {} crops", batch.len());
-        if stream.jobs.send(Job { epoch, batch }).is_err() {
-            let mut state = self.shared.lock();
-            state.in_flight -= 1;
-            state.error.get_or_insert_with(|| "the inference thread has stopped".into());
-            drop(state);
-            self.shared.changed.notify_all();
-        }
+        worker.send(batch);
     }
 
     /// Sends the partial batch, if any.
     fn send_pending_batch(&self) {
         let mut guard = self.stream.lock().unwrap();
-        if let Some(stream) = guard.as_mut() {
+        if let (Some(stream), Some(worker)) = (guard.as_mut(), self.worker()) {
             if let Some(batch) = stream.batch.take() {
-                self.send_batch(stream, batch);
+                self.send_batch(&worker, batch);
             }
         }
     }
@@ -461,22 +311,11 @@ impl Hmr2Pose {
     /// Sends the partial batch and waits until every queued frame and event has left.
     fn drain(&self) -> bool {
         self.send_pending_batch();
-        let mut state = self.shared.lock();
-        while !state.queue.is_empty() && !state.flushing && state.error.is_none() && state.flow.is_ok() {
-            state = self.shared.changed.wait(state).unwrap();
-        }
-        !state.flushing
+        self.worker().is_some_and(|worker| worker.drain())
     }
 
     fn queue_event(&self, event: gst::Event) -> bool {
-        let mut state = self.shared.lock();
-        if state.flushing {
-            return false;
-        }
-        state.queue.push_event(event);
-        drop(state);
-        self.shared.changed.notify_all();
-        true
+        self.worker().is_some_and(|worker| worker.push_event(event))
     }
 
     fn set_caps(&self, caps: &gst::Caps) -> bool {
@@ -488,6 +327,9 @@ impl Hmr2Pose {
             gst::warning!(CAT, imp = self, "unsupported format {:?}", info.format());
             return false;
         };
+        let fps = info.fps();
+        *self.frame_duration.lock().unwrap() = (fps.numer() > 0 && fps.denom() > 0)
+            .then(|| Duration::from_secs_f64(fps.denom() as f64 / fps.numer() as f64));
         let mut guard = self.stream.lock().unwrap();
         match guard.as_mut() {
             Some(stream) => {
@@ -505,7 +347,9 @@ impl Hmr2Pose {
         match event.view() {
             EventView::FlushStart(_) => {
                 let forwarded = self.srcpad.push_event(event);
-                self.set_flushing();
+                if let Some(worker) = self.worker() {
+                    worker.flush_start();
+                }
                 let _ = self.srcpad.pause_task();
                 forwarded
             }
@@ -513,13 +357,8 @@ impl Hmr2Pose {
                 if let Some(stream) = self.stream.lock().unwrap().as_mut() {
                     stream.batch = None;
                 }
-                {
-                    let mut state = self.shared.lock();
-                    state.queue.clear();
-                    state.batch_deadline = None;
-                    state.flushing = false;
-                    state.flow = Ok(gst::FlowSuccess::Ok);
-                    state.error = None;
+                if let Some(worker) = self.worker() {
+                    worker.flush_stop();
                 }
                 let forwarded = self.srcpad.push_event(event);
                 self.start_task();
@@ -580,20 +419,13 @@ impl Hmr2Pose {
         }
     }
 
-    /// The latency this element adds, see the element documentation.
+    /// The latency this element adds, see the element documentation. Takes neither the
+    /// stream nor the worker's queue, so it never waits for a detection or a crop.
     fn added_latency(&self) -> gst::ClockTime {
         let settings = self.settings.lock().unwrap().clone();
-        let frame_duration = self.stream.lock().unwrap().as_ref().and_then(|s| {
-            let (info, _, _) = s.video.as_ref()?;
-            let fps = info.fps();
-            (fps.numer() > 0 && fps.denom() > 0)
-                .then(|| Duration::from_secs_f64(fps.denom() as f64 / fps.numer() as f64))
-        });
-        let inference = {
-            let mut stats = self.shared.stats.lock().unwrap();
-            stats.reported_inference = stats.mean_inference();
-            stats.reported_inference
-        };
+        let frame_duration = *self.frame_duration.lock().unwrap();
+        let inference = self.worker().map(|w| w.job_times().mean()).unwrap_or_default();
+        self.stats.lock().unwrap().reported_inference = inference;
         let added = batching::added_latency(
             settings.batch_size as usize,
             frame_duration,
@@ -604,66 +436,40 @@ impl Hmr2Pose {
     }
 
     fn start_task(&self) {
-        let this = self.ref_counted();
+        let this = self.obj().clone();
         if let Err(e) = self.srcpad.start_task(move || this.imp().src_loop()) {
             gst::error!(CAT, imp = self, "cannot start the source pad task: {e}");
         }
     }
 
-    fn ref_counted(&self) -> super::Hmr2Pose {
-        self.obj().clone()
-    }
-
-    fn set_flushing(&self) {
-        let mut state = self.shared.lock();
-        state.flushing = true;
-        state.epoch += 1;
-        state.queue.clear();
-        state.batch_deadline = None;
-        drop(state);
-        self.shared.changed.notify_all();
-    }
-
     /// One round of the source pad task: push the next frame or event, or wait for one.
     fn src_loop(&self) {
-        let mut state = self.shared.lock();
-        let ready = loop {
-            if state.flushing {
-                drop(state);
+        let Some(worker) = self.worker() else {
+            let _ = self.srcpad.pause_task();
+            return;
+        };
+        let ready = match worker.next() {
+            Next::Ready(ready) => ready,
+            Next::Flushing => {
                 let _ = self.srcpad.pause_task();
                 return;
             }
-            if let Some(message) = state.error.take() {
-                drop(state);
+            Next::Failed(message) => {
                 gst::element_imp_error!(self, gst::StreamError::Failed, ["HMR2 inference failed: {message}"]);
-                self.shared.lock().flow = Err(gst::FlowError::Error);
-                self.shared.changed.notify_all();
+                worker.set_flow(Err(gst::FlowError::Error));
                 let _ = self.srcpad.pause_task();
                 return;
             }
-            if let Some(ready) = state.queue.pop_ready() {
-                break ready;
-            }
-            match state.batch_deadline {
-                Some(deadline) if Instant::now() >= deadline => {
-                    drop(state);
-                    self.send_batch_on_timeout();
-                    state = self.shared.lock();
-                }
-                Some(deadline) => {
-                    let wait = deadline.saturating_duration_since(Instant::now());
-                    state = self.shared.changed.wait_timeout(state, wait).unwrap().0;
-                }
-                None => state = self.shared.changed.wait(state).unwrap(),
+            Next::DeadlineDue => {
+                self.send_batch_on_timeout(&worker);
+                return;
             }
         };
-        drop(state);
-        self.shared.changed.notify_all();
 
         // After downstream returned EOS it takes no buffers until a new segment or stream,
         // but the task keeps running: frames already queued are dropped, and the EOS (or
         // segment) event upstream sends next must still get through, or the pipeline hangs.
-        let downstream_eos = self.shared.lock().flow == Err(gst::FlowError::Eos);
+        let downstream_eos = worker.flow() == Err(gst::FlowError::Eos);
         let flow = match ready {
             Ready::Frame(..) if downstream_eos => Ok(gst::FlowSuccess::Ok),
             Ready::Frame(pending, estimates) => {
@@ -674,18 +480,13 @@ impl Hmr2Pose {
                 let restarts =
                     matches!(event.type_(), gst::EventType::Segment | gst::EventType::StreamStart);
                 if self.srcpad.push_event(event) && restarts && downstream_eos {
-                    self.shared.lock().flow = Ok(gst::FlowSuccess::Ok);
+                    worker.set_flow(Ok(()));
                 }
                 Ok(gst::FlowSuccess::Ok)
             }
         };
         if let Err(err) = flow {
-            let mut state = self.shared.lock();
-            if !state.flushing {
-                state.flow = Err(err);
-            }
-            drop(state);
-            self.shared.changed.notify_all();
+            worker.set_flow(Err(err));
             if err == gst::FlowError::Eos {
                 gst::debug!(CAT, imp = self, "downstream returned EOS, dropping frames until EOS or a new segment");
                 return;
@@ -701,10 +502,10 @@ impl Hmr2Pose {
             }
             let _ = self.srcpad.pause_task();
         }
-        self.maybe_post_latency();
+        self.maybe_post_latency(&worker);
     }
 
-    fn send_batch_on_timeout(&self) {
+    fn send_batch_on_timeout(&self, worker: &PoseWorker) {
         let timeout = self.settings.lock().unwrap().batch_timeout();
         let mut guard = self.stream.lock().unwrap();
         let Some(stream) = guard.as_mut() else { return };
@@ -712,12 +513,11 @@ impl Hmr2Pose {
             Some(batch) if batch.is_due(stream.newest_frame, Instant::now(), timeout) => {
                 gst::debug!(CAT, imp = self, "batch timeout: sending {} crops", batch.len());
                 let batch = stream.batch.take().unwrap();
-                self.send_batch(stream, batch);
+                self.send_batch(worker, batch);
             }
             batch => {
                 // The timeout changed, or the batch left meanwhile.
-                let deadline = batch.and_then(|b| b.deadline(timeout));
-                self.shared.lock().batch_deadline = deadline;
+                worker.set_deadline(batch.and_then(|b| b.deadline(timeout)));
             }
         }
     }
@@ -735,23 +535,37 @@ impl Hmr2Pose {
         if let Err(e) = poses.attach(buffer.make_mut()) {
             gst::warning!(CAT, imp = self, "cannot attach the pose meta: {e}");
         }
-        self.shared.stats.lock().unwrap().post += start.elapsed();
+        self.stats.lock().unwrap().post += start.elapsed();
         buffer
     }
 
     /// Asks the pipeline to query latency again when the measured inference time moved.
-    fn maybe_post_latency(&self) {
+    fn maybe_post_latency(&self, worker: &PoseWorker) {
+        let now = worker.job_times().mean();
         let moved = {
-            let stats = self.shared.stats.lock().unwrap();
-            let (now, before) = (stats.mean_inference(), stats.reported_inference);
+            let before = self.stats.lock().unwrap().reported_inference;
             now.abs_diff(before) > before / 4 && now.abs_diff(before) > Duration::from_millis(1)
         };
         if moved {
             let obj = self.obj();
             let _ = obj.post_message(gst::message::Latency::builder().src(&*obj).build());
-            let mut stats = self.shared.stats.lock().unwrap();
-            stats.reported_inference = stats.mean_inference();
+            self.stats.lock().unwrap().reported_inference = now;
         }
+    }
+
+    fn stats_structure(&self) -> gst::Structure {
+        let stats = self.stats.lock().unwrap().clone();
+        let jobs = self.worker().map(|w| w.job_times()).unwrap_or_default();
+        gst::Structure::builder("hmr2pose-stats")
+            .field("frames", stats.frames)
+            .field("persons", stats.persons)
+            .field("batches", jobs.jobs)
+            .field("detect-ns", stats.detect.as_nanos() as u64)
+            .field("crop-ns", stats.crop.as_nanos() as u64)
+            .field("crop-cpu-ns", stats.crop_cpu.as_nanos() as u64)
+            .field("inference-ns", jobs.busy.as_nanos() as u64)
+            .field("post-ns", stats.post.as_nanos() as u64)
+            .build()
     }
 
     // ----- state changes -----
@@ -760,7 +574,7 @@ impl Hmr2Pose {
         let settings = self.settings.lock().unwrap().clone();
         let options = settings.session_options();
         let library = onnxruntime::ensure_loaded()
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Init, ["{e}"]))?;
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Init, ("{e}")))?;
         gst::info!(CAT, imp = self, "ONNX Runtime from {}", library.display());
 
         let model_path = PathBuf::from(&settings.model);
@@ -768,7 +582,7 @@ impl Hmr2Pose {
             if BUNDLED_MODEL.is_empty() {
                 return Err(gst::error_msg!(
                     gst::ResourceError::NotFound,
-                    ["No model given and this build has no bundled test network (models/hmr2-test.onnx was missing when it was built); set the model property"]
+                    ("No model given and this build has no bundled test network (models/hmr2-test.onnx was missing when it was built); set the model property")
                 ));
             }
             gst::element_imp_warning!(
@@ -783,9 +597,9 @@ impl Hmr2Pose {
         };
         let (network, warning) = Hmr2Network::open(source, &options).map_err(|e| {
             if matches!(source, ModelSource::File(p) if !p.is_file()) {
-                gst::error_msg!(gst::ResourceError::NotFound, ["{e}"])
+                gst::error_msg!(gst::ResourceError::NotFound, ("{e}"))
             } else {
-                gst::error_msg!(gst::LibraryError::Settings, ["{e}"])
+                gst::error_msg!(gst::LibraryError::Settings, ("{e}"))
             }
         })?;
         self.post_provider_warning("HMR2 network", warning);
@@ -795,27 +609,22 @@ impl Hmr2Pose {
         let detector = if wants_detector && !settings.detector_model.is_empty() {
             let path = PathBuf::from(&settings.detector_model);
             let (detector, warning) = PersonDetector::open(ModelSource::File(&path), &options)
-                .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ["Person detector: {e}"]))?;
+                .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("Person detector: {e}")))?;
             self.post_provider_warning("person detector", warning);
             Some(detector)
         } else if settings.box_source == BoxSource::Detector {
             return Err(gst::error_msg!(
                 gst::LibraryError::Settings,
-                ["box-source=detector needs the detector-model property"]
+                ("box-source=detector needs the detector-model property")
             ));
         } else {
             None
         };
 
-        *self.shared.lock() = State::default();
-        *self.shared.stats.lock().unwrap() = Stats::default();
-        let (jobs, receiver) = mpsc::channel();
-        let shared = self.shared.clone();
-        let worker = std::thread::Builder::new()
-            .name("hmr2-inference".into())
-            .spawn(move || run_inference(network, receiver, shared))
-            .map_err(|e| gst::error_msg!(gst::CoreError::Thread, ["Cannot start the inference thread: {e}"]))?;
-        *self.worker.lock().unwrap() = Some(worker);
+        *self.stats.lock().unwrap() = Stats::default();
+        let worker = Worker::start(network, "hmr2-inference")
+            .map_err(|e| gst::error_msg!(gst::CoreError::Thread, ("Cannot start the inference thread: {e}")))?;
+        *self.worker.lock().unwrap() = Some(Arc::new(worker));
         *self.stream.lock().unwrap() = Some(Stream {
             video: None,
             input,
@@ -824,7 +633,6 @@ impl Hmr2Pose {
             newest_frame: 0,
             detector,
             scratch: Scratch::default(),
-            jobs,
         });
         gst::info!(CAT, imp = self, "started: network input {}x{}, batch {}", input.width, input.height, settings.batch_size);
         Ok(())
@@ -835,19 +643,17 @@ impl Hmr2Pose {
             gst::element_imp_warning!(
                 self,
                 gst::LibraryError::Init,
-                ("The requested execution provider is unavailable for the {}", network),
-                ["Execution provider {warning}"]
+                ("The requested execution provider is unavailable for the {}: {}", network, warning)
             );
         }
     }
 
     fn stop(&self) {
-        // Dropping the stream closes the job channel, which ends the inference thread.
         *self.stream.lock().unwrap() = None;
-        if let Some(worker) = self.worker.lock().unwrap().take() {
-            let _ = worker.join();
-        }
-        *self.shared.lock() = State::default();
+        // The source pad task has stopped: this is the last reference, and dropping it
+        // ends the worker thread.
+        *self.worker.lock().unwrap() = None;
+        *self.frame_duration.lock().unwrap() = None;
     }
 }
 
@@ -887,9 +693,10 @@ impl ObjectSubclass for Hmr2Pose {
             sinkpad,
             srcpad,
             settings: Mutex::new(Settings::default()),
-            shared: Arc::new(Shared::default()),
+            stats: Mutex::new(Stats::default()),
             stream: Mutex::new(None),
             worker: Mutex::new(None),
+            frame_duration: Mutex::new(None),
         }
     }
 }
@@ -900,14 +707,14 @@ impl Hmr2Pose {
             return Err(gst::loggable_error!(CAT, "only push mode is supported"));
         }
         if active {
-            {
-                let mut state = self.shared.lock();
-                state.flushing = false;
-                state.flow = Ok(gst::FlowSuccess::Ok);
+            if let Some(worker) = self.worker() {
+                worker.activate();
             }
             self.start_task();
         } else {
-            self.set_flushing();
+            if let Some(worker) = self.worker() {
+                worker.flush_start();
+            }
             self.srcpad.stop_task().map_err(|e| gst::loggable_error!(CAT, "cannot stop the task: {e}"))?;
         }
         Ok(())
@@ -1068,7 +875,7 @@ impl ObjectImpl for Hmr2Pose {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         if pspec.name() == "stats" {
-            return self.shared.stats.lock().unwrap().to_structure().to_value();
+            return self.stats_structure().to_value();
         }
         let s = self.settings.lock().unwrap();
         match pspec.name() {

@@ -1,7 +1,7 @@
 //! The `hmr2pose` element.
 //!
 //! Frames pass through untouched and in order; each one leaves with a pose meta
-//! ([`crate::pose_meta`]) holding every person found in it. Person crops from several
+//! ([`hmr2_meta::pose`]) holding every person found in it. Person crops from several
 //! frames are batched for the network, which runs on its own thread.
 //!
 //! # Person boxes

@@ -12,7 +12,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use gsthmr2::pose_meta::FramePoses;
+use hmr2_meta::pose::{FramePoses, PoseMetaError};
 
 use super::{Backend, Mode};
 use crate::body_model::BodyModel;
@@ -78,8 +78,17 @@ struct Stats {
 struct State {
     renderer: Renderer,
     stats: Stats,
-    warned_bad_meta: bool,
+    /// Kinds of unreadable metadata already warned about in this stream.
+    warned_bad_meta: Vec<std::mem::Discriminant<PoseMetaError>>,
     warned_aspect: bool,
+}
+
+impl State {
+    /// A new stream is reported afresh.
+    fn reset_warnings(&mut self) {
+        self.warned_bad_meta.clear();
+        self.warned_aspect = false;
+    }
 }
 
 #[derive(Default)]
@@ -314,10 +323,19 @@ impl BaseTransformImpl for MeshOverlay {
         *self.state.lock().unwrap() = Some(State {
             renderer,
             stats: Stats::default(),
-            warned_bad_meta: false,
+            warned_bad_meta: Vec::new(),
             warned_aspect: false,
         });
         Ok(())
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::StreamStart(_) = event.view() {
+            if let Some(state) = self.state.lock().unwrap().as_mut() {
+                state.reset_warnings();
+            }
+        }
+        self.parent_sink_event(event)
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
@@ -346,7 +364,9 @@ impl VideoFilterImpl for MeshOverlay {
                 return Ok(gst::FlowSuccess::Ok);
             }
             Err(err) => {
-                if !std::mem::replace(&mut state.warned_bad_meta, true) {
+                let kind = std::mem::discriminant(&err);
+                if !state.warned_bad_meta.contains(&kind) {
+                    state.warned_bad_meta.push(kind);
                     gst::element_imp_warning!(
                         self,
                         gst::StreamError::Format,

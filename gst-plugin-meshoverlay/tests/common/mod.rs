@@ -6,8 +6,10 @@
 // The reference spells the formulas out with explicit indices on purpose.
 #![allow(clippy::needless_range_loop)]
 
-use gsthmr2::camera::FrameCamera;
-use gsthmr2::pose_meta::{FramePoses, Mat3, PersonPose};
+use hmr2_meta::camera::FrameCamera;
+pub use hmr2_meta::math::IDENTITY;
+use hmr2_meta::math::Mat3;
+use hmr2_meta::pose::{FramePoses, PersonPose};
 
 pub const SMPL_TREE: [i32; 24] = [
     -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
@@ -76,7 +78,6 @@ fn quaternion_to_matrix([x, y, z, w]: [f64; 4]) -> Mat3 {
     m.map(|row| row.map(|v| v as f32))
 }
 
-pub const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 /// 180 degrees about x: an upright person facing the camera in HMR2's camera frame.
 pub const UPRIGHT: Mat3 = [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]];
 

@@ -56,6 +56,10 @@ use std::fmt;
 
 use gst::glib;
 
+use crate::camera::FrameCamera;
+use crate::math::Mat3;
+use crate::math::{is_finite, IDENTITY};
+
 /// Name of the `GstCustomMeta` that carries the poses.
 pub const POSE_META_NAME: &str = "Hmr2PoseMeta";
 /// Name of the `GstStructure` inside the meta.
@@ -69,8 +73,6 @@ pub const NUM_BETAS: usize = 10;
 
 const META_TAGS: &[&str] = &["video"];
 
-/// Row-major 3×3 rotation matrix.
-pub type Mat3 = [[f32; 3]; 3];
 
 /// One person's pose and camera, as carried in the metadata.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,7 +101,6 @@ pub struct PersonPose {
 
 impl Default for PersonPose {
     fn default() -> Self {
-        const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
         Self {
             bbox: [0.0; 4],
             score: 1.0,
@@ -112,6 +113,50 @@ impl Default for PersonPose {
             focal_length: 5000.0,
             principal_point: [0.0; 2],
         }
+    }
+}
+
+/// Why a person's values cannot be drawn or projected.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Undrawable {
+    #[error("field '{0}' holds a non-finite value")]
+    NonFinite(&'static str),
+    #[error("focal length {0} is not positive")]
+    NonPositiveFocalLength(f32),
+}
+
+impl PersonPose {
+    /// The person's full-frame pinhole camera.
+    pub fn camera(&self) -> FrameCamera {
+        FrameCamera { focal_length: self.focal_length, principal_point: self.principal_point }
+    }
+
+    /// Checks that the values can be posed and projected: every rotation, shape coefficient
+    /// and camera value finite, and a positive focal length.
+    pub fn check_drawable(&self) -> Result<(), Undrawable> {
+        let finite = |values: &[f32]| values.iter().all(|v| v.is_finite());
+        if !is_finite(&self.global_orient) {
+            return Err(Undrawable::NonFinite("global-orient"));
+        }
+        if !self.body_pose.iter().all(is_finite) {
+            return Err(Undrawable::NonFinite("body-pose"));
+        }
+        if !finite(&self.betas) {
+            return Err(Undrawable::NonFinite("betas"));
+        }
+        if !finite(&self.cam_t) {
+            return Err(Undrawable::NonFinite("cam-t"));
+        }
+        if !finite(&self.principal_point) {
+            return Err(Undrawable::NonFinite("principal-point"));
+        }
+        if !self.focal_length.is_finite() {
+            return Err(Undrawable::NonFinite("focal-length"));
+        }
+        if self.focal_length <= 0.0 {
+            return Err(Undrawable::NonPositiveFocalLength(self.focal_length));
+        }
+        Ok(())
     }
 }
 
@@ -376,6 +421,22 @@ mod tests {
         );
         s.remove_field("cam-t");
         assert!(matches!(FramePoses::from_structure(&s), Err(PoseMetaError::WrongLength { .. } | PoseMetaError::MissingField(_))));
+    }
+
+    #[test]
+    fn undrawable_values_are_named() {
+        let good = sample_person(1.0);
+        assert_eq!(good.check_drawable(), Ok(()));
+        assert_eq!(good.camera().focal_length, 7500.0);
+        let mut p = good.clone();
+        p.body_pose[5][1][2] = f32::NAN;
+        assert_eq!(p.check_drawable(), Err(Undrawable::NonFinite("body-pose")));
+        let mut p = good.clone();
+        p.cam_t[2] = f32::INFINITY;
+        assert_eq!(p.check_drawable(), Err(Undrawable::NonFinite("cam-t")));
+        let mut p = good;
+        p.focal_length = 0.0;
+        assert_eq!(p.check_drawable(), Err(Undrawable::NonPositiveFocalLength(0.0)));
     }
 
     #[test]

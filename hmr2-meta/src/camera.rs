@@ -58,6 +58,22 @@ impl FrameCamera {
         ]
     }
 
+    /// The camera for a frame of another size than the one the values describe
+    /// (`described`, e.g. before a scaler that kept the metadata): pixel coordinates scale
+    /// with the frame, the focal length with its width. Only meaningful when the aspect
+    /// ratio is unchanged. A zero size means "unknown" and leaves the camera as it is.
+    pub fn rescaled(self, described: [u32; 2], frame: [u32; 2]) -> Self {
+        if described.contains(&0) || described == frame {
+            return self;
+        }
+        let sx = frame[0] as f32 / described[0] as f32;
+        let sy = frame[1] as f32 / described[1] as f32;
+        Self {
+            focal_length: self.focal_length * sx,
+            principal_point: [self.principal_point[0] * sx, self.principal_point[1] * sy],
+        }
+    }
+
     /// Projects a camera-frame point to pixels (`None` at or behind the camera plane).
     pub fn project(&self, point: [f32; 3]) -> Option<[f32; 2]> {
         let [x, y, z] = point;
@@ -113,6 +129,17 @@ mod tests {
         ];
         assert!(close(px[0], expected[0], 1e-5), "{px:?} vs {expected:?}");
         assert!(close(px[1], expected[1], 1e-5), "{px:?} vs {expected:?}");
+    }
+
+    #[test]
+    fn camera_follows_a_resized_frame() {
+        let camera = FrameCamera::for_frame(1920, 1080, None);
+        let half = camera.rescaled([1920, 1080], [960, 540]);
+        assert_eq!(half, FrameCamera::for_frame(960, 540, None));
+        let p = [0.4f32, -0.3, 50.0];
+        let (a, b) = (camera.project(p).unwrap(), half.project(p).unwrap());
+        assert!((a[0] / 2.0 - b[0]).abs() < 1e-3 && (a[1] / 2.0 - b[1]).abs() < 1e-3);
+        assert_eq!(camera.rescaled([0, 0], [960, 540]), camera);
     }
 
     #[test]

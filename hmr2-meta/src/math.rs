@@ -1,0 +1,41 @@
+//! Small rotation-matrix math shared by the estimator, the renderer and the tools.
+
+/// Row-major 3×3 matrix, as the pose metadata carries rotations.
+pub type Mat3 = [[f32; 3]; 3];
+
+/// The identity rotation.
+pub const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+
+/// Determinant of a 3×3 matrix (+1 for a proper rotation, −1 for a reflection).
+pub fn determinant(m: &Mat3) -> f32 {
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+}
+
+/// Whether every entry is finite.
+pub fn is_finite(m: &Mat3) -> bool {
+    m.iter().flatten().all(|v| v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn determinant_of_rotation_and_reflection() {
+        assert_eq!(determinant(&IDENTITY), 1.0);
+        let flip_x = [[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+        assert_eq!(determinant(&flip_x), -1.0);
+        let about_x_180 = [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]];
+        assert_eq!(determinant(&about_x_180), 1.0);
+    }
+
+    #[test]
+    fn finiteness() {
+        assert!(is_finite(&IDENTITY));
+        let mut m = IDENTITY;
+        m[2][1] = f32::NAN;
+        assert!(!is_finite(&m));
+    }
+}
