@@ -15,6 +15,7 @@ pub mod boxes;
 pub mod camera;
 pub mod crop;
 pub mod detector;
+pub mod fit;
 pub mod hmr2pose;
 pub mod inference;
 pub mod model_contract;
