@@ -13,6 +13,7 @@ pub mod batching;
 pub mod boxes;
 pub mod crop;
 pub mod detector;
+pub mod fit;
 pub mod hmr2pose;
 pub mod inference;
 pub mod model_contract;
