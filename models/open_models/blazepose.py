@@ -8,24 +8,24 @@ project's tflite_to_onnx.py into `.deps/models/` (see TARGETS).
 Landmark models (lite / full / heavy share the interface), ONNX opset 17:
 
   input  `image`           float32 [batch, 3, 256, 256]  planar (CHW) RGB in [0, 1]: the
-                           person crop, upright (the crop is rotated so the body's
-                           hips->head direction points up), square, sampled bilinearly.
-                           (The TFLite model takes NHWC [1, 256, 256, 3]; the ONNX graph is
-                           NCHW so the project's planar crop writer feeds it directly.)
+                           square person crop, turned so the body is upright (hips -> head
+                           pointing up), sampled bilinearly, edge pixels repeated outside the
+                           frame (images.crop). The TFLite model takes NHWC [1, 256, 256, 3];
+                           the ONNX graph is NCHW so a planar crop writer feeds it directly.
   output `landmarks`       float32 [batch, 195]  39 points x (x, y, z, visibility, presence):
-                           x, y in crop pixels (0..256, x right, y down, pixel centres at
-                           i + 0.5); z in the same pixel scale, relative depth (0 at the hips'
-                           mid-point, smaller = nearer the camera); visibility and presence are
-                           LOGITS (apply a sigmoid). Points 0-32: POSE_LANDMARK_NAMES; 33 and
-                           34: the tracking helpers (33 = hips' mid-point, 34 = a point beyond
-                           the head on the body's axis; see roi_from_tracking_points).
-  output `pose_presence`   float32 [batch, 1]  probability that a person is in the crop
-                           (already a sigmoid; MediaPipe drops the result below 0.5).
+                           x, y in crop pixels (0 at the crop's left / top edge, 256 at the
+                           right / bottom edge; x right, y down); z in the same pixel scale,
+                           0 at the hips' mid-point, smaller = nearer the camera; visibility
+                           and presence are LOGITS: MediaPipe applies a sigmoid to both.
+                           Points 0-32: POSE_LANDMARK_NAMES; 33 = the hips' mid-point, 34 = a
+                           point above the head on the body's axis (roi_from_tracking_points).
+  output `pose_presence`   float32 [batch, 1]  probability that a person is in the crop (the
+                           graph ends in a sigmoid; MediaPipe drops the result below 0.5).
   output `world_landmarks` float32 [batch, 117]  39 points x (x, y, z) in metres, origin at
-                           the hips' mid-point, axes of the crop: x right, y down, z away
-                           from the camera (see the report on the photo check in
-                           models/README.md). MediaPipe rotates x, y by the crop's rotation to
-                           give them in image axes; with an upright crop that is nothing.
+                           the hips' mid-point, in the crop's axes: x right, y down, z away
+                           from the camera (right-handed, like OpenCV's camera axes). MediaPipe
+                           turns x, y by the crop's rotation to give them in the frame's axes
+                           (WorldLandmarkProjectionCalculator); an upright crop needs nothing.
 
 The TFLite graphs' segmentation (256 x 256 logits) and heatmap (64 x 64 x 39 logits)
 outputs are left out of the default files (they cost time; see bench.py). MediaPipe uses the
@@ -37,8 +37,7 @@ window's largest sigmoid is at least 0.5. The `*_with_heatmap` targets keep it (
 Detector (`pose_detection.onnx`): input `image` float32 [batch, 3, 224, 224] RGB in [-1, 1]
 (the frame letterboxed to a square); outputs `boxes` [batch, 2254, 12] (per anchor: box
 centre x, y, width, height, then 4 keypoints x, y, as offsets in input pixels) and `scores`
-[batch, 2254, 1] (logits). Anchors and decoding: shared/open-models.md facts, repeated in
-models/README.md.
+[batch, 2254, 1] (logits). Anchors and decoding: models/README.md.
 """
 
 from __future__ import annotations
