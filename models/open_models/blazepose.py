@@ -151,8 +151,10 @@ def is_current(target: Target, deps: Path | None = None) -> bool:
         stamp = json.loads(_stamp_path(out).read_text())
     except (OSError, ValueError):
         return False
-    return (out.exists() and stamp.get("recipe") == recipe_fingerprint(target)
-            and stamp.get("onnx_sha256") == pk.sha256_of(out))
+    src = tflite_path(target, deps)  # the tests compare against it: it must be there too
+    return (out.exists() and src.exists() and stamp.get("recipe") == recipe_fingerprint(target)
+            and stamp.get("onnx_sha256") == pk.sha256_of(out) and pk.sha256_of(src) == target.source.sha256
+            and all(Path(p).exists() for p in stamp.get("licence_files", [])))
 
 
 def _licence_files(target: Target, deps: Path | None) -> list[Path]:
