@@ -41,11 +41,13 @@ def time_call(fn, runs: int) -> tuple[float, float, float]:
     return statistics.median(samples), min(samples), cpu
 
 
-def ort_session(model: bytes | str, threads: int):
+def ort_session(model: bytes | str, threads: int, spin: bool = True):
     import onnxruntime as ort  # noqa: PLC0415
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
+    if not spin:  # idle intra-op threads sleep instead of spinning (better on a busy machine)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
@@ -58,6 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--no-tflite", action="store_true", help="skip timing the TFLite originals")
     ap.add_argument("--only", nargs="+", metavar="TARGET", help="time only these targets")
+    ap.add_argument("--no-spin", action="store_true", help="ONNX Runtime threads sleep when idle")
     args = ap.parse_args(argv)
     import onnxruntime as ort  # noqa: PLC0415
 
@@ -70,7 +73,7 @@ def main(argv=None) -> int:
             continue
         size = 224 if name == "pose_detection" else 256
         for threads in args.threads:
-            sess = ort_session(str(path), threads)
+            sess = ort_session(str(path), threads, not args.no_spin)
             for batch in args.batch:
                 x = rng.random((batch, 3, size, size), dtype=np.float32)
                 t = time_call(lambda: sess.run(None, {"image": x}), args.runs)
@@ -82,7 +85,7 @@ def main(argv=None) -> int:
             every = {model.tensors[i].name: model.tensors[i].name for i in model.outputs}
             full = t2o.convert(model, {"input_1": "image"}, every, graph_name="all_outputs").SerializeToString()
             for threads in args.threads:
-                sess = ort_session(full, threads)
+                sess = ort_session(full, threads, not args.no_spin)
                 x = rng.random((1, 3, 256, 256), dtype=np.float32)
                 t = time_call(lambda: sess.run(None, {"image": x}), args.runs)
                 rows.append(("pose_landmark_full, all 5 outputs (ONNX)", threads, 1, [1000 * v for v in t]))
