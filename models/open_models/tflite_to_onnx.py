@@ -22,7 +22,7 @@ Choices:
   into float32 initialisers. Float16 -> float32 is exact and is what the TFLite interpreter
   computes with, so results match it; ONNX Runtime's CPU kernels are float32 anyway, and a
   plain float32 graph needs no constant folding at load time (a Cast per weight would). The
-  cost is file size only (pose_landmark_full: 6.4 MB as TFLite, 12.7 MB as ONNX).
+  cost is file size only (pose_landmark_full: 6.4 MB as TFLite, 12.4 MB as ONNX).
 - Sparse weights (the detector's DENSIFY) are expanded to dense arrays at conversion time.
 - Outputs can be selected (and renamed); the operators only they need are left out.
 
@@ -53,7 +53,7 @@ __all__ = [
     "TfliteModel",
     "read_tflite",
     "convert",
-    "converter_fingerprint",
+    "densify",
 ]
 
 
@@ -156,7 +156,7 @@ def _read_options(kind: str, op: tflite.Operator) -> dict:
         return dict(padding=o.Padding(), stride=(o.StrideH(), o.StrideW()),
                     dilation=(o.DilationHFactor(), o.DilationWFactor()),
                     depth_multiplier=o.DepthMultiplier(), activation=o.FusedActivationFunction())
-    if kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+    if kind == "MAX_POOL_2D":
         o = _options(op, tflite.Pool2DOptions)
         return dict(padding=o.Padding(), stride=(o.StrideH(), o.StrideW()),
                     filter=(o.FilterHeight(), o.FilterWidth()), activation=o.FusedActivationFunction())
@@ -661,8 +661,3 @@ def convert(model: TfliteModel, inputs: dict[str, str], outputs: dict[str, str],
         onnx_model.metadata_props.append(onnx.StringStringEntryProto(key=k, value=v))
     onnx.checker.check_model(onnx_model, full_check=True)
     return onnx_model
-
-
-def converter_fingerprint() -> str:
-    """sha256 of this file: a change of the converter makes earlier outputs stale."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
