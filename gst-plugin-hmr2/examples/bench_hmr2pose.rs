@@ -21,7 +21,7 @@ use std::time::Instant;
 use gst::prelude::*;
 use gsthmr2::crop::PersonCrop;
 use gsthmr2::hmr2pose::frame;
-use gsthmr2::resample::Scratch;
+use gsthmr2::crop::sampler::Scratch;
 
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;

@@ -17,7 +17,7 @@ use ort::value::TensorRef;
 use crate::boxes::PersonBox;
 use crate::model_contract::{DataType, TensorDesc};
 use crate::onnxruntime::{self, ModelSource, SessionOptions};
-use crate::resample::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
+use crate::crop::sampler::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
 
 /// Input side used when the model leaves it symbolic.
 pub const DEFAULT_INPUT_SIDE: usize = 640;
@@ -58,7 +58,7 @@ impl Letterbox {
     /// planes of `input[0] × input[1]` values), grey where the input lies outside the frame.
     pub fn write_input(&self, frame: &FrameView, scratch: &mut Scratch, out: &mut [f32]) {
         let transform = OutputTransform { scale: [1.0 / 255.0; 3], offset: [0.0; 3], border: LETTERBOX_GREY };
-        resample::sample_rgb_planes(frame, &self.warp(), scratch, &transform, out);
+        sampler::sample_rgb_planes(frame, &self.warp(), scratch, &transform, out);
     }
 
     /// A box in input pixels, in frame pixels.
@@ -207,8 +207,8 @@ mod tests {
         // (a quarter white), row 2 samples -0.25 (three quarters white); rows 0 and 7 are
         // pure grey 114, rows 3 and 4 pure white (inner columns).
         let data = [255u8; 4 * 2 * 4];
-        let layout = resample::PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 2 };
-        let frame = FrameView::new(4, 2, layout, vec![resample::Plane { data: &data, stride: 16 }]).unwrap();
+        let layout = sampler::PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 2 };
+        let frame = FrameView::new(4, 2, layout, vec![sampler::Plane { data: &data, stride: 16 }]).unwrap();
         let letterbox = Letterbox::new([4, 2], [8, 8]);
         assert_eq!((letterbox.gain, letterbox.pad), (2.0, [0.0, 2.0]));
         let mut input = vec![0.0; 3 * 64];

@@ -4,13 +4,11 @@
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::batching::{Batch, Slot};
 use crate::boxes::PersonBox;
 use hmr2_meta::camera::FrameCamera;
 use crate::crop::PersonCrop;
 use crate::model_contract::{self, InputSize};
-use crate::onnxruntime::{self, ModelSource, SessionOptions};
-use crate::worker::Engine;
+use crate::onnxruntime;
 use hmr2_meta::math::Mat3;
 use hmr2_meta::pose::{PersonPose, NUM_BETAS, NUM_BODY_JOINTS};
 
@@ -44,16 +42,6 @@ impl PersonEstimate {
     }
 }
 
-impl Engine for Hmr2Network {
-    type Job = Batch;
-    type Output = PersonEstimate;
-
-    fn run(&mut self, batch: &Batch) -> Result<Vec<(Slot, PersonEstimate)>, String> {
-        let estimates = Hmr2Network::run(self, batch.crops(), batch.len())?;
-        Ok(batch.slots().iter().copied().zip(estimates).collect())
-    }
-}
-
 /// An open HMR2 network.
 pub struct Hmr2Network {
     session: Session,
@@ -62,12 +50,9 @@ pub struct Hmr2Network {
 }
 
 impl Hmr2Network {
-    /// Opens the network and checks its signature; also returns a warning to report.
-    pub fn open(source: ModelSource, options: &SessionOptions) -> Result<(Self, Option<String>), String> {
-        let opened = onnxruntime::open_session(source, options)?;
-        let (inputs, outputs) = onnxruntime::signature(&opened.session);
-        let input = model_contract::check(&inputs, &outputs).map_err(|e| e.to_string())?;
-        Ok((Self { session: opened.session, input, padded: Vec::new() }, opened.warning))
+    /// The network of an open session, whose signature `identify` found to be HMR2's.
+    pub fn from_session(session: Session, input: InputSize) -> Self {
+        Self { session, input, padded: Vec::new() }
     }
 
     pub fn input_size(&self) -> InputSize {

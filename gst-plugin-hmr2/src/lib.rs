@@ -1,11 +1,14 @@
 #![allow(clippy::non_send_fields_in_send_ty, unused_doc_comments)]
 
-//! GStreamer plugin `hmr2`: the `hmr2pose` element, which runs the HMR2.0 human mesh
-//! recovery network on every person in a video and attaches the result as pose metadata
-//! (the contract lives in the `hmr2-meta` crate) for `meshoverlay` and for applications.
+//! GStreamer plugin `hmr2`: the `hmr2pose` element, which estimates the SMPL pose of every
+//! person in a video and attaches it as pose metadata (the contract lives in the
+//! `hmr2-meta` crate) for `meshoverlay` and for applications.
 //!
-//! Besides the element, the crate offers what tools reuse: the network contract
-//! ([`model_contract`]) and ONNX Runtime discovery ([`onnxruntime`]).
+//! Two model families run in it ([`model_contract`]): HMR2 networks ([`inference`]), and
+//! BlazePose landmark models ([`landmarks`]) fitted to the SMPL skeleton ([`fit`]).
+//! Around them: person boxes ([`boxes`], [`detector`]), crops ([`crop`]), cross-frame
+//! batching ([`batching`]), the worker thread ([`worker`]) and ONNX Runtime discovery
+//! ([`onnxruntime`]).
 
 use gst::glib;
 
@@ -16,9 +19,9 @@ pub mod detector;
 pub mod fit;
 pub mod hmr2pose;
 pub mod inference;
+pub mod landmarks;
 pub mod model_contract;
 pub mod onnxruntime;
-pub mod resample;
 pub mod worker;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

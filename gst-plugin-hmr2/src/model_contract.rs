@@ -1,5 +1,9 @@
-//! What an HMR2 network must look like to run in `hmr2pose`, checked on plain
-//! descriptions of its inputs and outputs so that tools can check a model without GStreamer.
+//! What a network must look like to run in `hmr2pose`, checked on plain descriptions of
+//! its inputs and outputs so that tools can check a model without GStreamer. Two families
+//! are recognised by their signature ([`identify`]): HMR2 networks (below) and BlazePose
+//! GHUM 3D landmark models ([`LANDMARK_OUTPUTS`]).
+//!
+//! ## HMR2
 //!
 //! | tensor          | dtype   | shape                        |
 //! |-----------------|---------|------------------------------|
@@ -132,9 +136,10 @@ impl fmt::Display for ContractError {
         let list = |t: &[TensorDesc]| t.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
         write!(
             f,
-            "the model does not have the HMR2 signature: {}. Expected {}. Found inputs {}; outputs {}",
+            "the model does not have the HMR2 signature (nor the landmark model's): {}. Expected {}; or input {INPUT_NAME} float32 [B, 3, {LANDMARK_INPUT_SIDE}, {LANDMARK_INPUT_SIDE}] with outputs {}. Found inputs {}; outputs {}",
             self.problems.join("; "),
             expected_signature(),
+            LANDMARK_OUTPUTS.iter().map(|(n, v)| format!("{n} float32 [B, {v}]")).collect::<Vec<_>>().join(", "),
             list(&self.found_inputs),
             list(&self.found_outputs)
         )
@@ -143,7 +148,73 @@ impl fmt::Display for ContractError {
 
 impl std::error::Error for ContractError {}
 
-/// Checks a model's inputs and outputs against the contract and returns its input size.
+/// Side in pixels of the landmark model's square input.
+pub const LANDMARK_INPUT_SIDE: usize = 256;
+
+/// A BlazePose GHUM 3D landmark model (as `models/fetch_open_models.py` converts it):
+/// input `image` float32 `[B, 3, 256, 256]`, planar RGB in [0, 1], the person's turned
+/// square crop; these outputs (name, values per crop), found by name.
+pub const LANDMARK_OUTPUTS: [(&str, i64); 3] = [
+    // 39 points × (x, y, z, visibility logit, presence logit), x and y in crop pixels.
+    ("landmarks", 195),
+    // Probability that a person is in the crop.
+    ("pose_presence", 1),
+    // 39 points × (x, y, z) in metres, origin between the hips.
+    ("world_landmarks", 117),
+];
+
+/// The kinds of network `hmr2pose` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// HMR2: SMPL parameters straight from the crop.
+    Hmr2(InputSize),
+    /// BlazePose GHUM 3D: landmarks, fitted to the SMPL skeleton.
+    PoseLandmarks { fixed_batch: Option<usize> },
+}
+
+/// Which family a model belongs to, from its signature; the error lists what each family
+/// expects and what was found.
+pub fn identify(inputs: &[TensorDesc], outputs: &[TensorDesc]) -> Result<Family, ContractError> {
+    if outputs.iter().any(|o| o.name == LANDMARK_OUTPUTS[0].0) {
+        return check_landmarks(inputs, outputs).map(|fixed_batch| Family::PoseLandmarks { fixed_batch });
+    }
+    check(inputs, outputs).map(Family::Hmr2)
+}
+
+/// Checks a landmark model; returns its batch size when fixed.
+fn check_landmarks(inputs: &[TensorDesc], outputs: &[TensorDesc]) -> Result<Option<usize>, ContractError> {
+    let mut problems = Vec::new();
+    let side = LANDMARK_INPUT_SIDE as i64;
+    let mut batch = None;
+    match inputs {
+        [input] if input.name == INPUT_NAME && input.dtype == DataType::Float32 => match input.dims.as_slice() {
+            [b, Some(3), Some(h), Some(w)] if *h == side && *w == side => batch = Some(*b),
+            _ => problems.push(format!(
+                "input '{}' has shape {}, not [B, 3, {side}, {side}]",
+                input.name,
+                dims_string(&input.dims)
+            )),
+        },
+        [input] => problems.push(format!("the input is {input}, not {INPUT_NAME} float32")),
+        _ => problems.push(format!("the model has {} inputs, not 1", inputs.len())),
+    }
+    for (name, values) in LANDMARK_OUTPUTS {
+        match outputs.iter().find(|o| o.name == name) {
+            None => problems.push(format!("output '{name}' is missing")),
+            Some(o) if o.dtype != DataType::Float32 || o.dims.len() != 2 || o.dims[1] != Some(values) => {
+                problems.push(format!("output '{name}' is {o}, not float32 [B, {values}]"))
+            }
+            Some(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(batch.flatten().filter(|b| *b > 0).map(|b| b as usize))
+    } else {
+        Err(ContractError { problems, found_inputs: inputs.to_vec(), found_outputs: outputs.to_vec() })
+    }
+}
+
+/// Checks a model's inputs and outputs against the HMR2 contract and returns its input size.
 pub fn check(inputs: &[TensorDesc], outputs: &[TensorDesc]) -> Result<InputSize, ContractError> {
     let mut problems = Vec::new();
     let mut batch: Option<Option<i64>> = None;
@@ -284,6 +355,26 @@ mod tests {
         ] {
             assert!(text.contains(needle), "'{needle}' not in: {text}");
         }
+    }
+
+    #[test]
+    fn the_family_comes_from_the_signature() {
+        let hmr2_input = [f32_tensor("image", &[None, Some(3), Some(256), Some(192)])];
+        assert!(matches!(identify(&hmr2_input, &good_outputs(None)), Ok(Family::Hmr2(_))));
+        let input = [f32_tensor("image", &[None, Some(3), Some(256), Some(256)])];
+        let landmarks = vec![
+            f32_tensor("landmarks", &[None, Some(195)]),
+            f32_tensor("pose_presence", &[None, Some(1)]),
+            f32_tensor("world_landmarks", &[None, Some(117)]),
+        ];
+        assert_eq!(identify(&input, &landmarks), Ok(Family::PoseLandmarks { fixed_batch: None }));
+        let mut wrong = landmarks.clone();
+        wrong[2].dims = vec![None, Some(99)];
+        let err = identify(&input, &wrong).unwrap_err().to_string();
+        assert!(err.contains("'world_landmarks' is world_landmarks float32 [?, 99]"), "{err}");
+        assert!(err.contains("does not have the HMR2 signature (nor the landmark model's)"), "{err}");
+        let small = [f32_tensor("image", &[Some(1), Some(3), Some(224), Some(224)])];
+        assert!(identify(&small, &landmarks).unwrap_err().to_string().contains("[1, 3, 224, 224]"));
     }
 
     #[test]

@@ -19,6 +19,9 @@ const FRAME_NS: u64 = 33_333_333;
 fn init() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
+        // These tests exercise the element with the bundled test network: no default
+        // models from the set-up.
+        std::env::set_var(gsthmr2::hmr2pose::models::MODELS_DIR_ENV, "/nonexistent/hmr2-models");
         gst::init().unwrap();
         gsthmr2::plugin_register_static().unwrap();
     });

@@ -85,11 +85,10 @@ pub const FACE: [usize; 11] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 /// How BlazePose's world-landmark axes map onto the camera axes (OpenCV: x right, y down,
 /// z away from the camera) in the upright crop: `p_camera = WORLD_LANDMARK_AXES · p_world`.
 ///
-/// ASSUMED to be the identity (the model's world axes taken as x right, y down, z away
-/// from the camera, like its image landmarks). This is the single place to change once
-/// verified on real photos: e.g. `diag(1, -1, -1)` if the world y and z turn out to point
-/// up and towards the camera. Any signed permutation is allowed (a reflection too: this is
-/// a change of coordinates, not a motion of the body).
+/// The identity: measured on real photos (a least-squares fit of world offsets against the
+/// same points' crop-pixel offsets, `models/OPEN_MODELS.md`), the model's world axes are x
+/// towards the crop's right, y down and z away from the camera, like its image landmarks.
+/// Any signed permutation would be allowed here (a change of coordinates, not a motion).
 pub const WORLD_LANDMARK_AXES: [[f32; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
 /// A world landmark in camera axes. `crop_rotation` (radians) is the in-plane rotation of

@@ -87,10 +87,8 @@ pub use skeleton::{NUM_BODY_JOINTS, NUM_JOINTS};
 
 use rotation::{to_f64, to_output, Mat3d};
 
-/// Row-major 3×3 rotation matrix (the project's layout, as in `pose_meta`).
-pub type Mat3 = [[f32; 3]; 3];
-
-pub const IDENTITY3: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+pub use hmr2_meta::math::Mat3;
+use hmr2_meta::math::IDENTITY;
 
 /// One person's landmark model output, as the fit needs it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -131,8 +129,8 @@ pub struct SmplPose {
 impl SmplPose {
     /// Every rotation at the identity (the T-pose in the model frame).
     pub const REST: Self = Self {
-        global_orient: IDENTITY3,
-        body_pose: [IDENTITY3; NUM_BODY_JOINTS],
+        global_orient: IDENTITY,
+        body_pose: [IDENTITY; NUM_BODY_JOINTS],
     };
 
     /// Rotation of `joint` relative to its parent (the root: `global_orient`).
@@ -214,7 +212,7 @@ pub fn fit_body(
     let observation = observe(landmarks, options);
     let previous = previous.map(SmplPose::local_f64);
     let (local, mut sources) = body::fit(&observation, previous.as_ref());
-    let mut rotations = [IDENTITY3; NUM_JOINTS];
+    let mut rotations = [IDENTITY; NUM_JOINTS];
     for j in 0..NUM_JOINTS {
         match rotation::proper_rotation(&local[j]) {
             Some(r) => rotations[j] = to_output(&r),
@@ -222,7 +220,7 @@ pub fn fit_body(
                 rotations[j] = if j == 0 {
                     to_output(&body::FACING_CAMERA)
                 } else {
-                    IDENTITY3
+                    IDENTITY
                 };
                 sources[j] = JointSource::Rest;
             }

@@ -180,8 +180,8 @@ mod tests {
     #[test]
     fn rest_pose_reproduces_the_rest_joints() {
         let posed = posed_joints(
-            &crate::fit::IDENTITY3,
-            &[crate::fit::IDENTITY3; NUM_BODY_JOINTS],
+            &hmr2_meta::math::IDENTITY,
+            &[hmr2_meta::math::IDENTITY; NUM_BODY_JOINTS],
         );
         for (p, r) in posed.iter().zip(REST_JOINTS) {
             assert!(norm(sub(vec_to_f64(*p), vec_to_f64(r))) < 1e-6);

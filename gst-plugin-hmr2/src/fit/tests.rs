@@ -296,7 +296,7 @@ fn unseen_limbs_keep_rest_or_previous_and_the_rest_is_unaffected() {
             let with_previous = fit_body(&partial, Some(&previous), &options);
             for j in 0..NUM_JOINTS {
                 if affected.contains(&j) {
-                    assert_eq!(at_rest.pose.rotation(j), &IDENTITY3, "{}", JOINT_NAMES[j]);
+                    assert_eq!(at_rest.pose.rotation(j), &IDENTITY, "{}", JOINT_NAMES[j]);
                     assert_eq!(at_rest.sources[j], JointSource::Rest);
                     assert!(
                         rotation_error(

@@ -2,7 +2,7 @@
 
 use gst_video::prelude::*;
 
-use crate::resample::{FrameView, PixelLayout, Plane, YuvMatrix};
+use crate::crop::sampler::{FrameView, PixelLayout, Plane, YuvMatrix};
 
 /// Raw video formats read directly, without conversion.
 pub const FORMATS: [gst_video::VideoFormat; 14] = {

@@ -18,15 +18,16 @@ use gst::subclass::prelude::*;
 use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::pose::FramePoses;
 
-use super::{frame, BoxSource};
+use super::engine::{Estimate, Estimator, FrameJob, Job};
+use super::{frame, models, BoxSource};
 use crate::batching::{self, Batch, FrameId, Ready, Slot};
 use crate::boxes::{self, PersonBox};
 use crate::crop::PersonCrop;
 use crate::detector::PersonDetector;
-use crate::inference::{Hmr2Network, PersonEstimate};
+use crate::landmarks::estimator::EstimatorOptions;
 use crate::model_contract::InputSize;
 use crate::onnxruntime::{self, ExecutionProvider, ModelSource, SessionOptions};
-use crate::resample::{PixelLayout, Scratch};
+use crate::crop::sampler::{PixelLayout, Scratch};
 use crate::worker::{Next, Worker};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -46,6 +47,7 @@ const DEFAULT_BATCH_TIMEOUT_MS: u32 = 0;
 const DEFAULT_MAX_PERSONS: u32 = 16;
 const DEFAULT_DETECTOR_THRESHOLD: f32 = 0.5;
 const DEFAULT_DETECTOR_IOU: f32 = 0.7;
+const DEFAULT_PRESENCE_THRESHOLD: f32 = 0.5;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -61,6 +63,7 @@ struct Settings {
     focal_length: f32,
     batch_size: u32,
     batch_timeout_ms: u32,
+    presence_threshold: f32,
 }
 
 impl Default for Settings {
@@ -78,6 +81,7 @@ impl Default for Settings {
             focal_length: 0.0,
             batch_size: DEFAULT_BATCH_SIZE,
             batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
+            presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
         }
     }
 }
@@ -89,6 +93,14 @@ impl Settings {
 
     fn session_options(&self) -> SessionOptions {
         SessionOptions { provider: self.provider, device_id: self.device_id, threads: self.threads as usize }
+    }
+
+    fn landmark_options(&self) -> EstimatorOptions {
+        EstimatorOptions {
+            min_presence: self.presence_threshold,
+            max_persons: self.max_persons as usize,
+            ..EstimatorOptions::default()
+        }
     }
 }
 
@@ -111,22 +123,42 @@ struct Stats {
 /// A frame waiting for its persons' results.
 struct PendingFrame {
     buffer: gst::Buffer,
+    /// The HMR2 crops' person boxes (empty for the landmark family).
     persons: Vec<PersonBox>,
     width: u32,
     height: u32,
+    camera: FrameCamera,
 }
 
-type PoseWorker = Worker<PendingFrame, gst::Event, Hmr2Network>;
+type PoseWorker = Worker<PendingFrame, gst::Event, Estimator>;
+
+/// How frames reach the network.
+enum Feed {
+    /// HMR2: crops cut here, gathered into batches across frames.
+    Crops(InputSize),
+    /// The landmark family: whole frames, cut on the worker thread from the previous
+    /// frame's results; `reset` when the next frame starts a new stream or follows a flush.
+    Frames { reset: bool },
+}
 
 /// The streaming side, alive between READY→PAUSED and PAUSED→READY.
 struct Stream {
     video: Option<(gst_video::VideoInfo, PixelLayout, &'static [u32])>,
-    input: InputSize,
+    feed: Feed,
     batch_size: usize,
     batch: Option<Batch>,
     newest_frame: FrameId,
     detector: Option<PersonDetector>,
     scratch: Scratch,
+}
+
+impl Stream {
+    /// The next frame starts afresh: nothing carried over from the frames before.
+    fn start_over(&mut self) {
+        if let Feed::Frames { reset } = &mut self.feed {
+            *reset = true;
+        }
+    }
 }
 
 pub struct Hmr2Pose {
@@ -195,8 +227,31 @@ impl Hmr2Pose {
         let detect_time = start.elapsed();
         let persons = boxes::select(&found, settings.max_persons as usize);
 
-        let pending =
-            PendingFrame { buffer: buffer.clone(), persons: persons.clone(), width: info.width(), height: info.height() };
+        let focal = (settings.focal_length > 0.0).then_some(settings.focal_length);
+        let camera = FrameCamera::for_frame(info.width(), info.height(), focal);
+        if let Feed::Frames { reset } = &mut stream.feed {
+            let (width, height) = (info.width(), info.height());
+            let pending = PendingFrame { buffer: buffer.clone(), persons: Vec::new(), width, height, camera };
+            let frame = worker.push_frame(pending, 1)?;
+            drop(view);
+            drop(mapped);
+            let job = FrameJob {
+                frame,
+                buffer: Some(buffer),
+                info,
+                layout,
+                planes,
+                detections: persons,
+                camera,
+                reset: std::mem::take(reset),
+            };
+            worker.send(Job::Frame(job));
+            self.count_frame(0, detect_time, Duration::ZERO, Duration::ZERO);
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        let Feed::Crops(input) = stream.feed else { unreachable!("handled above") };
+        let (width, height) = (info.width(), info.height());
+        let pending = PendingFrame { buffer: buffer.clone(), persons: persons.clone(), width, height, camera };
         let id = worker.push_frame(pending, persons.len())?;
         stream.newest_frame = id;
 
@@ -206,14 +261,17 @@ impl Hmr2Pose {
         let mut last_batch = None;
         for (i, person) in persons.iter().enumerate() {
             let batch = stream.batch.get_or_insert_with(|| {
-                let storage = worker.take_spent().map(Batch::into_storage);
-                Batch::new(stream.batch_size, stream.input.values_per_crop(), storage)
+                let storage = match worker.take_spent() {
+                    Some(Job::Crops(batch)) => Some(batch.into_storage()),
+                    _ => None,
+                };
+                Batch::new(stream.batch_size, input.values_per_crop(), storage)
             });
             if batch.is_empty() {
                 worker.set_deadline(timeout.map(|t| Instant::now() + t));
             }
-            let input = batch.add(Slot { frame: id, person: i }, Instant::now());
-            PersonCrop::from_box(person.bbox).write_input(&view, stream.input.width, &mut stream.scratch, input);
+            let crop = batch.add(Slot { frame: id, person: i }, Instant::now());
+            PersonCrop::from_box(person.bbox).write_input(&view, input.width, &mut stream.scratch, crop);
             if batch.is_full() {
                 let full = stream.batch.take().unwrap();
                 if i + 1 < persons.len() {
@@ -238,20 +296,24 @@ impl Hmr2Pose {
             self.send_batch(&worker, batch);
         }
 
+        self.count_frame(persons.len(), detect_time, crop_time, crop_cpu_time);
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn count_frame(&self, persons: usize, detect: Duration, crop: Duration, crop_cpu: Duration) {
         let mut stats = self.stats.lock().unwrap();
         stats.frames += 1;
-        stats.persons += persons.len() as u64;
-        stats.detect += detect_time;
-        stats.crop += crop_time;
-        stats.crop_cpu += crop_cpu_time;
-        Ok(gst::FlowSuccess::Ok)
+        stats.persons += persons as u64;
+        stats.detect += detect;
+        stats.crop += crop;
+        stats.crop_cpu += crop_cpu;
     }
 
     fn person_boxes(
         &self,
         stream: &mut Stream,
         buffer: &gst::BufferRef,
-        view: &crate::resample::FrameView,
+        view: &crate::crop::sampler::FrameView,
         settings: &Settings,
     ) -> Result<Vec<PersonBox>, gst::FlowError> {
         let whole = || vec![PersonBox::whole_frame(view.width() as u32, view.height() as u32)];
@@ -295,7 +357,7 @@ impl Hmr2Pose {
             return;
         }
         gst::trace!(CAT, imp = self, "sending a batch of {} crops", batch.len());
-        worker.send(batch);
+        worker.send(Job::Crops(batch));
     }
 
     /// Sends the partial batch, if any.
@@ -356,6 +418,7 @@ impl Hmr2Pose {
             EventView::FlushStop(_) => {
                 if let Some(stream) = self.stream.lock().unwrap().as_mut() {
                     stream.batch = None;
+                    stream.start_over();
                 }
                 if let Some(worker) = self.worker() {
                     worker.flush_stop();
@@ -367,6 +430,12 @@ impl Hmr2Pose {
             EventView::Caps(c) => {
                 let caps = c.caps_owned();
                 self.drain() && self.set_caps(&caps) && self.queue_event(event)
+            }
+            EventView::StreamStart(_) => {
+                if let Some(stream) = self.stream.lock().unwrap().as_mut() {
+                    stream.start_over();
+                }
+                self.queue_event(event)
             }
             EventView::Eos(_) => {
                 self.send_pending_batch();
@@ -522,15 +591,19 @@ impl Hmr2Pose {
         }
     }
 
-    fn attach_poses(&self, pending: PendingFrame, estimates: Vec<PersonEstimate>) -> gst::Buffer {
+    fn attach_poses(&self, pending: PendingFrame, estimates: Vec<Estimate>) -> gst::Buffer {
         let start = Instant::now();
-        let focal = self.settings.lock().unwrap().focal_length;
-        let camera = FrameCamera::for_frame(pending.width, pending.height, (focal > 0.0).then_some(focal));
-        let poses = FramePoses {
-            frame_width: pending.width,
-            frame_height: pending.height,
-            persons: pending.persons.iter().zip(&estimates).map(|(p, e)| e.to_pose(p, &camera)).collect(),
-        };
+        let mut persons = Vec::with_capacity(pending.persons.len());
+        for (i, estimate) in estimates.into_iter().enumerate() {
+            match estimate {
+                Estimate::Crop(e) => persons.push(e.to_pose(&pending.persons[i], &pending.camera)),
+                Estimate::Persons(found) => {
+                    self.stats.lock().unwrap().persons += found.len() as u64;
+                    persons.extend(found);
+                }
+            }
+        }
+        let poses = FramePoses { frame_width: pending.width, frame_height: pending.height, persons };
         let mut buffer = pending.buffer;
         if let Err(e) = poses.attach(buffer.make_mut()) {
             gst::warning!(CAT, imp = self, "cannot attach the pose meta: {e}");
@@ -577,37 +650,42 @@ impl Hmr2Pose {
             .map_err(|e| gst::error_msg!(gst::LibraryError::Init, ("{e}")))?;
         gst::info!(CAT, imp = self, "ONNX Runtime from {}", library.display());
 
-        let model_path = PathBuf::from(&settings.model);
-        let source = if settings.model.is_empty() {
-            if BUNDLED_MODEL.is_empty() {
+        let (source, model_path) = match models::pose_model(&settings.model) {
+            Some(path) => (None, path),
+            None if BUNDLED_MODEL.is_empty() => {
                 return Err(gst::error_msg!(
                     gst::ResourceError::NotFound,
-                    ("No model given and this build has no bundled test network (models/hmr2-test.onnx was missing when it was built); set the model property")
+                    ("No model given, none found in {}, and this build has no bundled test network; set the model property", models::models_dir().display())
                 ));
             }
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Settings,
-                ("Using the bundled HMR2 test network, which estimates nothing"),
-                ["It has the HMR2 signature but made-up weights: it always describes an upright person near the rest pose. Set the model property to a real HMR2 export"]
-            );
-            ModelSource::Memory(BUNDLED_MODEL)
-        } else {
-            ModelSource::File(&model_path)
+            None => {
+                gst::element_imp_warning!(
+                    self,
+                    gst::LibraryError::Settings,
+                    ("Using the bundled HMR2 test network, which estimates nothing: no model given and none found in {} (run scripts/setup.sh)", models::models_dir().display()),
+                    ["It has the HMR2 signature but made-up weights: it always describes an upright person near the rest pose. Set the model property to a real model"]
+                );
+                (Some(ModelSource::Memory(BUNDLED_MODEL)), PathBuf::new())
+            }
         };
-        let (network, warning) = Hmr2Network::open(source, &options).map_err(|e| {
+        let source = source.unwrap_or(ModelSource::File(&model_path));
+        let (estimator, warning) = Estimator::open(source, &options, settings.landmark_options()).map_err(|e| {
             if matches!(source, ModelSource::File(p) if !p.is_file()) {
                 gst::error_msg!(gst::ResourceError::NotFound, ("{e}"))
             } else {
                 gst::error_msg!(gst::LibraryError::Settings, ("{e}"))
             }
         })?;
-        self.post_provider_warning("HMR2 network", warning);
-        let input = network.input_size();
+        self.post_provider_warning("pose model", warning);
+        gst::info!(CAT, imp = self, "pose model {source}: {}", estimator.describe());
+        let feed = match &estimator {
+            Estimator::Hmr2(network) => Feed::Crops(network.input_size()),
+            Estimator::Landmarks(_) => Feed::Frames { reset: true },
+        };
 
         let wants_detector = matches!(settings.box_source, BoxSource::Auto | BoxSource::Detector);
-        let detector = if wants_detector && !settings.detector_model.is_empty() {
-            let path = PathBuf::from(&settings.detector_model);
+        let detector_path = models::detector_model(&settings.detector_model);
+        let detector = if let (true, Some(path)) = (wants_detector, detector_path) {
             let (detector, warning) = PersonDetector::open(ModelSource::File(&path), &options)
                 .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("Person detector: {e}")))?;
             self.post_provider_warning("person detector", warning);
@@ -622,19 +700,19 @@ impl Hmr2Pose {
         };
 
         *self.stats.lock().unwrap() = Stats::default();
-        let worker = Worker::start(network, "hmr2-inference")
+        let worker = Worker::start(estimator, "hmr2-inference")
             .map_err(|e| gst::error_msg!(gst::CoreError::Thread, ("Cannot start the inference thread: {e}")))?;
         *self.worker.lock().unwrap() = Some(Arc::new(worker));
         *self.stream.lock().unwrap() = Some(Stream {
             video: None,
-            input,
+            feed,
             batch_size: settings.batch_size.max(1) as usize,
             batch: None,
             newest_frame: 0,
             detector,
             scratch: Scratch::default(),
         });
-        gst::info!(CAT, imp = self, "started: network input {}x{}, batch {}", input.width, input.height, settings.batch_size);
+        gst::info!(CAT, imp = self, "started: batch {}", settings.batch_size);
         Ok(())
     }
 

@@ -21,7 +21,7 @@
 //! Exactly HMR2's crop ([`crate::crop`]): the box grown to 3:4, made square, warped to
 //! 256×256 (bilinear, black outside the frame; area averaging when the crop shrinks the
 //! frame by more than 1.1), ImageNet-normalised, of which a 256×192 network sees columns
-//! 32..224. Crops are read straight from the frame's own format ([`crate::resample`]);
+//! 32..224. Crops are read straight from the frame's own format ([`crate::crop::sampler`]);
 //! only the crop is converted.
 //!
 //! # Batching
@@ -60,8 +60,10 @@
 use gst::glib;
 use gst::prelude::*;
 
+mod engine;
 pub mod frame;
 mod imp;
+pub mod models;
 
 glib::wrapper! {
     pub struct Hmr2Pose(ObjectSubclass<imp::Hmr2Pose>) @extends gst::Element, gst::Object;

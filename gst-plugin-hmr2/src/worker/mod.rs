@@ -32,8 +32,10 @@ pub trait Engine: Send + 'static {
     type Job: Send + 'static;
     type Output: Send + 'static;
 
-    /// Runs one job: a result for each of its slots, or the reason it failed.
-    fn run(&mut self, job: &Self::Job) -> Result<Vec<(Slot, Self::Output)>, String>;
+    /// Runs one job: a result for each of its slots, or the reason it failed. The job is
+    /// kept afterwards for its storage ([`Worker::take_spent`]): release in it what must
+    /// not outlive the run.
+    fn run(&mut self, job: &mut Self::Job) -> Result<Vec<(Slot, Self::Output)>, String>;
 }
 
 /// What the source side should do next.
@@ -315,9 +317,9 @@ fn run_jobs<F, E, N: Engine>(
     jobs: mpsc::Receiver<(u64, N::Job)>,
     shared: Arc<Shared<F, E, N::Job, N::Output>>,
 ) {
-    while let Ok((epoch, job)) = jobs.recv() {
+    while let Ok((epoch, mut job)) = jobs.recv() {
         let start = Instant::now();
-        let result = engine.run(&job);
+        let result = engine.run(&mut job);
         let elapsed = start.elapsed();
         let mut state = shared.lock();
         state.in_flight -= 1;
@@ -356,7 +358,7 @@ mod tests {
         type Job = Vec<(Slot, i32)>;
         type Output = i32;
 
-        fn run(&mut self, job: &Self::Job) -> Result<Vec<(Slot, i32)>, String> {
+        fn run(&mut self, job: &mut Self::Job) -> Result<Vec<(Slot, i32)>, String> {
             self.go.recv().map_err(|_| "stopped".to_string())?;
             if job.iter().any(|(_, v)| *v < 0) {
                 return Err("negative value".into());

@@ -12,7 +12,10 @@
 use std::ops::Range;
 
 use hmr2_meta::camera;
-use crate::resample::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
+use sampler::{AxisMap, FrameView, OutputTransform, Scratch, Warp};
+
+pub mod rotated;
+pub mod sampler;
 
 /// Side in pixels of the square crop (the crop the HMR2 focal length refers to).
 pub const CROP_SIDE: usize = camera::CROP_SIZE as usize;
@@ -78,7 +81,7 @@ impl PersonCrop {
         out: &mut [f32],
     ) {
         let warp = self.warp(input_columns(input_width));
-        resample::sample_rgb_planes(frame, &warp, scratch, &imagenet_normalisation(), out);
+        sampler::sample_rgb_planes(frame, &warp, scratch, &imagenet_normalisation(), out);
     }
 }
 
@@ -148,7 +151,7 @@ mod tests {
 
     #[test]
     fn input_tensor_matches_hand_computed_pixels() {
-        use crate::resample::PixelLayout;
+        use sampler::PixelLayout;
         // A 64x64 RGB frame, left half (x < 32) red (200, 0, 0), right half blue (0, 0, 100).
         // The box (16, 0)-(48, 64) makes a 64-pixel square centred at (32, 32): a 4x
         // upscale, so bilinear sampling; crop column u samples x = 32 + (u - 128) / 4.
@@ -161,7 +164,7 @@ mod tests {
             }
         }
         let layout = PixelLayout::PackedRgb { bytes: 3, r: 0, g: 1, b: 2 };
-        let frame = FrameView::new(w, h, layout, vec![resample::Plane { data: &data, stride: w * 3 }])
+        let frame = FrameView::new(w, h, layout, vec![sampler::Plane { data: &data, stride: w * 3 }])
             .unwrap();
         let crop = PersonCrop::from_box([16.0, 0.0, 48.0, 64.0]);
         assert_eq!((crop.center, crop.side), ([32.0, 32.0], 64.0));

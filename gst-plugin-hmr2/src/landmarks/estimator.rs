@@ -1,0 +1,229 @@
+//! One frame's work for the landmark family: which crops to look at (tracked persons and
+//! newly detected ones), one batched inference, the fit to the SMPL skeleton, and the
+//! persons to follow into the next frame.
+//!
+//! A tracked person's crop comes from the landmarks of the previous frame, so a person is
+//! followed between detections and through poses a detector box describes badly (lying,
+//! bending). A detection that overlaps no tracked person starts a new one: its upright box
+//! crop is looked at twice, the second time turned and sized by what the first found. A
+//! crop whose presence falls below the threshold yields no person and ends the track;
+//! two tracks that converge on one person are merged.
+
+use hmr2_meta::camera::FrameCamera;
+use hmr2_meta::pose::{PersonPose, NUM_BETAS};
+
+use super::network::{LandmarkNetwork, LandmarkOutput, VALUES_PER_CROP};
+use super::roi::{self, points_box};
+use super::{CROP_SIDE, ROI_CENTRE_POINT, ROI_TOP_POINT};
+use crate::boxes::PersonBox;
+use crate::crop::rotated::{RotatedScratch, RotatedSquare};
+use crate::crop::sampler::FrameView;
+use crate::detector::iou;
+use crate::fit::{self, FitOptions, Pinhole, PoseLandmarks, SmplPose, NUM_LANDMARKS};
+
+/// Tuning of the estimator.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EstimatorOptions {
+    /// Crops whose person presence is below this yield no person.
+    pub min_presence: f32,
+    /// Most persons followed per frame.
+    pub max_persons: usize,
+    /// A detection overlapping a tracked person's landmarks by more than this (IoU) is
+    /// that person, not a new one.
+    pub match_iou: f32,
+    /// Two persons whose landmark boxes overlap by more than this are one.
+    pub duplicate_iou: f32,
+    pub fit: FitOptions,
+}
+
+impl Default for EstimatorOptions {
+    fn default() -> Self {
+        Self { min_presence: 0.5, max_persons: 16, match_iou: 0.3, duplicate_iou: 0.6, fit: FitOptions::default() }
+    }
+}
+
+/// A person followed from one frame to the next.
+#[derive(Clone, Debug)]
+struct Track {
+    /// Where to look in the next frame.
+    roi: RotatedSquare,
+    /// The box around the person's landmarks in the last frame.
+    bbox: [f32; 4],
+    pose: SmplPose,
+}
+
+struct Candidate {
+    roi: RotatedSquare,
+    previous: Option<SmplPose>,
+}
+
+/// The landmark family's per-frame estimator; keeps the tracks between frames.
+pub struct LandmarkEstimator {
+    network: LandmarkNetwork,
+    options: EstimatorOptions,
+    tracks: Vec<Track>,
+    crops: Vec<f32>,
+    scratch: RotatedScratch,
+}
+
+impl LandmarkEstimator {
+    pub fn new(network: LandmarkNetwork, options: EstimatorOptions) -> Self {
+        Self { network, options, tracks: Vec::new(), crops: Vec::new(), scratch: RotatedScratch::default() }
+    }
+
+    pub fn set_options(&mut self, options: EstimatorOptions) {
+        self.options = options;
+    }
+
+    /// Forgets every tracked person (a new stream, a seek).
+    pub fn reset(&mut self) {
+        self.tracks.clear();
+    }
+
+    /// Persons tracked into the next frame.
+    pub fn tracked(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// The persons of one frame. `detections` are this frame's detector boxes (may be
+    /// empty: tracked persons are still followed).
+    pub fn estimate(
+        &mut self,
+        frame: &FrameView,
+        detections: &[PersonBox],
+        camera: &FrameCamera,
+    ) -> Result<Vec<PersonPose>, String> {
+        let mut candidates: Vec<Candidate> =
+            self.tracks.drain(..).map(|t| Candidate { roi: t.roi, previous: Some(t.pose) }).collect();
+        let tracked_boxes: Vec<[f32; 4]> = candidates.iter().map(|c| c.roi.bounds()).collect();
+        let mut fresh = Vec::new();
+        for detection in detections {
+            let known = tracked_boxes.iter().any(|b| iou(b, &detection.bbox) > self.options.match_iou)
+                || candidates.iter().any(|c| inside(c.roi.centre, &detection.bbox));
+            if !known && candidates.len() + fresh.len() < self.options.max_persons {
+                fresh.push(roi::from_box(detection.bbox));
+            }
+        }
+        // A new person's box crop only places the real one.
+        if !fresh.is_empty() {
+            let outputs = self.run(frame, &fresh)?;
+            for (square, output) in fresh.iter().zip(outputs) {
+                if output.presence < self.options.min_presence {
+                    continue;
+                }
+                let point = |i: usize| square.to_frame([output.image[i][0], output.image[i][1]], CROP_SIDE);
+                if let Some(roi) = roi::from_tracking_points(point(ROI_CENTRE_POINT), point(ROI_TOP_POINT)) {
+                    candidates.push(Candidate { roi, previous: None });
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        let squares: Vec<RotatedSquare> = candidates.iter().map(|c| c.roi).collect();
+        let outputs = self.run(frame, &squares)?;
+        let pinhole = Pinhole { focal_length: camera.focal_length, principal_point: camera.principal_point };
+        let size = [frame.width() as f32, frame.height() as f32];
+        let mut found: Vec<(PersonPose, Track)> = Vec::new();
+        for (candidate, output) in candidates.iter().zip(&outputs) {
+            if output.presence < self.options.min_presence {
+                continue;
+            }
+            if let Some(person) = self.person(candidate, output, &pinhole, size) {
+                found.push(person);
+            }
+        }
+        // Best presence first; a person seen twice (two tracks on one body) is kept once.
+        found.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+        let mut persons = Vec::with_capacity(found.len());
+        for (pose, track) in found {
+            if self.tracks.iter().any(|t| iou(&t.bbox, &track.bbox) > self.options.duplicate_iou) {
+                continue;
+            }
+            self.tracks.push(track);
+            persons.push(pose);
+        }
+        Ok(persons)
+    }
+
+    /// Crops the squares and runs them in one batch.
+    fn run(&mut self, frame: &FrameView, squares: &[RotatedSquare]) -> Result<Vec<LandmarkOutput>, String> {
+        self.crops.resize(squares.len() * VALUES_PER_CROP, 0.0);
+        for (square, crop) in squares.iter().zip(self.crops.chunks_exact_mut(VALUES_PER_CROP)) {
+            square.write_rgb(frame, CROP_SIDE, &mut self.scratch, crop);
+        }
+        self.network.run(&self.crops, squares.len())
+    }
+
+    /// The metadata of one crop's landmarks and the track it continues, or `None` when
+    /// they cannot be placed in the frame.
+    fn person(
+        &self,
+        candidate: &Candidate,
+        output: &LandmarkOutput,
+        pinhole: &Pinhole,
+        frame_size: [f32; 2],
+    ) -> Option<(PersonPose, Track)> {
+        let square = candidate.roi;
+        let point = |i: usize| square.to_frame([output.image[i][0], output.image[i][1]], CROP_SIDE);
+        let image: [[f32; 2]; NUM_LANDMARKS] = std::array::from_fn(point);
+        let landmarks = PoseLandmarks {
+            world: std::array::from_fn(|i| output.world[i]),
+            visibility: std::array::from_fn(|i| output.visibility[i]),
+            crop_rotation: square.rotation,
+        };
+        let fitted = fit::fit_person(&landmarks, &image, pinhole, candidate.previous.as_ref(), &self.options.fit).ok()?;
+        let next = roi::from_tracking_points(point(ROI_CENTRE_POINT), point(ROI_TOP_POINT))?;
+        let [x0, y0, x1, y1] = points_box(&image)?;
+        let bbox = [x0.max(0.0), y0.max(0.0), x1.min(frame_size[0]), y1.min(frame_size[1])];
+        let cam_t = fitted.camera.translation;
+        let pose = PersonPose {
+            bbox,
+            score: output.presence,
+            track_id: None,
+            global_orient: fitted.body.pose.global_orient,
+            body_pose: fitted.body.pose.body_pose,
+            betas: [0.0; NUM_BETAS],
+            pred_cam: crop_camera(cam_t, &square, pinhole),
+            cam_t,
+            focal_length: pinhole.focal_length,
+            principal_point: pinhole.principal_point,
+        };
+        Some((pose, Track { roi: next, bbox: [x0, y0, x1, y1], pose: fitted.body.pose }))
+    }
+}
+
+/// The weak-perspective crop camera (s, tx, ty) that gives `cam_t` back through
+/// [`FrameCamera::translation_from_crop`] for this crop.
+fn crop_camera(cam_t: [f32; 3], square: &RotatedSquare, camera: &Pinhole) -> [f32; 3] {
+    let bs = 2.0 * camera.focal_length / cam_t[2];
+    let s = bs / square.side;
+    [
+        s,
+        cam_t[0] - 2.0 * (square.centre[0] - camera.principal_point[0]) / bs,
+        cam_t[1] - 2.0 * (square.centre[1] - camera.principal_point[1]) / bs,
+    ]
+}
+
+fn inside(point: [f32; 2], bbox: &[f32; 4]) -> bool {
+    (bbox[0]..=bbox[2]).contains(&point[0]) && (bbox[1]..=bbox[3]).contains(&point[1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_crop_camera_gives_the_translation_back() {
+        let camera = FrameCamera::for_frame(1280, 720, None);
+        let pinhole = Pinhole { focal_length: camera.focal_length, principal_point: camera.principal_point };
+        let square = RotatedSquare { centre: [900.0, 300.0], side: 420.0, rotation: 0.4 };
+        let cam_t = [0.7, -0.2, 55.0];
+        let pred_cam = crop_camera(cam_t, &square, &pinhole);
+        let back = camera.translation_from_crop(pred_cam, square.centre, square.side);
+        for (a, b) in back.iter().zip(cam_t) {
+            assert!((a - b).abs() < 1e-3 * (1.0 + b.abs()), "{back:?} vs {cam_t:?}");
+        }
+    }
+}
