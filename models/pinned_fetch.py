@@ -10,7 +10,6 @@ deleted and fetched again, and a fresh download that does not match is an error.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -99,11 +98,3 @@ def npm_pack(spec: str):
 def apt_download(package: str, version: str):
     """A `fetch_into` that runs `apt-get download PACKAGE=VERSION` (the .deb, no install)."""
     return lambda folder: _run(["apt-get", "download", "-q", f"{package}={version}"], folder)
-
-
-def copy_checked(src: Path, pinned: Pinned, dest: Path) -> Path:
-    """Copies `src` to `dest` after checking it (used for files extracted from a package)."""
-    pinned.check(src)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
-    return dest

@@ -21,6 +21,7 @@ becomes its bias. The output is deterministic: the same model gives the same byt
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -229,6 +230,7 @@ class Converter:
         self.values: dict[str, Value | np.ndarray] = {}
         self.aliases: dict[str, str] = {}  # TF node folded into another (bias adds)
         self.output_shapes: dict[str, tuple[int, ...]] = {}
+        self.layouts: dict[tuple[str, tuple[int, ...]], str] = {}  # transposes already made
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -261,8 +263,11 @@ class Converter:
         if v.perm == perm:
             return v.name
         inv = _inverse(perm)
-        onnx_perm = [v.perm[inv[j]] for j in range(len(perm))]
-        return self.b.op1("Transpose", [v.name], v.name + "/layout", perm=onnx_perm)
+        onnx_perm = tuple(v.perm[inv[j]] for j in range(len(perm)))
+        key = (v.name, onnx_perm)
+        if key not in self.layouts:
+            self.layouts[key] = self.b.op1("Transpose", [v.name], v.name + "/layout", perm=list(onnx_perm))
+        return self.layouts[key]
 
     @staticmethod
     def attr(node: dict, key: str, default=None):
@@ -272,8 +277,6 @@ class Converter:
         if "list" in a:
             return [int(x) for x in a["list"].get("i", [])]
         if "s" in a:
-            import base64
-
             return base64.b64decode(a["s"]).decode()
         if "f" in a:
             return float(a["f"])
@@ -292,6 +295,9 @@ class Converter:
         for name, onnx_name in inputs.items():
             shape = tuple(self.g.inputs[name])
             self.values[name] = Value(onnx_name, tuple(range(len(shape))), shape)
+        for node in self.dependency_order(outputs or self.g.outputs):
+            if node["name"] not in self.values:
+                self.visit(node)
         result = {}
         for out in outputs or self.g.outputs:
             v = self.get(out)
@@ -300,6 +306,27 @@ class Converter:
             result[out] = self.in_layout(v, range(len(v.shape)))
             self.output_shapes[out] = v.shape
         return result
+
+    def dependency_order(self, outputs: list[str]) -> list[dict]:
+        """The nodes the outputs depend on, each after its inputs (without recursion, so
+        deep graphs are fine)."""
+        order, done, stack = [], set(), [(o.split(":")[0], False) for o in reversed(outputs)]
+        while stack:
+            name, expanded = stack.pop()
+            if name in done:
+                continue
+            if expanded:
+                done.add(name)
+                order.append(self.by_name[name])
+                continue
+            if name not in self.by_name:
+                raise ConversionError(f"node {name} not in the graph")
+            stack.append((name, True))
+            for i in reversed(self.by_name[name].get("input", [])):
+                dep = i.lstrip("^").split(":")[0]
+                if dep not in done:
+                    stack.append((dep, False))
+        return order
 
     def visit(self, node: dict) -> None:
         op = node["op"]
