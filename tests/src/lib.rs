@@ -16,3 +16,11 @@ pub fn appsink_pipeline(description: &str) -> (gst::Pipeline, gst_app::AppSink) 
         .expect("the element named sink is an appsink");
     (pipeline, sink)
 }
+
+/// Makes `hmr2pose` fall back to its bundled test network instead of the default models
+/// the set-up converts: for the tests of the element's mechanics, whose expectations (one
+/// full-frame person, the boxes given) are those of an HMR2 network without a detector.
+/// Child processes inherit it.
+pub fn use_bundled_test_network() {
+    std::env::set_var(gsthmr2::hmr2pose::models::MODELS_DIR_ENV, "/nonexistent/hmr2-models");
+}

@@ -6,6 +6,7 @@ use gst::prelude::*;
 use hmr2_meta::pose::FramePoses;
 
 fn run(description: &str) -> Vec<Option<FramePoses>> {
+    hmr2_e2e_tests::use_bundled_test_network();
     gst::init().unwrap();
     gsthmr2::plugin_register_static().unwrap();
     let (pipeline, sink) = hmr2_e2e_tests::appsink_pipeline(description);

@@ -23,6 +23,7 @@ fn repo_root() -> PathBuf {
 }
 
 fn rust_frames() -> Vec<(u64, FramePoses)> {
+    hmr2_e2e_tests::use_bundled_test_network();
     gst::init().unwrap();
     gsthmr2::plugin_register_static().unwrap();
     let (pipeline, sink) = hmr2_e2e_tests::appsink_pipeline(&format!(
@@ -59,6 +60,7 @@ fn assert_close(field: &str, python: &serde_json::Value, rust: &[f32]) {
 
 #[test]
 fn python_reads_the_same_poses_as_rust() {
+    hmr2_e2e_tests::use_bundled_test_network();
     let plugin_dir = build_dir();
     assert!(
         plugin_dir.join("libgsthmr2.so").exists(),

@@ -33,12 +33,16 @@ pub struct EstimatorOptions {
     pub match_iou: f32,
     /// Two persons whose landmark boxes overlap by more than this are one.
     pub duplicate_iou: f32,
+    /// Fit the skeleton to the image landmarks' 3D (x, y in the frame, z from the model,
+    /// metric scale from the world landmarks) instead of the world landmarks: the bones then
+    /// point where the 2D landmarks are, so the projected skeleton lands on them.
+    pub image_aligned: bool,
     pub fit: FitOptions,
 }
 
 impl Default for EstimatorOptions {
     fn default() -> Self {
-        Self { min_presence: 0.5, max_persons: 16, match_iou: 0.3, duplicate_iou: 0.6, fit: FitOptions::default() }
+        Self { min_presence: 0.5, max_persons: 16, match_iou: 0.3, duplicate_iou: 0.5, image_aligned: false, fit: FitOptions::default() }
     }
 }
 
@@ -57,18 +61,37 @@ struct Candidate {
     previous: Option<SmplPose>,
 }
 
+/// How well one person's fitted skeleton matches the landmarks it was fitted to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FitQuality {
+    /// Largest distance in pixels between a projected joint and its 2D landmark.
+    pub max_error_px: f32,
+    pub rms_error_px: f32,
+    /// Height of the person's box in pixels, the scale the errors compare with.
+    pub box_height: f32,
+}
+
 /// The landmark family's per-frame estimator; keeps the tracks between frames.
 pub struct LandmarkEstimator {
     network: LandmarkNetwork,
     options: EstimatorOptions,
     tracks: Vec<Track>,
+    /// Per person of the last frame, in output order.
+    quality: Vec<FitQuality>,
     crops: Vec<f32>,
     scratch: RotatedScratch,
 }
 
 impl LandmarkEstimator {
     pub fn new(network: LandmarkNetwork, options: EstimatorOptions) -> Self {
-        Self { network, options, tracks: Vec::new(), crops: Vec::new(), scratch: RotatedScratch::default() }
+        Self {
+            network,
+            options,
+            tracks: Vec::new(),
+            quality: Vec::new(),
+            crops: Vec::new(),
+            scratch: RotatedScratch::default(),
+        }
     }
 
     pub fn set_options(&mut self, options: EstimatorOptions) {
@@ -78,6 +101,11 @@ impl LandmarkEstimator {
     /// Forgets every tracked person (a new stream, a seek).
     pub fn reset(&mut self) {
         self.tracks.clear();
+    }
+
+    /// How well each person of the last frame fits its landmarks.
+    pub fn fit_quality(&self) -> &[FitQuality] {
+        &self.quality
     }
 
     /// Persons tracked into the next frame.
@@ -93,13 +121,15 @@ impl LandmarkEstimator {
         detections: &[PersonBox],
         camera: &FrameCamera,
     ) -> Result<Vec<PersonPose>, String> {
+        let tracks: Vec<Track> = self.tracks.drain(..).collect();
         let mut candidates: Vec<Candidate> =
-            self.tracks.drain(..).map(|t| Candidate { roi: t.roi, previous: Some(t.pose) }).collect();
-        let tracked_boxes: Vec<[f32; 4]> = candidates.iter().map(|c| c.roi.bounds()).collect();
+            tracks.iter().map(|t| Candidate { roi: t.roi, previous: Some(t.pose) }).collect();
         let mut fresh = Vec::new();
         for detection in detections {
-            let known = tracked_boxes.iter().any(|b| iou(b, &detection.bbox) > self.options.match_iou)
-                || candidates.iter().any(|c| inside(c.roi.centre, &detection.bbox));
+            // A tracked person's landmarks overlap their detection, and their hips lie in it.
+            let known = tracks.iter().any(|t| {
+                iou(&t.bbox, &detection.bbox) > self.options.match_iou || inside(t.roi.centre, &detection.bbox)
+            });
             if !known && candidates.len() + fresh.len() < self.options.max_persons {
                 fresh.push(roi::from_box(detection.bbox));
             }
@@ -117,6 +147,7 @@ impl LandmarkEstimator {
                 }
             }
         }
+        self.quality.clear();
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
@@ -125,7 +156,7 @@ impl LandmarkEstimator {
         let outputs = self.run(frame, &squares)?;
         let pinhole = Pinhole { focal_length: camera.focal_length, principal_point: camera.principal_point };
         let size = [frame.width() as f32, frame.height() as f32];
-        let mut found: Vec<(PersonPose, Track)> = Vec::new();
+        let mut found: Vec<(PersonPose, Track, FitQuality)> = Vec::new();
         for (candidate, output) in candidates.iter().zip(&outputs) {
             if output.presence < self.options.min_presence {
                 continue;
@@ -137,11 +168,12 @@ impl LandmarkEstimator {
         // Best presence first; a person seen twice (two tracks on one body) is kept once.
         found.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
         let mut persons = Vec::with_capacity(found.len());
-        for (pose, track) in found {
+        for (pose, track, quality) in found {
             if self.tracks.iter().any(|t| iou(&t.bbox, &track.bbox) > self.options.duplicate_iou) {
                 continue;
             }
             self.tracks.push(track);
+            self.quality.push(quality);
             persons.push(pose);
         }
         Ok(persons)
@@ -164,14 +196,22 @@ impl LandmarkEstimator {
         output: &LandmarkOutput,
         pinhole: &Pinhole,
         frame_size: [f32; 2],
-    ) -> Option<(PersonPose, Track)> {
+    ) -> Option<(PersonPose, Track, FitQuality)> {
         let square = candidate.roi;
         let point = |i: usize| square.to_frame([output.image[i][0], output.image[i][1]], CROP_SIDE);
         let image: [[f32; 2]; NUM_LANDMARKS] = std::array::from_fn(point);
-        let landmarks = PoseLandmarks {
-            world: std::array::from_fn(|i| output.world[i]),
-            visibility: std::array::from_fn(|i| output.visibility[i]),
-            crop_rotation: square.rotation,
+        let landmarks = if self.options.image_aligned {
+            PoseLandmarks {
+                world: image_aligned_points(output, &square),
+                visibility: std::array::from_fn(|i| output.visibility[i]),
+                crop_rotation: 0.0,
+            }
+        } else {
+            PoseLandmarks {
+                world: std::array::from_fn(|i| output.world[i]),
+                visibility: std::array::from_fn(|i| output.visibility[i]),
+                crop_rotation: square.rotation,
+            }
         };
         let fitted = fit::fit_person(&landmarks, &image, pinhole, candidate.previous.as_ref(), &self.options.fit).ok()?;
         let next = roi::from_tracking_points(point(ROI_CENTRE_POINT), point(ROI_TOP_POINT))?;
@@ -190,7 +230,12 @@ impl LandmarkEstimator {
             focal_length: pinhole.focal_length,
             principal_point: pinhole.principal_point,
         };
-        Some((pose, Track { roi: next, bbox: [x0, y0, x1, y1], pose: fitted.body.pose }))
+        let quality = FitQuality {
+            max_error_px: fitted.camera.max_error_px,
+            rms_error_px: fitted.camera.rms_error_px,
+            box_height: y1 - y0,
+        };
+        Some((pose, Track { roi: next, bbox: [x0, y0, x1, y1], pose: fitted.body.pose }, quality))
     }
 }
 
@@ -204,6 +249,30 @@ fn crop_camera(cam_t: [f32; 3], square: &RotatedSquare, camera: &Pinhole) -> [f3
         cam_t[0] - 2.0 * (square.centre[0] - camera.principal_point[0]) / bs,
         cam_t[1] - 2.0 * (square.centre[1] - camera.principal_point[1]) / bs,
     ]
+}
+
+/// The model's image landmarks as 3D points in the frame's axes (x right, y down, z away),
+/// scaled to metres by the world landmarks' torso size, origin between the hips.
+fn image_aligned_points(output: &LandmarkOutput, square: &RotatedSquare) -> [[f32; 3]; NUM_LANDMARKS] {
+    use crate::fit::landmarks::{LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER};
+    let per_pixel = square.side / CROP_SIDE as f32;
+    let points: [[f32; 3]; NUM_LANDMARKS] = std::array::from_fn(|i| {
+        let [x, y] = square.to_frame([output.image[i][0], output.image[i][1]], CROP_SIDE);
+        [x, y, output.image[i][2] * per_pixel]
+    });
+    let distance = |p: &[[f32; 3]], a: usize, b: usize| {
+        let d = [p[a][0] - p[b][0], p[a][1] - p[b][1], p[a][2] - p[b][2]];
+        (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
+    };
+    let mid = |p: &[[f32; 3]], a: usize, b: usize| std::array::from_fn::<f32, 3, _>(|k| (p[a][k] + p[b][k]) / 2.0);
+    // Metres per pixel from the torso: both shoulder widths and hip-to-shoulder heights.
+    let pairs = [(LEFT_SHOULDER, RIGHT_SHOULDER), (LEFT_HIP, RIGHT_HIP), (LEFT_SHOULDER, LEFT_HIP), (RIGHT_SHOULDER, RIGHT_HIP)];
+    let (world, image) = pairs.iter().fold((0.0, 0.0), |(w, i), &(a, b)| {
+        (w + distance(&output.world, a, b), i + distance(&points, a, b))
+    });
+    let scale = if image > 1e-3 && world.is_finite() && world > 0.0 { world / image } else { 0.0 };
+    let origin = mid(&points, LEFT_HIP, RIGHT_HIP);
+    points.map(|p| std::array::from_fn(|k| (p[k] - origin[k]) * scale))
 }
 
 fn inside(point: [f32; 2], bbox: &[f32; 4]) -> bool {
