@@ -445,7 +445,9 @@ mod tests {
             .into_iter()
             .collect();
             let without = safetensors::serialize(kept, Some(metadata)).unwrap();
-            let err = BodyModel::from_bytes(&without, "m").unwrap_err().to_string();
+            let err = BodyModel::from_bytes(&without, "m")
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains(&format!("tensor '{missing}' is missing")),
                 "{missing}: {err}"
@@ -456,8 +458,8 @@ mod tests {
     /// The Anny body (`models/gen_anny_body.py`), when it has been generated.
     #[test]
     fn generated_anny_body_loads_when_present() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../.deps/models/anny-smpl.safetensors");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.deps/models/anny-smpl.safetensors");
         if !path.exists() {
             eprintln!("skipped: {} not generated", path.display());
             return;

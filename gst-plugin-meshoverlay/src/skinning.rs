@@ -474,7 +474,10 @@ mod tests {
         let skinner = Skinner::new(&absent);
         skinner.pose_all(&poses, &mut without);
         assert_eq!(with_zeros, without);
-        assert_eq!(skinner.blend_rows.len(), MAX_BETAS * absent.num_vertices * 3);
+        assert_eq!(
+            skinner.blend_rows.len(),
+            MAX_BETAS * absent.num_vertices * 3
+        );
 
         // ...and the mannequin's own correctives do change the result (the check can fail).
         let mut corrected = Vec::new();
