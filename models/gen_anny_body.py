@@ -341,12 +341,36 @@ ANNY_TO_SMPL_AXES = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]
 # ---------------------------------------------------------------------------------------
 
 
+def nnls(A: np.ndarray, b: np.ndarray, max_iter: int = 2000) -> np.ndarray:
+    """Non-negative least squares, ``min |A x - b|`` with ``x >= 0`` (Lawson and Hanson's
+    active-set method; numpy only)."""
+    m, n = A.shape
+    x = np.zeros(n)
+    passive = np.zeros(n, bool)
+    tol = 10 * np.finfo(np.float64).eps * np.abs(A).sum(axis=0).max() * max(m, n)
+    w = A.T @ (b - A @ x)
+    for _ in range(max_iter):
+        if passive.all() or w[~passive].max() <= tol:
+            break
+        passive[np.argmax(np.where(passive, -np.inf, w))] = True
+        while True:
+            s = np.zeros(n)
+            s[passive] = np.linalg.lstsq(A[:, passive], b, rcond=None)[0]
+            if s[passive].min() > 0:
+                break
+            neg = passive & (s <= 0)
+            alpha = np.min(x[neg] / (x[neg] - s[neg]))
+            x = x + alpha * (s - x)
+            passive &= x > tol
+        x = s
+        w = A.T @ (b - A @ x)
+    return x
+
+
 def regressor_row(vertices: np.ndarray, joint: np.ndarray, candidates: np.ndarray):
     """Non-negative weights (summing to 1) on a few vertices near ``joint`` whose weighted
     mean is ``joint``. Grows the neighbourhood until the joint lies inside it, then finds
     the weights closest to a Gaussian fall-off that hit the joint exactly."""
-    from scipy.optimize import nnls
-
     d = np.linalg.norm(vertices[candidates] - joint, axis=1)
     order = candidates[np.argsort(d)]
     for k in (12, 16, 24, 32, 48, 64, 96, 128, 192, 256):
@@ -360,7 +384,7 @@ def regressor_row(vertices: np.ndarray, joint: np.ndarray, candidates: np.ndarra
         lam = 1e4
         A = np.vstack([lam * P.T, lam * np.ones((1, k)), np.eye(k)])
         y = np.concatenate([lam * joint, [lam], prior])
-        w, _ = nnls(A, y, maxiter=50 * k)
+        w = nnls(A, y)
         if np.abs(w @ P - joint).max() > 1e-4 or abs(w.sum() - 1.0) > 1e-4:
             continue  # the joint is outside these vertices' hull: take more
         # Exact on the support: drop negligible weights, then the least-norm correction

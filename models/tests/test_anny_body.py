@@ -124,6 +124,17 @@ class GeneratorPartsTest(unittest.TestCase):
         with self.assertRaises(gab.AnnyBodyError):  # a joint outside the surface is refused
             gab.regressor_row(ring, np.array([1.0, 0.4, 0.0]), np.arange(len(ring)))
 
+    def test_nnls_meets_the_optimality_conditions(self):
+        rng = np.random.default_rng(3)
+        A = rng.normal(size=(30, 12))
+        b = A @ np.where(np.arange(12) % 3 == 0, -1.0, 1.0) + 0.1 * rng.normal(size=30)
+        x = gab.nnls(A, b)
+        grad = A.T @ (A @ x - b)
+        self.assertTrue(np.all(x >= 0))
+        self.assertTrue(np.any(x == 0))  # the unconstrained optimum has negative entries
+        self.assertLess(np.abs(grad[x > 0]).max(), 1e-9)  # stationary on the support
+        self.assertGreater(grad[x == 0].min(), -1e-9)  # and no descent into the bound
+
     def test_rotation_between(self):
         a, b = np.array([0.3, -0.5, -0.6]), np.array([1.0, 0.0, 0.0])
         R = gab.rotation_between(a, b)
