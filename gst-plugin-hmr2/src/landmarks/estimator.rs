@@ -9,6 +9,8 @@
 //! crop whose presence falls below the threshold yields no person and ends the track;
 //! two tracks that converge on one person are merged.
 
+use std::time::{Duration, Instant};
+
 use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::pose::{PersonPose, NUM_BETAS};
 
@@ -71,6 +73,18 @@ pub struct FitQuality {
     pub box_height: f32,
 }
 
+/// Time spent per stage since the estimator was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageTimes {
+    /// Crops cut and run through the model (a new person's counts twice).
+    pub crops: u64,
+    /// Persons fitted.
+    pub fits: u64,
+    pub crop: Duration,
+    pub network: Duration,
+    pub fit: Duration,
+}
+
 /// The landmark family's per-frame estimator; keeps the tracks between frames.
 pub struct LandmarkEstimator {
     network: LandmarkNetwork,
@@ -78,6 +92,7 @@ pub struct LandmarkEstimator {
     tracks: Vec<Track>,
     /// Per person of the last frame, in output order.
     quality: Vec<FitQuality>,
+    times: StageTimes,
     crops: Vec<f32>,
     scratch: RotatedScratch,
 }
@@ -89,6 +104,7 @@ impl LandmarkEstimator {
             options,
             tracks: Vec::new(),
             quality: Vec::new(),
+            times: StageTimes::default(),
             crops: Vec::new(),
             scratch: RotatedScratch::default(),
         }
@@ -106,6 +122,11 @@ impl LandmarkEstimator {
     /// How well each person of the last frame fits its landmarks.
     pub fn fit_quality(&self) -> &[FitQuality] {
         &self.quality
+    }
+
+    /// Time spent per stage so far.
+    pub fn stage_times(&self) -> StageTimes {
+        self.times
     }
 
     /// Persons tracked into the next frame.
@@ -157,14 +178,17 @@ impl LandmarkEstimator {
         let pinhole = Pinhole { focal_length: camera.focal_length, principal_point: camera.principal_point };
         let size = [frame.width() as f32, frame.height() as f32];
         let mut found: Vec<(PersonPose, Track, FitQuality)> = Vec::new();
+        let start = Instant::now();
         for (candidate, output) in candidates.iter().zip(&outputs) {
             if output.presence < self.options.min_presence {
                 continue;
             }
+            self.times.fits += 1;
             if let Some(person) = self.person(candidate, output, &pinhole, size) {
                 found.push(person);
             }
         }
+        self.times.fit += start.elapsed();
         // Best presence first; a person seen twice (two tracks on one body) is kept once.
         found.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
         let mut persons = Vec::with_capacity(found.len());
@@ -181,11 +205,17 @@ impl LandmarkEstimator {
 
     /// Crops the squares and runs them in one batch.
     fn run(&mut self, frame: &FrameView, squares: &[RotatedSquare]) -> Result<Vec<LandmarkOutput>, String> {
+        let start = Instant::now();
         self.crops.resize(squares.len() * VALUES_PER_CROP, 0.0);
         for (square, crop) in squares.iter().zip(self.crops.chunks_exact_mut(VALUES_PER_CROP)) {
             square.write_rgb(frame, CROP_SIDE, &mut self.scratch, crop);
         }
-        self.network.run(&self.crops, squares.len())
+        let cropped = Instant::now();
+        let outputs = self.network.run(&self.crops, squares.len());
+        self.times.crops += squares.len() as u64;
+        self.times.crop += cropped - start;
+        self.times.network += cropped.elapsed();
+        outputs
     }
 
     /// The metadata of one crop's landmarks and the track it continues, or `None` when
