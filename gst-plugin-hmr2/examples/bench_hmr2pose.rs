@@ -19,9 +19,9 @@
 use std::time::Instant;
 
 use gst::prelude::*;
+use gsthmr2::crop::sampler::Scratch;
 use gsthmr2::crop::PersonCrop;
 use gsthmr2::hmr2pose::frame;
-use gsthmr2::crop::sampler::Scratch;
 
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;
@@ -36,8 +36,7 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let mut args =
-        Args { frames: 120, batches: vec![], format: "RGBA".into(), model: None, threads: 0, repeat: 3 };
+    let mut args = Args { frames: 120, batches: vec![], format: "RGBA".into(), model: None, threads: 0, repeat: 3 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -114,9 +113,8 @@ fn run(args: &Args, batch: u32, caps: &gst::Caps, frame: &gst::Buffer, persons: 
     }
     src.end_of_stream().unwrap();
     let bus = pipeline.bus().unwrap();
-    let message = bus
-        .timed_pop_filtered(gst::ClockTime::NONE, &[gst::MessageType::Eos, gst::MessageType::Error])
-        .unwrap();
+    let message =
+        bus.timed_pop_filtered(gst::ClockTime::NONE, &[gst::MessageType::Eos, gst::MessageType::Error]).unwrap();
     let wall_s = start.elapsed().as_secs_f64();
     if let gst::MessageView::Error(e) = message.view() {
         panic!("pipeline error: {} ({:?})", e.error(), e.debug());
@@ -128,7 +126,14 @@ fn run(args: &Args, batch: u32, caps: &gst::Caps, frame: &gst::Buffer, persons: 
 
 /// Runs one case `args.repeat` times and prints the fastest run, with the range of
 /// frames/s over all runs.
-fn run_and_report(label: &str, args: &Args, batch: u32, caps: &gst::Caps, frame: &gst::Buffer, persons: &[(u32, u32, u32, u32)]) {
+fn run_and_report(
+    label: &str,
+    args: &Args,
+    batch: u32,
+    caps: &gst::Caps,
+    frame: &gst::Buffer,
+    persons: &[(u32, u32, u32, u32)],
+) {
     let runs: Vec<Run> = (0..args.repeat).map(|_| run(args, batch, caps, frame, persons)).collect();
     let fps = |run: &Run| run.stats.get::<u64>("frames").unwrap() as f64 / run.wall_s;
     let best = runs.iter().max_by(|a, b| fps(a).total_cmp(&fps(b))).unwrap();

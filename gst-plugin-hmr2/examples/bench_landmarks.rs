@@ -37,7 +37,9 @@ fn frames(source: &str, count: usize) -> (Vec<Vec<u8>>, usize, usize) {
     pipeline.set_state(gst::State::Playing).unwrap();
     let (mut out, mut size) = (Vec::new(), (0, 0));
     while out.len() < count {
-        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) else { break };
+        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) else {
+            break;
+        };
         let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(sample.buffer().unwrap(), &info).unwrap();
         let (w, h, stride) = (info.width() as usize, info.height() as usize, frame.plane_stride()[0] as usize);
@@ -50,7 +52,11 @@ fn frames(source: &str, count: usize) -> (Vec<Vec<u8>>, usize, usize) {
 }
 
 fn ms(d: Duration, n: u64) -> f64 {
-    if n == 0 { 0.0 } else { d.as_secs_f64() * 1e3 / n as f64 }
+    if n == 0 {
+        0.0
+    } else {
+        d.as_secs_f64() * 1e3 / n as f64
+    }
 }
 
 fn stages(name: &str, clip: &(Vec<Vec<u8>>, usize, usize), threads: usize) {
@@ -123,11 +129,8 @@ fn element(name: &str, source: &str, frames: usize) {
 }
 
 fn main() {
-    let frames_wanted = std::env::args()
-        .skip_while(|a| a != "--frames")
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60usize);
+    let frames_wanted =
+        std::env::args().skip_while(|a| a != "--frames").nth(1).and_then(|v| v.parse().ok()).unwrap_or(60usize);
     gst::init().unwrap();
     gsthmr2::plugin_register_static().unwrap();
     onnxruntime::ensure_loaded().unwrap();

@@ -177,7 +177,9 @@ impl Batch {
 
     /// Whether the batch should go to inference now that frame `newest` has been added.
     pub fn is_due(&self, newest: FrameId, now: Instant, timeout: Option<Duration>) -> bool {
-        let Some(first) = self.slots.first() else { return false };
+        let Some(first) = self.slots.first() else {
+            return false;
+        };
         self.is_full()
             || newest.saturating_sub(first.frame) + 1 >= self.capacity as u64
             || self.deadline(timeout).is_some_and(|d| now >= d)

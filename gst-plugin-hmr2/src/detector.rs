@@ -15,9 +15,9 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::boxes::PersonBox;
+use crate::crop::sampler::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
 use crate::model_contract::{DataType, TensorDesc};
 use crate::onnxruntime::{self, ModelSource, SessionOptions};
-use crate::crop::sampler::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
 
 /// Input side used when the model leaves it symbolic.
 pub const DEFAULT_INPUT_SIDE: usize = 640;
@@ -92,7 +92,11 @@ pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     let inter = w * h;
     let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
     let union = area(a) + area(b) - inter;
-    if union > 0.0 { inter / union } else { 0.0 }
+    if union > 0.0 {
+        inter / union
+    } else {
+        0.0
+    }
 }
 
 /// Greedy non-maximum suppression: best score first, dropping boxes that overlap a kept

@@ -5,10 +5,10 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::boxes::PersonBox;
-use hmr2_meta::camera::FrameCamera;
 use crate::crop::PersonCrop;
 use crate::model_contract::{self, InputSize};
 use crate::onnxruntime;
+use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::math::Mat3;
 use hmr2_meta::pose::{PersonPose, NUM_BETAS, NUM_BODY_JOINTS};
 

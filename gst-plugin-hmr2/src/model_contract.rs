@@ -74,11 +74,8 @@ impl TensorDesc {
 
 impl fmt::Display for TensorDesc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dims: Vec<String> = self
-            .dims
-            .iter()
-            .map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string()))
-            .collect();
+        let dims: Vec<String> =
+            self.dims.iter().map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string())).collect();
         write!(f, "{} {} [{}]", self.name, self.dtype, dims.join(", "))
     }
 }
@@ -125,10 +122,7 @@ pub fn expected_signature() -> String {
             format!("{name} float32 [B, {}]", dims.join(", "))
         })
         .collect();
-    format!(
-        "input {INPUT_NAME} float32 [B, 3, {INPUT_HEIGHT}, 192 or 256]; outputs {}",
-        outputs.join(", ")
-    )
+    format!("input {INPUT_NAME} float32 [B, 3, {INPUT_HEIGHT}, 192 or 256]; outputs {}", outputs.join(", "))
 }
 
 impl fmt::Display for ContractError {
@@ -276,11 +270,7 @@ pub fn check(inputs: &[TensorDesc], outputs: &[TensorDesc]) -> Result<InputSize,
 
     match (problems.is_empty(), size) {
         (true, Some((height, width))) => Ok(InputSize { height, width, fixed_batch }),
-        _ => Err(ContractError {
-            problems,
-            found_inputs: inputs.to_vec(),
-            found_outputs: outputs.to_vec(),
-        }),
+        _ => Err(ContractError { problems, found_inputs: inputs.to_vec(), found_outputs: outputs.to_vec() }),
     }
 }
 
@@ -293,8 +283,7 @@ fn batch_dims_agree(input: Option<i64>, output: Option<i64>) -> bool {
 }
 
 fn dims_string(dims: &[Option<i64>]) -> String {
-    let dims: Vec<String> =
-        dims.iter().map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string())).collect();
+    let dims: Vec<String> = dims.iter().map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string())).collect();
     format!("[{}]", dims.join(", "))
 }
 
@@ -318,10 +307,7 @@ mod tests {
     #[test]
     fn reference_signature_is_accepted() {
         let inputs = [f32_tensor("image", &[None, Some(3), Some(256), Some(192)])];
-        assert_eq!(
-            check(&inputs, &good_outputs(None)),
-            Ok(InputSize { height: 256, width: 192, fixed_batch: None })
-        );
+        assert_eq!(check(&inputs, &good_outputs(None)), Ok(InputSize { height: 256, width: 192, fixed_batch: None }));
     }
 
     #[test]
@@ -329,10 +315,7 @@ mod tests {
         let inputs = [f32_tensor("image", &[Some(1), Some(3), Some(256), Some(256)])];
         let mut outputs = good_outputs(Some(1));
         outputs.push(f32_tensor("pred_keypoints_2d", &[Some(1), Some(44), Some(2)]));
-        assert_eq!(
-            check(&inputs, &outputs),
-            Ok(InputSize { height: 256, width: 256, fixed_batch: Some(1) })
-        );
+        assert_eq!(check(&inputs, &outputs), Ok(InputSize { height: 256, width: 256, fixed_batch: Some(1) }));
     }
 
     #[test]

@@ -45,7 +45,9 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 fn gst_logger() -> LoggerFunction {
     Arc::new(|level, category, _id, location, message| match level {
-        LogLevel::Error | LogLevel::Fatal => gst::error!(CAT, "[{category}] {message} ({location})"),
+        LogLevel::Error | LogLevel::Fatal => {
+            gst::error!(CAT, "[{category}] {message} ({location})")
+        }
         LogLevel::Warning => gst::warning!(CAT, "[{category}] {message} ({location})"),
         LogLevel::Info => gst::info!(CAT, "[{category}] {message} ({location})"),
         LogLevel::Verbose => gst::trace!(CAT, "[{category}] {message} ({location})"),
@@ -84,11 +86,9 @@ fn load() -> Result<Runtime, String> {
     let mut failures = Vec::new();
     for path in candidates(env_value.as_deref()) {
         let attempt = catch_panic("loading its library", || {
-            ort::init_from(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|builder| {
-                    builder.with_name("hmr2").with_logger(gst_logger()).build().map_err(|e| e.to_string())
-                })
+            ort::init_from(&path).map_err(|e| e.to_string()).and_then(|builder| {
+                builder.with_name("hmr2").with_logger(gst_logger()).build().map_err(|e| e.to_string())
+            })
         });
         match attempt.and_then(|r| r) {
             Ok(environment) => {
@@ -105,10 +105,7 @@ fn load() -> Result<Runtime, String> {
              or set {DYLIB_ENV} to the library file"
         ),
     };
-    Err(format!(
-        "the ONNX Runtime library could not be loaded ({origin}). Tried: {}",
-        failures.join("; ")
-    ))
+    Err(format!("the ONNX Runtime library could not be loaded ({origin}). Tried: {}", failures.join("; ")))
 }
 
 fn runtime() -> Result<&'static Runtime, String> {
@@ -181,10 +178,9 @@ fn execution_providers(options: &SessionOptions) -> Vec<ep::ExecutionProviderDis
     match options.provider {
         ExecutionProvider::Cpu => vec![],
         ExecutionProvider::Cuda => vec![cuda()],
-        ExecutionProvider::TensorRt => vec![
-            ep::TensorRT::default().with_device_id(options.device_id).build().error_on_failure(),
-            cuda(),
-        ],
+        ExecutionProvider::TensorRt => {
+            vec![ep::TensorRT::default().with_device_id(options.device_id).build().error_on_failure(), cuda()]
+        }
     }
 }
 
@@ -286,11 +282,7 @@ fn describe(name: &str, value_type: &ValueType) -> TensorDesc {
             dtype: data_type(*ty),
             dims: shape.iter().map(|&d| (d >= 0).then_some(d)).collect(),
         },
-        other => TensorDesc {
-            name: name.to_string(),
-            dtype: DataType::Other(format!("{other:?}")),
-            dims: vec![],
-        },
+        other => TensorDesc { name: name.to_string(), dtype: DataType::Other(format!("{other:?}")), dims: vec![] },
     }
 }
 

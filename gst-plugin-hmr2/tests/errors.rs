@@ -177,3 +177,52 @@ fn missing_onnxruntime_library_is_an_element_error() {
     assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("CHILD-CHECKED"), "the child did not run its checks:\n{stdout}\n{stderr}");
 }
+
+/// The first line a user sees (the error's message text, not its debug detail) names the
+/// cause, for the start-up failures users meet most.
+#[test]
+fn the_message_text_names_the_cause() {
+    // A truncated model: the test network cut in half.
+    let network = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/hmr2-test.onnx");
+    let bytes = std::fs::read(&network).unwrap();
+    let truncated = std::env::temp_dir().join(format!("hmr2-truncated-{}.onnx", std::process::id()));
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let (message, _) = element_error(&format!("model={}", truncated.display()));
+    std::fs::remove_file(&truncated).unwrap();
+    assert!(message.contains("cannot load model") && message.contains("hmr2-truncated"), "{message}");
+
+    // A model with the wrong signature.
+    let (message, _) = element_error(&format!("model={}", fixture("wrong-input.onnx")));
+    assert!(
+        message.contains("does not have the HMR2 signature") && message.contains("output 'betas' is missing"),
+        "{message}"
+    );
+}
+
+/// A missing ONNX Runtime library, in a process of its own (the library is loaded once per
+/// process): gst-launch-1.0's ERROR line carries the cause.
+#[test]
+fn a_missing_onnx_runtime_is_named_in_the_message() {
+    let plugins = std::env::current_exe().unwrap().parent().and_then(|d| d.parent()).unwrap().to_path_buf();
+    assert!(
+        plugins.join("libgsthmr2.so").exists(),
+        "{} has no libgsthmr2.so: build the workspace first",
+        plugins.display()
+    );
+    let output = std::process::Command::new("gst-launch-1.0")
+        .args(["videotestsrc", "num-buffers=1", "!", "hmr2pose", "!", "fakesink"])
+        .env("GST_PLUGIN_PATH", &plugins)
+        .env("GST_REGISTRY", plugins.join("gst-registry-missing-ort.bin"))
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .expect("gst-launch-1.0 runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let error_line = stdout.lines().chain(stderr.lines()).find(|l| l.starts_with("ERROR:")).unwrap_or_default();
+    assert!(!output.status.success());
+    assert!(
+        error_line.contains("ONNX Runtime library could not be loaded")
+            && error_line.contains("/nonexistent/libonnxruntime.so"),
+        "first error line: {error_line}\n{stdout}\n{stderr}"
+    );
+}

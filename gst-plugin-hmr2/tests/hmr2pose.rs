@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use gst::glib;
 use gst::prelude::*;
 use gst_check::Harness;
-use hmr2_meta::camera::FrameCamera;
 use gsthmr2::crop::PersonCrop;
+use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::pose::FramePoses;
 
 const W: u32 = 320;
@@ -183,8 +183,7 @@ fn events_keep_their_place_and_new_caps_drain_the_batch() {
     }
     finish(&mut h);
     let seen = seen.lock().unwrap().clone();
-    let from_first_frame: Vec<&str> =
-        seen.iter().skip_while(|e| !e.starts_with("frame")).map(String::as_str).collect();
+    let from_first_frame: Vec<&str> = seen.iter().skip_while(|e| !e.starts_with("frame")).map(String::as_str).collect();
     assert_eq!(
         from_first_frame,
         [
@@ -295,8 +294,7 @@ fn person_cap_keeps_the_best_scores() {
 fn camera_translation_is_the_frame_camera_of_the_crop() {
     for focal in [0.0f32, 1234.5] {
         let mut h = harness(&[("focal-length", focal.to_value())], &rgba_caps());
-        h.push(frame(3, &[("person", (40, 30, 70, 180), None), ("person", (250, 10, 60, 60), None)]))
-            .unwrap();
+        h.push(frame(3, &[("person", (40, 30, 70, 180), None), ("person", (250, 10, 60, 60), None)])).unwrap();
         let p = poses(&finish(&mut h)[0]);
         let camera = FrameCamera::for_frame(W, H, (focal > 0.0).then_some(focal));
         assert_eq!(p.persons.len(), 2);
@@ -476,10 +474,7 @@ fn downstream_eos_ends_the_pipeline_instead_of_hanging() {
     let message = pipeline
         .bus()
         .unwrap()
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(30),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
+        .timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos, gst::MessageType::Error])
         .expect("the pipeline hung after downstream returned EOS");
     pipeline.set_state(gst::State::Null).unwrap();
     assert_eq!(message.type_(), gst::MessageType::Eos, "{message:?}");

@@ -54,7 +54,9 @@ fn decode(path: &PathBuf, filter: &str, frames: usize) -> (Vec<Vec<u8>>, usize, 
     pipeline.set_state(gst::State::Playing).unwrap();
     let (mut out, mut size) = (Vec::new(), (0, 0));
     while out.len() < frames {
-        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) else { break };
+        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) else {
+            break;
+        };
         let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(sample.buffer().unwrap(), &info).unwrap();
         let (w, h, stride) = (info.width() as usize, info.height() as usize, frame.plane_stride()[0] as usize);
@@ -73,7 +75,9 @@ fn view(data: &[u8], width: usize, height: usize) -> FrameView<'_> {
 
 fn estimator() -> LandmarkEstimator {
     onnxruntime::ensure_loaded().unwrap();
-    let opened = onnxruntime::open_session(ModelSource::File(&deps(&format!("models/{DEFAULT_POSE_MODEL}"))), &options()).unwrap();
+    let opened =
+        onnxruntime::open_session(ModelSource::File(&deps(&format!("models/{DEFAULT_POSE_MODEL}"))), &options())
+            .unwrap();
     let (inputs, outputs) = onnxruntime::signature(&opened.session);
     let Ok(Family::PoseLandmarks { fixed_batch }) = model_contract::identify(&inputs, &outputs) else {
         panic!("the converted landmark model does not have the landmark signature");
@@ -195,11 +199,9 @@ fn a_model_of_neither_family_is_refused_with_its_cause() {
     init();
     // The BlazePose detector: a real model with another signature.
     let model = deps("models/pose_detection.onnx");
-    let pipeline = gst::parse::launch(&format!(
-        "videotestsrc num-buffers=1 ! hmr2pose model={} ! fakesink",
-        model.display()
-    ))
-    .unwrap();
+    let pipeline =
+        gst::parse::launch(&format!("videotestsrc num-buffers=1 ! hmr2pose model={} ! fakesink", model.display()))
+            .unwrap();
     assert!(pipeline.set_state(gst::State::Paused).is_err());
     let bus = pipeline.bus().unwrap();
     let message = bus

@@ -35,20 +35,14 @@ impl FrameCamera {
     /// default when `None`).
     pub fn for_frame(frame_width: u32, frame_height: u32, focal_length: Option<f32>) -> Self {
         Self {
-            focal_length: focal_length
-                .unwrap_or_else(|| default_focal_length(frame_width, frame_height)),
+            focal_length: focal_length.unwrap_or_else(|| default_focal_length(frame_width, frame_height)),
             principal_point: [frame_width as f32 / 2.0, frame_height as f32 / 2.0],
         }
     }
 
     /// Converts the network's crop camera (s, tx, ty) for a square crop of side
     /// `crop_side` centred at `crop_center` (frame pixels) to a full-frame translation.
-    pub fn translation_from_crop(
-        &self,
-        pred_cam: [f32; 3],
-        crop_center: [f32; 2],
-        crop_side: f32,
-    ) -> [f32; 3] {
+    pub fn translation_from_crop(&self, pred_cam: [f32; 3], crop_center: [f32; 2], crop_side: f32) -> [f32; 3] {
         let [s, tx, ty] = pred_cam;
         let bs = crop_side * s.max(MIN_CAMERA_SCALE);
         [
@@ -78,10 +72,7 @@ impl FrameCamera {
     pub fn project(&self, point: [f32; 3]) -> Option<[f32; 2]> {
         let [x, y, z] = point;
         (z > 0.0).then(|| {
-            [
-                self.focal_length * x / z + self.principal_point[0],
-                self.focal_length * y / z + self.principal_point[1],
-            ]
+            [self.focal_length * x / z + self.principal_point[0], self.focal_length * y / z + self.principal_point[1]]
         })
     }
 }
@@ -120,9 +111,7 @@ mod tests {
         let (center, side, pred) = ([700.0, 300.0], 320.0, [0.9f32, 0.05, 0.1]);
         let t = cam.translation_from_crop(pred, center, side);
         let body_point = [0.2f32, -0.4, 0.0];
-        let px = cam
-            .project([body_point[0] + t[0], body_point[1] + t[1], body_point[2] + t[2]])
-            .unwrap();
+        let px = cam.project([body_point[0] + t[0], body_point[1] + t[1], body_point[2] + t[2]]).unwrap();
         let expected = [
             center[0] + pred[0] * (body_point[0] + pred[1]) * side / 2.0,
             center[1] + pred[0] * (body_point[1] + pred[2]) * side / 2.0,

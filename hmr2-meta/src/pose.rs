@@ -73,7 +73,6 @@ pub const NUM_BETAS: usize = 10;
 
 const META_TAGS: &[&str] = &["video"];
 
-
 /// One person's pose and camera, as carried in the metadata.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PersonPose {
@@ -183,15 +182,13 @@ impl fmt::Display for PoseMetaError {
             Self::WrongName(name) => {
                 write!(f, "structure is named '{name}', expected '{POSE_STRUCTURE_NAME}'")
             }
-            Self::UnsupportedVersion(v) => write!(
-                f,
-                "pose metadata version {v} is not supported (this build reads version {POSE_META_VERSION})"
-            ),
+            Self::UnsupportedVersion(v) => {
+                write!(f, "pose metadata version {v} is not supported (this build reads version {POSE_META_VERSION})")
+            }
             Self::MissingField(field) => write!(f, "pose metadata has no valid field '{field}'"),
-            Self::WrongLength { field, expected, found } => write!(
-                f,
-                "pose metadata field '{field}' holds {found} bytes, expected {expected}"
-            ),
+            Self::WrongLength { field, expected, found } => {
+                write!(f, "pose metadata field '{field}' holds {found} bytes, expected {expected}")
+            }
         }
     }
 }
@@ -213,40 +210,25 @@ fn f32_bytes<'a>(values: impl Iterator<Item = &'a f32>) -> glib::Bytes {
     glib::Bytes::from_owned(bytes)
 }
 
-fn read_f32s(
-    s: &gst::StructureRef,
-    field: &'static str,
-    expected_values: usize,
-) -> Result<Vec<f32>, PoseMetaError> {
-    let bytes = s
-        .get::<glib::Bytes>(field)
-        .map_err(|_| PoseMetaError::MissingField(field))?;
+fn read_f32s(s: &gst::StructureRef, field: &'static str, expected_values: usize) -> Result<Vec<f32>, PoseMetaError> {
+    let bytes = s.get::<glib::Bytes>(field).map_err(|_| PoseMetaError::MissingField(field))?;
     let expected = expected_values * 4;
     if bytes.len() != expected {
         return Err(PoseMetaError::WrongLength { field, expected, found: bytes.len() });
     }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
 fn mat3(values: &[f32]) -> Mat3 {
-    [
-        [values[0], values[1], values[2]],
-        [values[3], values[4], values[5]],
-        [values[6], values[7], values[8]],
-    ]
+    [[values[0], values[1], values[2]], [values[3], values[4], values[5]], [values[6], values[7], values[8]]]
 }
 
 impl FramePoses {
     /// Builds the metadata structure in the documented layout.
     pub fn to_structure(&self) -> gst::Structure {
         let p = &self.persons;
-        let track_ids: Vec<u8> = p
-            .iter()
-            .flat_map(|q| q.track_id.map_or(-1i64, |id| id as i64).to_le_bytes())
-            .collect();
+        let track_ids: Vec<u8> =
+            p.iter().flat_map(|q| q.track_id.map_or(-1i64, |id| id as i64).to_le_bytes()).collect();
         gst::Structure::builder(POSE_STRUCTURE_NAME)
             .field("version", POSE_META_VERSION)
             .field("frame-width", self.frame_width as i32)
@@ -255,22 +237,13 @@ impl FramePoses {
             .field("boxes", f32_bytes(p.iter().flat_map(|q| q.bbox.iter())))
             .field("scores", f32_bytes(p.iter().map(|q| &q.score)))
             .field("track-ids", glib::Bytes::from_owned(track_ids))
-            .field(
-                "global-orient",
-                f32_bytes(p.iter().flat_map(|q| q.global_orient.iter().flatten())),
-            )
-            .field(
-                "body-pose",
-                f32_bytes(p.iter().flat_map(|q| q.body_pose.iter().flatten().flatten())),
-            )
+            .field("global-orient", f32_bytes(p.iter().flat_map(|q| q.global_orient.iter().flatten())))
+            .field("body-pose", f32_bytes(p.iter().flat_map(|q| q.body_pose.iter().flatten().flatten())))
             .field("betas", f32_bytes(p.iter().flat_map(|q| q.betas.iter())))
             .field("pred-cam", f32_bytes(p.iter().flat_map(|q| q.pred_cam.iter())))
             .field("cam-t", f32_bytes(p.iter().flat_map(|q| q.cam_t.iter())))
             .field("focal-length", f32_bytes(p.iter().map(|q| &q.focal_length)))
-            .field(
-                "principal-point",
-                f32_bytes(p.iter().flat_map(|q| q.principal_point.iter())),
-            )
+            .field("principal-point", f32_bytes(p.iter().flat_map(|q| q.principal_point.iter())))
             .build()
     }
 
@@ -283,24 +256,15 @@ impl FramePoses {
         if version != POSE_META_VERSION {
             return Err(PoseMetaError::UnsupportedVersion(version));
         }
-        let frame_width =
-            s.get::<i32>("frame-width").map_err(|_| PoseMetaError::MissingField("frame-width"))?;
-        let frame_height =
-            s.get::<i32>("frame-height").map_err(|_| PoseMetaError::MissingField("frame-height"))?;
-        let n = s.get::<u32>("num-persons").map_err(|_| PoseMetaError::MissingField("num-persons"))?
-            as usize;
+        let frame_width = s.get::<i32>("frame-width").map_err(|_| PoseMetaError::MissingField("frame-width"))?;
+        let frame_height = s.get::<i32>("frame-height").map_err(|_| PoseMetaError::MissingField("frame-height"))?;
+        let n = s.get::<u32>("num-persons").map_err(|_| PoseMetaError::MissingField("num-persons"))? as usize;
 
         let boxes = read_f32s(s, "boxes", n * 4)?;
         let scores = read_f32s(s, "scores", n)?;
-        let track_ids = s
-            .get::<glib::Bytes>("track-ids")
-            .map_err(|_| PoseMetaError::MissingField("track-ids"))?;
+        let track_ids = s.get::<glib::Bytes>("track-ids").map_err(|_| PoseMetaError::MissingField("track-ids"))?;
         if track_ids.len() != n * 8 {
-            return Err(PoseMetaError::WrongLength {
-                field: "track-ids",
-                expected: n * 8,
-                found: track_ids.len(),
-            });
+            return Err(PoseMetaError::WrongLength { field: "track-ids", expected: n * 8, found: track_ids.len() });
         }
         let global_orient = read_f32s(s, "global-orient", n * 9)?;
         let body_pose = read_f32s(s, "body-pose", n * NUM_BODY_JOINTS * 9)?;
@@ -329,11 +293,7 @@ impl FramePoses {
                 }
             })
             .collect();
-        Ok(Self {
-            frame_width: frame_width.max(0) as u32,
-            frame_height: frame_height.max(0) as u32,
-            persons,
-        })
+        Ok(Self { frame_width: frame_width.max(0) as u32, frame_height: frame_height.max(0) as u32, persons })
     }
 
     /// Attaches the poses to a buffer, replacing poses attached earlier.
@@ -391,11 +351,7 @@ mod tests {
         gst::init().unwrap();
         let mut second = sample_person(2.0);
         second.track_id = None;
-        let poses = FramePoses {
-            frame_width: 1920,
-            frame_height: 1080,
-            persons: vec![sample_person(1.0), second],
-        };
+        let poses = FramePoses { frame_width: 1920, frame_height: 1080, persons: vec![sample_person(1.0), second] };
         let s = poses.to_structure();
         assert_eq!(s.get::<u32>("num-persons").unwrap(), 2);
         assert_eq!(s.get::<glib::Bytes>("body-pose").unwrap().len(), 2 * 23 * 9 * 4);
@@ -420,7 +376,10 @@ mod tests {
             Err(PoseMetaError::WrongLength { field: "betas", expected: 40, found: 12 })
         );
         s.remove_field("cam-t");
-        assert!(matches!(FramePoses::from_structure(&s), Err(PoseMetaError::WrongLength { .. } | PoseMetaError::MissingField(_))));
+        assert!(matches!(
+            FramePoses::from_structure(&s),
+            Err(PoseMetaError::WrongLength { .. } | PoseMetaError::MissingField(_))
+        ));
     }
 
     #[test]

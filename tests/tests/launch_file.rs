@@ -18,14 +18,7 @@ fn file_run_keeps_frames_duration_and_writes_poses() {
     let poses = dir.join("sample-poses.jsonl");
     let start = Instant::now();
     let o = run_tool(
-        &[
-            "file",
-            clip.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--poses",
-            poses.to_str().unwrap(),
-        ],
+        &["file", clip.to_str().unwrap(), "-o", out.to_str().unwrap(), "--poses", poses.to_str().unwrap()],
         Duration::from_secs(240),
     );
     let took = start.elapsed();
@@ -33,48 +26,23 @@ fn file_run_keeps_frames_duration_and_writes_poses() {
     eprintln!("file run took {took:?}; stderr:\n{stderr}");
 
     // The output paths are printed at the end.
-    assert!(
-        stdout.contains(&format!("video: {}", out.display())),
-        "stdout: {stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("poses: {}", poses.display())),
-        "stdout: {stdout}"
-    );
+    assert!(stdout.contains(&format!("video: {}", out.display())), "stdout: {stdout}");
+    assert!(stdout.contains(&format!("poses: {}", poses.display())), "stdout: {stdout}");
     // The summary reports frames, people and per-stage times.
-    assert!(
-        stderr.contains(&format!("{SAMPLE_FRAMES} frames in")),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("{SAMPLE_FRAMES} frames in")), "{stderr}");
     assert!(stderr.contains("people found:"), "{stderr}");
     assert!(stderr.contains("hmr2pose stats:"), "{stderr}");
 
     let output = decode(&out);
     assert_eq!(output.frames, input.frames, "frame count");
-    assert_eq!(
-        (output.width, output.height),
-        (input.width, input.height),
-        "frame size"
-    );
-    assert!(
-        output.video_caps.starts_with("video/x-h264"),
-        "codec: {}",
-        output.video_caps
-    );
+    assert_eq!((output.width, output.height), (input.width, input.height), "frame size");
+    assert!(output.video_caps.starts_with("video/x-h264"), "codec: {}", output.video_caps);
     let frame = gst::ClockTime::SECOND / SAMPLE_FPS;
     let (din, dout) = (input.duration.unwrap(), output.duration.unwrap());
-    assert!(
-        din.nseconds().abs_diff(dout.nseconds()) <= frame.nseconds(),
-        "duration {dout} vs input {din}"
-    );
+    assert!(din.nseconds().abs_diff(dout.nseconds()) <= frame.nseconds(), "duration {dout} vs input {din}");
     assert_eq!(output.first_pts, input.first_pts, "first timestamp");
     assert!(
-        output
-            .last_pts
-            .unwrap()
-            .nseconds()
-            .abs_diff(input.last_pts.unwrap().nseconds())
-            <= frame.nseconds(),
+        output.last_pts.unwrap().nseconds().abs_diff(input.last_pts.unwrap().nseconds()) <= frame.nseconds(),
         "last timestamp {:?} vs {:?}",
         output.last_pts,
         input.last_pts
@@ -82,10 +50,7 @@ fn file_run_keeps_frames_duration_and_writes_poses() {
 
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len() as u64, SAMPLE_FRAMES, "one pose line per frame");
-    let persons: usize = lines
-        .iter()
-        .map(|l| l["persons"].as_array().unwrap().len())
-        .sum();
+    let persons: usize = lines.iter().map(|l| l["persons"].as_array().unwrap().len()).sum();
     assert!(persons > 0, "no person in any frame");
     // Timestamps of the pose lines are the frames' timestamps.
     let first = lines[0]["timestamp_ns"].as_u64().unwrap();
@@ -108,15 +73,9 @@ fn make_clip_with_audio(path: &std::path::Path) {
     let msg = pipeline
         .bus()
         .unwrap()
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(60),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
+        .timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::Eos, gst::MessageType::Error])
         .expect("clip writer timed out");
-    assert!(
-        matches!(msg.view(), gst::MessageView::Eos(_)),
-        "cannot write the clip: {msg:?}"
-    );
+    assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "cannot write the clip: {msg:?}");
     pipeline.set_state(gst::State::Null).unwrap();
 }
 
@@ -126,33 +85,16 @@ fn other_containers_and_audio_are_kept() {
     let clip = dir.join("with-audio.webm");
     make_clip_with_audio(&clip);
     let input = decode(&clip);
-    assert!(
-        input.has_audio && input.frames == 30,
-        "test clip: {input:?}"
-    );
+    assert!(input.has_audio && input.frames == 30, "test clip: {input:?}");
     let out = dir.join("with-audio.mp4");
-    let o = run_tool(
-        &[
-            "file",
-            clip.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-q",
-        ],
-        Duration::from_secs(120),
-    );
+    let o = run_tool(&["file", clip.to_str().unwrap(), "-o", out.to_str().unwrap(), "-q"], Duration::from_secs(120));
     assert_succeeded(&o);
     let output = decode(&out);
     assert!(output.has_audio, "the audio was dropped");
     assert_eq!(output.frames, 30);
     let frame = gst::ClockTime::SECOND / 15;
     assert!(
-        input
-            .duration
-            .unwrap()
-            .nseconds()
-            .abs_diff(output.duration.unwrap().nseconds())
-            <= frame.nseconds(),
+        input.duration.unwrap().nseconds().abs_diff(output.duration.unwrap().nseconds()) <= frame.nseconds(),
         "duration {:?} vs {:?}",
         output.duration,
         input.duration
@@ -214,11 +156,8 @@ fn boxes_file_becomes_the_person_boxes() {
         Duration::from_secs(120),
     );
     assert_succeeded(&o);
-    let expected: Vec<serde_json::Value> = std::fs::read_to_string(&boxes_file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let expected: Vec<serde_json::Value> =
+        std::fs::read_to_string(&boxes_file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len(), 10);
     for (line, truth) in lines.iter().zip(&expected) {

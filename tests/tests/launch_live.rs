@@ -37,43 +37,28 @@ fn batch_timeout_keeps_a_live_source_flowing() {
     .unwrap();
     let entered: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let e = entered.clone();
-    pipeline
-        .by_name("pose")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+    pipeline.by_name("pose").unwrap().static_pad("sink").unwrap().add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, info| {
             if let Some(gst::PadProbeData::Buffer(b)) = &info.data {
                 if let Some(pts) = b.pts() {
                     e.lock().unwrap().insert(pts.nseconds(), Instant::now());
                 }
             }
             gst::PadProbeReturn::Ok
-        });
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+        },
+    );
+    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut latencies = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while latencies.len() < 5 {
-        assert!(
-            Instant::now() < deadline,
-            "stalled: only {} frames out of a live source",
-            latencies.len()
-        );
+        assert!(Instant::now() < deadline, "stalled: only {} frames out of a live source", latencies.len());
         let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(500)) else {
             continue;
         };
         let b = sample.buffer().unwrap();
-        assert!(
-            hmr2_meta::pose::FramePoses::from_buffer(b)
-                .unwrap()
-                .is_some(),
-            "frame without pose meta"
-        );
+        assert!(hmr2_meta::pose::FramePoses::from_buffer(b).unwrap().is_some(), "frame without pose meta");
         let entered_at = entered.lock().unwrap()[&b.pts().unwrap().nseconds()];
         latencies.push(entered_at.elapsed());
     }
@@ -118,28 +103,13 @@ fn test_source_writes_a_file_with_batch_timeout() {
 }
 
 fn interrupt(child: &std::process::Child) {
-    let ok = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
+    let ok = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success();
     assert!(ok, "cannot send SIGINT");
 }
 
 /// Spawns the tool with stderr collected in the background.
-fn spawn_tool(
-    args: &[&str],
-) -> (
-    std::process::Child,
-    Arc<Mutex<String>>,
-    std::thread::JoinHandle<()>,
-) {
-    let mut child = tool()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+fn spawn_tool(args: &[&str]) -> (std::process::Child, Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
+    let mut child = tool().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let text = Arc::new(Mutex::new(String::new()));
     let stderr = child.stderr.take().unwrap();
     let t = text.clone();
@@ -153,11 +123,7 @@ fn spawn_tool(
     (child, text, handle)
 }
 
-fn wait_exit(
-    child: &mut std::process::Child,
-    timeout: Duration,
-    log: &Mutex<String>,
-) -> std::process::ExitStatus {
+fn wait_exit(child: &mut std::process::Child, timeout: Duration, log: &Mutex<String>) -> std::process::ExitStatus {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -186,38 +152,20 @@ fn ctrl_c_finalises_the_mp4() {
         poses.to_str().unwrap(),
     ]);
     let deadline = Instant::now() + Duration::from_secs(90);
-    while std::fs::read_to_string(&poses)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
-        < 10
-    {
-        assert!(
-            Instant::now() < deadline,
-            "no frames; stderr:\n{}",
-            log.lock().unwrap()
-        );
+    while std::fs::read_to_string(&poses).map(|t| t.lines().count()).unwrap_or(0) < 10 {
+        assert!(Instant::now() < deadline, "no frames; stderr:\n{}", log.lock().unwrap());
         std::thread::sleep(Duration::from_millis(50));
     }
     interrupt(&child);
     let status = wait_exit(&mut child, Duration::from_secs(60), &log);
     handle.join().unwrap();
     let stderr = log.lock().unwrap().clone();
-    assert!(
-        status.success(),
-        "exit {status:?} after one Ctrl-C:\n{stderr}"
-    );
+    assert!(status.success(), "exit {status:?} after one Ctrl-C:\n{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     let lines = check_pose_file(&poses).len() as u64;
     let decoded = decode(&out);
-    assert!(
-        decoded.frames >= 10,
-        "only {} frames in the finalised file",
-        decoded.frames
-    );
-    assert_eq!(
-        decoded.frames, lines,
-        "every processed frame is in the file"
-    );
+    assert!(decoded.frames >= 10, "only {} frames in the finalised file", decoded.frames);
+    assert_eq!(decoded.frames, lines, "every processed frame is in the file");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -228,22 +176,11 @@ fn serves_the_processed_stream_over_rtsp() {
     let dir = scratch("launch-serve");
     let poses = dir.join("served.jsonl");
     let port_s = port.to_string();
-    let (mut child, log, handle) = spawn_tool(&[
-        "test-source",
-        "--size",
-        "320x240",
-        "--serve-rtsp",
-        &port_s,
-        "--poses",
-        poses.to_str().unwrap(),
-    ]);
+    let (mut child, log, handle) =
+        spawn_tool(&["test-source", "--size", "320x240", "--serve-rtsp", &port_s, "--poses", poses.to_str().unwrap()]);
     let deadline = Instant::now() + Duration::from_secs(90);
     while !log.lock().unwrap().contains("serving rtsp://") {
-        assert!(
-            Instant::now() < deadline,
-            "server did not start:\n{}",
-            log.lock().unwrap()
-        );
+        assert!(Instant::now() < deadline, "server did not start:\n{}", log.lock().unwrap());
         if let Some(s) = child.try_wait().unwrap() {
             panic!("tool exited {s:?}:\n{}", log.lock().unwrap());
         }
@@ -257,11 +194,7 @@ fn serves_the_processed_stream_over_rtsp() {
     let mut frames = 0;
     let mut size = (0, 0);
     while frames < 5 {
-        assert!(
-            Instant::now() < deadline,
-            "client got {frames} frames; tool stderr:\n{}",
-            log.lock().unwrap()
-        );
+        assert!(Instant::now() < deadline, "client got {frames} frames; tool stderr:\n{}", log.lock().unwrap());
         if let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(500)) {
             let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
             size = (info.width(), info.height());

@@ -14,20 +14,13 @@ use launch_common::*;
 /// `target/<profile>`, where `cargo build --workspace` puts the plugin libraries.
 fn build_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf()
+    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
 }
 
 #[test]
 fn python_application_embeds_both_elements() {
     let python = repo_root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup.sh",
-        python.display()
-    );
+    assert!(python.exists(), "{} is missing: run scripts/setup.sh", python.display());
     let dir = build_dir();
     for lib in ["libgsthmr2.so", "libgstmeshoverlay.so"] {
         assert!(
@@ -47,18 +40,12 @@ fn python_application_embeds_both_elements() {
         .env("XDG_RUNTIME_DIR", std::env::temp_dir());
     let o = run_with_timeout(cmd, Duration::from_secs(240));
     let (stdout, stderr) = text(&o);
-    assert!(
-        o.status.success(),
-        "embed_app.py failed:\n{stderr}\n{stdout}"
-    );
+    assert!(o.status.success(), "embed_app.py failed:\n{stderr}\n{stdout}");
     let summary: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap())
         .unwrap_or_else(|e| panic!("no JSON summary ({e}): {stdout}"));
     eprintln!("{summary}");
     assert_eq!(summary["frames"].as_u64(), Some(SAMPLE_FRAMES));
     assert_eq!(summary["pose_stats_frames"].as_u64(), Some(SAMPLE_FRAMES));
-    assert!(
-        summary["persons"].as_u64().unwrap() > 0,
-        "no person found: {summary}"
-    );
+    assert!(summary["persons"].as_u64().unwrap() > 0, "no person found: {summary}");
     let _ = std::fs::remove_dir_all(&scratch);
 }

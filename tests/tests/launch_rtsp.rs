@@ -35,10 +35,7 @@ fn processes_frames_from_an_rtsp_server() {
     assert!(stdout.contains("video: "), "{stdout}");
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len(), n, "pose lines");
-    assert_eq!(
-        (lines[0]["width"].as_u64(), lines[0]["height"].as_u64()),
-        (Some(640), Some(360))
-    );
+    assert_eq!((lines[0]["width"].as_u64(), lines[0]["height"].as_u64()), (Some(640), Some(360)));
     let decoded = decode(&out);
     assert_eq!(decoded.frames, n as u64, "frames in the MP4");
     assert_eq!((decoded.width, decoded.height), (640, 360));
@@ -47,9 +44,7 @@ fn processes_frames_from_an_rtsp_server() {
 }
 
 fn line_count(path: &std::path::Path) -> usize {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
+    std::fs::read_to_string(path).map(|t| t.lines().count()).unwrap_or(0)
 }
 
 #[test]
@@ -76,11 +71,7 @@ fn reconnects_after_the_server_is_killed_and_restarted() {
         "--poses",
         poses.to_str().unwrap(),
     ]);
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let stderr_text = Arc::new(Mutex::new(String::new()));
     let collector = {
         let stderr = child.stderr.take().unwrap();
@@ -107,9 +98,7 @@ fn reconnects_after_the_server_is_killed_and_restarted() {
     wait_for("the first frames", &|| line_count(&poses) >= 10);
     server.kill();
     let before = line_count(&poses);
-    wait_for("the tool to notice the drop", &|| {
-        stderr_text.lock().unwrap().contains("reconnecting in")
-    });
+    wait_for("the tool to notice the drop", &|| stderr_text.lock().unwrap().contains("reconnecting in"));
     std::thread::sleep(Duration::from_millis(800));
     let server = TestRtspServer::start(port, LIVE_FACTORY_LAUNCH);
     assert_eq!(server.port, port);
@@ -119,10 +108,7 @@ fn reconnects_after_the_server_is_killed_and_restarted() {
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!(
-                "tool did not finish; stderr:\n{}",
-                stderr_text.lock().unwrap()
-            );
+            panic!("tool did not finish; stderr:\n{}", stderr_text.lock().unwrap());
         }
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -130,26 +116,14 @@ fn reconnects_after_the_server_is_killed_and_restarted() {
     let stderr = stderr_text.lock().unwrap().clone();
     eprintln!("tool stderr:\n{stderr}");
     assert!(status.success(), "tool failed:\n{stderr}");
-    assert!(
-        stderr.contains(&format!("rtsp: stream {url} lost")),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("reconnected to"),
-        "no reconnection reported:\n{stderr}"
-    );
-    assert!(
-        before < total,
-        "the server was killed only after all frames ({before})"
-    );
+    assert!(stderr.contains(&format!("rtsp: stream {url} lost")), "{stderr}");
+    assert!(stderr.contains("reconnected to"), "no reconnection reported:\n{stderr}");
+    assert!(before < total, "the server was killed only after all frames ({before})");
     // Frames after the restart, timestamps still increasing, one valid MP4.
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len(), total, "pose lines");
     let decoded = decode(&out);
-    assert_eq!(
-        decoded.frames, total as u64,
-        "frames in the MP4 across the reconnection"
-    );
+    assert_eq!(decoded.frames, total as u64, "frames in the MP4 across the reconnection");
     assert_eq!((decoded.width, decoded.height), (320, 240));
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);

@@ -21,11 +21,9 @@ fn run(description: &str) -> Vec<Option<FramePoses>> {
 
 #[test]
 fn meta_survives_videoconvert_and_videoscale() {
-    let frames = run(
-        "videotestsrc num-buffers=4 ! video/x-raw,format=I420,width=320,height=240 ! hmr2pose ! \
+    let frames = run("videotestsrc num-buffers=4 ! video/x-raw,format=I420,width=320,height=240 ! hmr2pose ! \
          videoconvert ! video/x-raw,format=RGBA ! videoscale ! video/x-raw,width=640,height=480 ! \
-         appsink name=sink sync=false",
-    );
+         appsink name=sink sync=false");
     assert_eq!(frames.len(), 4);
     for poses in frames {
         let poses = poses.expect("a frame lost its pose meta in videoconvert/videoscale");

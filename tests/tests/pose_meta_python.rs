@@ -76,13 +76,8 @@ fn python_reads_the_same_poses_as_rust() {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e} (run scripts/setup.sh)", python.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "python reader failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let python_frames: Vec<serde_json::Value> =
-        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(output.status.success(), "python reader failed: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
+    let python_frames: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
 
     let rust = rust_frames();
     assert_eq!(python_frames.len(), FRAMES);
@@ -95,9 +90,8 @@ fn python_reads_the_same_poses_as_rust() {
         assert_eq!(py["num_persons"].as_u64().unwrap() as usize, poses.persons.len());
         let p = &poses.persons;
         persons_seen += p.len();
-        let flat = |f: &dyn Fn(&hmr2_meta::pose::PersonPose) -> Vec<f32>| -> Vec<f32> {
-            p.iter().flat_map(f).collect()
-        };
+        let flat =
+            |f: &dyn Fn(&hmr2_meta::pose::PersonPose) -> Vec<f32>| -> Vec<f32> { p.iter().flat_map(f).collect() };
         assert_close("boxes", &py["boxes"], &flat(&|q| q.bbox.to_vec()));
         assert_close("scores", &py["scores"], &flat(&|q| vec![q.score]));
         let ids: Vec<f32> = p.iter().map(|q| q.track_id.map_or(-1.0, |i| i as f32)).collect();
@@ -116,11 +110,7 @@ fn python_reads_the_same_poses_as_rust() {
         assert_close("pred-cam", &py["pred-cam"], &flat(&|q| q.pred_cam.to_vec()));
         assert_close("cam-t", &py["cam-t"], &flat(&|q| q.cam_t.to_vec()));
         assert_close("focal-length", &py["focal-length"], &flat(&|q| vec![q.focal_length]));
-        assert_close(
-            "principal-point",
-            &py["principal-point"],
-            &flat(&|q| q.principal_point.to_vec()),
-        );
+        assert_close("principal-point", &py["principal-point"], &flat(&|q| q.principal_point.to_vec()));
     }
     // With no detector and no ROI meta, every frame is one full-frame person.
     assert_eq!(persons_seen, FRAMES);
@@ -142,11 +132,7 @@ fn python_writes_poses_that_meshoverlay_draws() {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e} (run scripts/setup.sh)", python.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "python writer failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "python writer failed: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
     let frames: Vec<serde_json::Value> = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(frames.len(), 6);
     for (i, frame) in frames.iter().enumerate() {

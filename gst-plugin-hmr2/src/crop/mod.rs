@@ -41,10 +41,7 @@ impl PersonCrop {
         let [x0, y0, x1, y1] = bbox;
         let (w, h) = ((x1 - x0).abs(), (y1 - y0).abs());
         let (aw, ah) = BOX_ASPECT;
-        Self {
-            center: [(x0 + x1) / 2.0, (y0 + y1) / 2.0],
-            side: h.max(w * ah / aw),
-        }
+        Self { center: [(x0 + x1) / 2.0, (y0 + y1) / 2.0], side: h.max(w * ah / aw) }
     }
 
     /// Frame pixels per crop pixel.
@@ -73,13 +70,7 @@ impl PersonCrop {
 
     /// Writes the network input for this crop: normalised RGB, planar (CHW), `CROP_SIDE`
     /// rows of `input_width` columns, into `out` (exactly 3 × 256 × `input_width` values).
-    pub fn write_input(
-        &self,
-        frame: &FrameView,
-        input_width: usize,
-        scratch: &mut Scratch,
-        out: &mut [f32],
-    ) {
+    pub fn write_input(&self, frame: &FrameView, input_width: usize, scratch: &mut Scratch, out: &mut [f32]) {
         let warp = self.warp(input_columns(input_width));
         sampler::sample_rgb_planes(frame, &warp, scratch, &imagenet_normalisation(), out);
     }
@@ -164,8 +155,7 @@ mod tests {
             }
         }
         let layout = PixelLayout::PackedRgb { bytes: 3, r: 0, g: 1, b: 2 };
-        let frame = FrameView::new(w, h, layout, vec![sampler::Plane { data: &data, stride: w * 3 }])
-            .unwrap();
+        let frame = FrameView::new(w, h, layout, vec![sampler::Plane { data: &data, stride: w * 3 }]).unwrap();
         let crop = PersonCrop::from_box([16.0, 0.0, 48.0, 64.0]);
         assert_eq!((crop.center, crop.side), ([32.0, 32.0], 64.0));
         let mut input = vec![0.0f32; 3 * 256 * 192];
@@ -199,4 +189,3 @@ mod tests {
         }
     }
 }
-

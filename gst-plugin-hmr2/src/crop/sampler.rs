@@ -44,7 +44,11 @@ impl YuvMatrix {
 
     /// Y value of black.
     fn black_luma(&self) -> f32 {
-        if self.full_range { 0.0 } else { 16.0 }
+        if self.full_range {
+            0.0
+        } else {
+            16.0
+        }
     }
 
     /// RGB in [0, 255] of 8-bit Y, U, V values (fractional values allowed).
@@ -126,12 +130,7 @@ pub struct FrameView<'a> {
 
 impl<'a> FrameView<'a> {
     /// Checks that the planes hold a `width`×`height` frame of the given layout.
-    pub fn new(
-        width: usize,
-        height: usize,
-        layout: PixelLayout,
-        planes: Vec<Plane<'a>>,
-    ) -> Result<Self, String> {
+    pub fn new(width: usize, height: usize, layout: PixelLayout, planes: Vec<Plane<'a>>) -> Result<Self, String> {
         let formats = layout.planes();
         if planes.len() != formats.len() {
             return Err(format!("{layout:?} needs {} planes, got {}", formats.len(), planes.len()));
@@ -271,7 +270,11 @@ impl AxisTaps {
                 hi = hi.max(s + n);
             }
         }
-        if lo >= hi { 0..0 } else { lo..hi }
+        if lo >= hi {
+            0..0
+        } else {
+            lo..hi
+        }
     }
 
     /// The same taps with one count for all outputs (zero weights fill up), every window
@@ -279,11 +282,7 @@ impl AxisTaps {
     fn dense(&self, span: &Range<usize>) -> DenseTaps {
         let outputs = self.len.len();
         let count = self.len.iter().copied().max().unwrap_or(0).min(span.len());
-        let mut dense = DenseTaps {
-            count,
-            start: Vec::with_capacity(outputs),
-            by_output: vec![0.0; count * outputs],
-        };
+        let mut dense = DenseTaps { count, start: Vec::with_capacity(outputs), by_output: vec![0.0; count * outputs] };
         for o in 0..outputs {
             let window = self.start[o].min(span.end.saturating_sub(count)).max(span.start);
             for t in 0..self.len[o] {
@@ -359,8 +358,7 @@ struct YuvCoefficients {
 
 impl From<YuvMatrix> for YuvCoefficients {
     fn from(m: YuvMatrix) -> Self {
-        let (y0, luma, chroma) =
-            if m.full_range { (0.0, 1.0, 1.0) } else { (16.0, 255.0 / 219.0, 255.0 / 224.0) };
+        let (y0, luma, chroma) = if m.full_range { (0.0, 1.0, 1.0) } else { (16.0, 255.0 / 219.0, 255.0 / 224.0) };
         let kg = 1.0 - m.kr - m.kb;
         let r_v = 2.0 * (1.0 - m.kr) * chroma;
         let b_u = 2.0 * (1.0 - m.kb) * chroma;
@@ -388,7 +386,13 @@ fn clamp_channel(v: f32) -> f32 {
 /// layout: three planes of `warp.width`×`warp.height` values, row-major, red, green then
 /// blue, each passed through `transform`. Outside the frame the sampled colour is black,
 /// which the transform's border value then replaces.
-pub fn sample_rgb_planes(frame: &FrameView, warp: &Warp, scratch: &mut Scratch, transform: &OutputTransform, out: &mut [f32]) {
+pub fn sample_rgb_planes(
+    frame: &FrameView,
+    warp: &Warp,
+    scratch: &mut Scratch,
+    transform: &OutputTransform,
+    out: &mut [f32],
+) {
     let (width, height) = (warp.width, warp.height);
     assert_eq!(out.len(), 3 * width * height, "three planes of {width}x{height} values");
     if width * height == 0 {
@@ -453,7 +457,8 @@ fn sample_body(
     out: [&mut [f32]; 3],
 ) {
     let sampled = frame.layout.sampled_planes();
-    let sources: Vec<Vec<&Plane>> = sampled.iter().map(|(_, range)| frame.planes[range.clone()].iter().collect()).collect();
+    let sources: Vec<Vec<&Plane>> =
+        sampled.iter().map(|(_, range)| frame.planes[range.clone()].iter().collect()).collect();
     let plans: Vec<PlanePlan> = sampled.into_iter().map(|(format, _)| PlanePlan::new(frame, warp, format)).collect();
     let Scratch { rows, planes } = scratch;
     if let PixelLayout::PackedRgb { r, g, b, .. } = frame.layout {
@@ -785,12 +790,7 @@ mod tests {
     }
 
     fn unit_warp(x0: f32, y0: f32, step: f32, w: usize, h: usize) -> Warp {
-        Warp {
-            x: AxisMap { origin: x0, step },
-            y: AxisMap { origin: y0, step },
-            width: w,
-            height: h,
-        }
+        Warp { x: AxisMap { origin: x0, step }, y: AxisMap { origin: y0, step }, width: w, height: h }
     }
 
     #[test]
@@ -901,11 +901,7 @@ mod tests {
             w,
             h,
             PixelLayout::I420(YuvMatrix::BT601),
-            vec![
-                Plane { data: &y, stride: w },
-                Plane { data: &u, stride: 2 },
-                Plane { data: &v, stride: 2 },
-            ],
+            vec![Plane { data: &y, stride: w }, Plane { data: &u, stride: 2 }, Plane { data: &v, stride: 2 }],
         )
         .unwrap();
         let nv12 = FrameView::new(
@@ -941,7 +937,10 @@ mod tests {
             let out = sample(&frame, &unit_warp(x0, x0, step, 4, 4));
             for (rgb, coverage) in out {
                 let red = 255.0 * coverage;
-                assert!(close(rgb[0], red, 0.6) && rgb[1] < 0.6 && rgb[2] < 0.6, "step {step}: {rgb:?} at coverage {coverage}");
+                assert!(
+                    close(rgb[0], red, 0.6) && rgb[1] < 0.6 && rgb[2] < 0.6,
+                    "step {step}: {rgb:?} at coverage {coverage}"
+                );
             }
         }
     }
@@ -986,12 +985,8 @@ mod tests {
         let transform = OutputTransform { scale: [0.5, 2.0, -1.0], offset: [1.0, -3.0, 0.25], border: 40.0 };
         for frame in [&rgb, &nv12] {
             for step in [0.7f32, 3.3, 10.0] {
-                let warp = Warp {
-                    x: AxisMap { origin: -3.0, step },
-                    y: AxisMap { origin: 2.0, step },
-                    width: 40,
-                    height: 30,
-                };
+                let warp =
+                    Warp { x: AxisMap { origin: -3.0, step }, y: AxisMap { origin: 2.0, step }, width: 40, height: 30 };
                 let mut a = vec![0.0f32; 3 * 40 * 30];
                 sample_rgb_planes(frame, &warp, &mut Scratch::default(), &transform, &mut a);
                 let mut b = vec![vec![0.0f32; 40 * 30]; 3];
@@ -1021,7 +1016,14 @@ mod tests {
 
     /// One plane resampled by the definition: a weighted sum over every source pixel, and
     /// the sum of the weights (the part of each output pixel inside the plane).
-    fn reference_plane(data: &[u8], w: usize, h: usize, channels: usize, warp: &Warp, sub: usize) -> (Vec<f32>, Vec<f32>) {
+    fn reference_plane(
+        data: &[u8],
+        w: usize,
+        h: usize,
+        channels: usize,
+        warp: &Warp,
+        sub: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
         let (x, y) = (warp.x.subsampled(sub), warp.y.subsampled(sub));
         let mut out = vec![0.0; warp.width * warp.height * channels];
         let mut coverage = vec![0.0; warp.width * warp.height];
@@ -1051,13 +1053,21 @@ mod tests {
         // (and one no GStreamer format has), I420, NV12 and NV21.
         let (w, h) = (90usize, 700usize);
         let data: Vec<u8> = (0..w * h * 4).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-        let packed: Vec<FrameView> = [(4, [0, 1, 2]), (4, [2, 1, 0]), (4, [1, 2, 3]), (4, [3, 2, 1]), (4, [0, 2, 1]), (3, [0, 1, 2]), (3, [2, 1, 0])]
-            .into_iter()
-            .map(|(bytes, [r, g, b])| {
-                let layout = PixelLayout::PackedRgb { bytes, r, g, b };
-                FrameView::new(w, h, layout, vec![Plane { data: &data, stride: w * bytes }]).unwrap()
-            })
-            .collect();
+        let packed: Vec<FrameView> = [
+            (4, [0, 1, 2]),
+            (4, [2, 1, 0]),
+            (4, [1, 2, 3]),
+            (4, [3, 2, 1]),
+            (4, [0, 2, 1]),
+            (3, [0, 1, 2]),
+            (3, [2, 1, 0]),
+        ]
+        .into_iter()
+        .map(|(bytes, [r, g, b])| {
+            let layout = PixelLayout::PackedRgb { bytes, r, g, b };
+            FrameView::new(w, h, layout, vec![Plane { data: &data, stride: w * bytes }]).unwrap()
+        })
+        .collect();
         let (y, u, v) = (&data[..w * h], &data[w * h..w * h + w * h / 4], &data[2 * w * h..2 * w * h + w * h / 4]);
         let uv: Vec<u8> = u.iter().zip(v).flat_map(|(&u, &v)| [u, v]).collect();
         let vu: Vec<u8> = u.iter().zip(v).flat_map(|(&u, &v)| [v, u]).collect();
@@ -1100,7 +1110,10 @@ mod tests {
                     for (c, offset) in [r, g, b].into_iter().enumerate() {
                         let expected = want[i * bytes + offset].clamp(0.0, 255.0);
                         let layout = frame.layout;
-                        assert!(close(rgb[c], expected, 0.02), "{layout:?} step {step}, pixel {i}: {rgb:?}, {c} should be {expected}");
+                        assert!(
+                            close(rgb[c], expected, 0.02),
+                            "{layout:?} step {step}, pixel {i}: {rgb:?}, {c} should be {expected}"
+                        );
                     }
                 }
             }
@@ -1112,11 +1125,20 @@ mod tests {
                     assert!(close(*coverage, luma_coverage[i], 1e-4), "coverage {coverage} vs {}", luma_coverage[i]);
                     // Chroma taken at the luma's coverage; each plane's black fills the rest.
                     let (l, c) = (luma_coverage[i], chroma_coverage[i]);
-                    let chroma = |sum: f32| if c > 0.0 { sum * l / c + (1.0 - l) * 128.0 } else { 128.0 };
+                    let chroma = |sum: f32| {
+                        if c > 0.0 {
+                            sum * l / c + (1.0 - l) * 128.0
+                        } else {
+                            128.0
+                        }
+                    };
                     let expected = m.to_rgb(ry[i] + (1.0 - l) * 16.0, chroma(ru[i]), chroma(rv[i]));
                     for c in 0..3 {
                         let layout = frame.layout;
-                        assert!(close(rgb[c], expected[c], 0.05), "{layout:?} step {step}, pixel {i}: {rgb:?} vs {expected:?}");
+                        assert!(
+                            close(rgb[c], expected[c], 0.05),
+                            "{layout:?} step {step}, pixel {i}: {rgb:?} vs {expected:?}"
+                        );
                     }
                 }
             }

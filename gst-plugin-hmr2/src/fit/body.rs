@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 use super::landmarks::{self as lm, rest_point, NUM_LANDMARKS};
 use super::rotation::{
-    add, apply, axis_angle, cross, dot, exp, fraction, log, midpoint, min_rotation, mul, norm,
-    normalized, relative, scale, sub, transpose, triad, twist_angle, wahba, Mat3d, Vec3, IDENTITY,
+    add, apply, axis_angle, cross, dot, exp, fraction, log, midpoint, min_rotation, mul, norm, normalized, relative,
+    scale, sub, transpose, triad, twist_angle, wahba, Mat3d, Vec3, IDENTITY,
 };
 use super::skeleton::{self as sk, rest_bone, rest_joint, NUM_JOINTS};
 use super::JointSource;
@@ -93,10 +93,7 @@ fn build_canonical() -> Canonical {
     let rest = rest_joint;
     let midhip = midpoint(rest(sk::L_HIP), rest(sk::R_HIP));
     let midshoulder = midpoint(rest(sk::L_SHOULDER), rest(sk::R_SHOULDER));
-    let limb = |joints: [usize; 3],
-                landmarks: [usize; 3],
-                end_points: &'static [usize],
-                flex: Vec3| {
+    let limb = |joints: [usize; 3], landmarks: [usize; 3], end_points: &'static [usize], flex: Vec3| {
         let upper_dir = unit(rest_bone(joints[1]));
         let lower_dir = unit(rest_bone(joints[2]));
         // The hinge must be perpendicular to both rest bones so that flexing keeps the
@@ -111,15 +108,7 @@ fn build_canonical() -> Canonical {
         for (slot, &p) in end_rest.iter_mut().zip(end_points) {
             *slot = sub(rest_point(p), rest_point(landmarks[2]));
         }
-        LimbRig {
-            joints,
-            landmarks,
-            end_points,
-            upper_dir,
-            lower_dir,
-            hinge,
-            end_rest,
-        }
+        LimbRig { joints, landmarks, end_points, upper_dir, lower_dir, hinge, end_rest }
     };
     let forward = [0.0, 0.0, 1.0];
     let backward = [0.0, 0.0, -1.0];
@@ -169,10 +158,7 @@ fn torso_vector(c: &Canonical, spine: &[Mat3d; 3]) -> Vec3 {
     let s123 = mul(&s12, &spine[2]);
     add(
         add(c.spine1_from_midhip, apply(&s1, c.spine2_bone)),
-        add(
-            apply(&s12, c.spine3_bone),
-            apply(&s123, c.midshoulder_from_spine3),
-        ),
+        add(apply(&s12, c.spine3_bone), apply(&s123, c.midshoulder_from_spine3)),
     )
 }
 
@@ -234,10 +220,7 @@ pub(super) fn fit(
 
     let torso = fit_torso(c, obs, previous);
     sol.set_global(sk::PELVIS, torso.pelvis, torso.pelvis_source);
-    for (joint, r) in [sk::SPINE1, sk::SPINE2, sk::SPINE3]
-        .into_iter()
-        .zip(torso.spine)
-    {
+    for (joint, r) in [sk::SPINE1, sk::SPINE2, sk::SPINE3].into_iter().zip(torso.spine) {
         sol.set_local(joint, r, torso.spine_source);
     }
     // Collars stay at rest: BlazePose has no point on the clavicle, and the chest frame
@@ -286,24 +269,13 @@ struct TorsoFit {
 fn fit_torso(c: &Canonical, obs: &Observation, previous: Option<&[Mat3d; NUM_JOINTS]>) -> TorsoFit {
     let hip_line = obs.direction(lm::RIGHT_HIP, lm::LEFT_HIP);
     let shoulder_line = obs.direction(lm::RIGHT_SHOULDER, lm::LEFT_SHOULDER);
-    let midhip = obs
-        .point(lm::LEFT_HIP)
-        .zip(obs.point(lm::RIGHT_HIP))
-        .map(|(a, b)| midpoint(a, b));
-    let midshoulder = obs
-        .point(lm::LEFT_SHOULDER)
-        .zip(obs.point(lm::RIGHT_SHOULDER))
-        .map(|(a, b)| midpoint(a, b));
-    let measured = shoulder_line
-        .and(midshoulder)
-        .map(|midshoulder| TorsoMeasured {
-            scale: (norm(sub(
-                obs.points[lm::LEFT_SHOULDER],
-                obs.points[lm::RIGHT_SHOULDER],
-            )) / c.shoulder_width)
-                .clamp(SCALE_RANGE.0, SCALE_RANGE.1),
-            midshoulder,
-        });
+    let midhip = obs.point(lm::LEFT_HIP).zip(obs.point(lm::RIGHT_HIP)).map(|(a, b)| midpoint(a, b));
+    let midshoulder = obs.point(lm::LEFT_SHOULDER).zip(obs.point(lm::RIGHT_SHOULDER)).map(|(a, b)| midpoint(a, b));
+    let measured = shoulder_line.and(midshoulder).map(|midshoulder| TorsoMeasured {
+        scale: (norm(sub(obs.points[lm::LEFT_SHOULDER], obs.points[lm::RIGHT_SHOULDER])) / c.shoulder_width)
+            .clamp(SCALE_RANGE.0, SCALE_RANGE.1),
+        midshoulder,
+    });
 
     let (spine_fallback, spine_fallback_source) = {
         let s = [sk::SPINE1, sk::SPINE2, sk::SPINE3].map(|j| fallback(previous, j));
@@ -311,13 +283,9 @@ fn fit_torso(c: &Canonical, obs: &Observation, previous: Option<&[Mat3d; NUM_JOI
     };
 
     // Full torso: hips and shoulders seen.
-    if let (Some(x_h), Some(x_s), Some(u)) = (
-        hip_line,
-        shoulder_line,
-        midhip
-            .zip(midshoulder)
-            .and_then(|(h, s)| normalized(sub(s, h))),
-    ) {
+    if let (Some(x_h), Some(x_s), Some(u)) =
+        (hip_line, shoulder_line, midhip.zip(midshoulder).and_then(|(h, s)| normalized(sub(s, h))))
+    {
         if let Some((pelvis, spine)) = solve_torso(c, x_h, x_s, u) {
             return TorsoFit {
                 pelvis,
@@ -330,13 +298,8 @@ fn fit_torso(c: &Canonical, obs: &Observation, previous: Option<&[Mat3d; NUM_JOI
     }
 
     // Partial torso: the pelvis's up axis (model y) is the previous pose's, else upright.
-    let up = previous
-        .and_then(|p| normalized(apply(&p[sk::PELVIS], MODEL_UP)))
-        .unwrap_or([0.0, -1.0, 0.0]);
-    let chest_rotation = mul(
-        &mul(&spine_fallback[0], &spine_fallback[1]),
-        &spine_fallback[2],
-    );
+    let up = previous.and_then(|p| normalized(apply(&p[sk::PELVIS], MODEL_UP))).unwrap_or([0.0, -1.0, 0.0]);
+    let chest_rotation = mul(&mul(&spine_fallback[0], &spine_fallback[1]), &spine_fallback[2]);
     // The spine at rest is part of the assumption here, not a lost segment: the
     // shoulders still sit where the landmarks put them.
     let assumed_spine_source = match spine_fallback_source {
@@ -364,13 +327,7 @@ fn fit_torso(c: &Canonical, obs: &Observation, previous: Option<&[Mat3d; NUM_JOI
         }
     }
     let (pelvis, pelvis_source) = fallback(previous, sk::PELVIS);
-    TorsoFit {
-        pelvis,
-        spine: spine_fallback,
-        pelvis_source,
-        spine_source: spine_fallback_source,
-        measured: None,
-    }
+    TorsoFit { pelvis, spine: spine_fallback, pelvis_source, spine_source: spine_fallback_source, measured: None }
 }
 
 /// Pelvis orientation and the (equal) rotation of each spine joint that best explain the
@@ -466,10 +423,7 @@ fn solve_torso(c: &Canonical, x_h: Vec3, x_s: Vec3, u: Vec3) -> Option<(Mat3d, M
     if !x.iter().all(|v| v.is_finite()) {
         return None;
     }
-    Some((
-        mul(&pelvis0, &exp([x[0], x[1], x[2]])),
-        exp([0.0, x[3], x[4]]),
-    ))
+    Some((mul(&pelvis0, &exp([x[0], x[1], x[2]])), exp([0.0, x[3], x[4]])))
 }
 
 /// Solves a 5×5 linear system by Gaussian elimination with partial pivoting.
@@ -515,22 +469,13 @@ fn fit_head(
         return None;
     }
     let total: f64 = seen.iter().map(|&i| obs.weight[i]).sum();
-    let centroid = |f: &dyn Fn(usize) -> Vec3| {
-        seen.iter().fold([0.0; 3], |acc, &i| {
-            add(acc, scale(f(i), obs.weight[i] / total))
-        })
-    };
+    let centroid =
+        |f: &dyn Fn(usize) -> Vec3| seen.iter().fold([0.0; 3], |acc, &i| add(acc, scale(f(i), obs.weight[i] / total)));
     let observed_centroid = centroid(&|i| obs.points[i]);
     let rest_centroid = centroid(&|i| rest_point(i));
     let pairs: Vec<(Vec3, Vec3, f64)> = seen
         .iter()
-        .map(|&i| {
-            (
-                sub(rest_point(i), rest_centroid),
-                sub(obs.points[i], observed_centroid),
-                obs.weight[i],
-            )
-        })
+        .map(|&i| (sub(rest_point(i), rest_centroid), sub(obs.points[i], observed_centroid), obs.weight[i]))
         .collect();
     let head = wahba(&pairs)?;
 
@@ -539,15 +484,9 @@ fn fit_head(
         return Some((mul(chest, &half), head, JointSource::Assumed));
     };
     let k = torso.scale;
-    let neck_point = add(
-        torso.midshoulder,
-        scale(apply(chest, c.neck_from_midshoulder), k),
-    );
+    let neck_point = add(torso.midshoulder, scale(apply(chest, c.neck_from_midshoulder), k));
     let centroid_from_head = sub(rest_centroid, rest_joint(sk::HEAD));
-    let head_point = sub(
-        observed_centroid,
-        scale(apply(&head, centroid_from_head), k),
-    );
+    let head_point = sub(observed_centroid, scale(apply(&head, centroid_from_head), k));
     let rest_neck_world = apply(chest, c.neck_dir);
     let neck_dir = normalized(sub(head_point, neck_point)).unwrap_or(rest_neck_world);
     let swung = mul(&min_rotation(rest_neck_world, neck_dir), chest);
@@ -571,12 +510,7 @@ fn smoothstep(edge0: f64, edge1: f64, x: f64) -> f64 {
 /// the hinge axis of the lower segment (from the end segment) is used instead, so a straight
 /// leg turns with its foot; blended in between. Without end points, the twist is the one
 /// the segment has under its parent at its previous (or rest) rotation.
-fn fit_limb(
-    rig: &LimbRig,
-    obs: &Observation,
-    previous: Option<&[Mat3d; NUM_JOINTS]>,
-    sol: &mut Solution,
-) {
+fn fit_limb(rig: &LimbRig, obs: &Observation, previous: Option<&[Mat3d; NUM_JOINTS]>, sol: &mut Solution) {
     let [upper, lower, end] = rig.joints;
     let [root_lm, mid_lm, end_lm] = rig.landmarks;
     let upper_bone = obs.direction(root_lm, mid_lm);
@@ -611,27 +545,13 @@ fn fit_limb(
             let other = lower_from_end.unwrap_or(untwisted);
             let other_hinge = apply(&other, rig.hinge);
             let bend = lower_bone.map(|d2| cross(d1, d2));
-            let bend_weight = bend.map_or(0.0, |n| {
-                smoothstep(BEND_PLANE_MIN_SINE, BEND_PLANE_FULL_SINE, norm(n))
-            });
+            let bend_weight = bend.map_or(0.0, |n| smoothstep(BEND_PLANE_MIN_SINE, BEND_PLANE_FULL_SINE, norm(n)));
             let plane_hinge = bend.and_then(normalized).unwrap_or(other_hinge);
-            let blended = add(
-                scale(plane_hinge, bend_weight),
-                scale(other_hinge, 1.0 - bend_weight),
-            );
-            let dominant = if bend_weight >= 0.5 {
-                plane_hinge
-            } else {
-                other_hinge
-            };
+            let blended = add(scale(plane_hinge, bend_weight), scale(other_hinge, 1.0 - bend_weight));
+            let dominant = if bend_weight >= 0.5 { plane_hinge } else { other_hinge };
             let global = triad(rig.upper_dir, rig.hinge, d1, blended)
                 .or_else(|| triad(rig.upper_dir, rig.hinge, d1, dominant))
-                .unwrap_or_else(|| {
-                    mul(
-                        &min_rotation(apply(&untwisted, rig.upper_dir), d1),
-                        &untwisted,
-                    )
-                });
+                .unwrap_or_else(|| mul(&min_rotation(apply(&untwisted, rig.upper_dir), d1), &untwisted));
             sol.set_global(upper, global, JointSource::Landmarks);
         }
         None => {

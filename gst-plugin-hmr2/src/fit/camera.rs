@@ -69,10 +69,7 @@ pub const MIN_POINTS: usize = 2;
 /// Translation minimising the visibility-weighted reprojection error of `points`
 /// (posed 3D point, observed pixel, weight ≥ 0; non-finite or zero-weight pairs are
 /// skipped).
-pub fn solve_translation(
-    points: &[([f32; 3], [f32; 2], f32)],
-    camera: &Pinhole,
-) -> Result<[f32; 3], CameraFitError> {
+pub fn solve_translation(points: &[([f32; 3], [f32; 2], f32)], camera: &Pinhole) -> Result<[f32; 3], CameraFitError> {
     let f = f64::from(camera.focal_length);
     let [cx, cy] = camera.principal_point.map(f64::from);
     if !(f.is_finite() && f > 0.0 && cx.is_finite() && cy.is_finite()) {
@@ -89,10 +86,7 @@ pub fn solve_translation(
         })
         .collect();
     if usable.len() < MIN_POINTS {
-        return Err(CameraFitError::NotEnoughPoints {
-            found: usable.len(),
-            needed: MIN_POINTS,
-        });
+        return Err(CameraFitError::NotEnoughPoints { found: usable.len(), needed: MIN_POINTS });
     }
 
     let mut t: Option<Vec3> = None;
@@ -128,15 +122,10 @@ pub fn solve_translation(
     if t[2] <= f64::from(MIN_DEPTH) {
         return Err(CameraFitError::BehindCamera { depth: t[2] as f32 });
     }
-    if let Some(nearest) = usable
-        .iter()
-        .map(|(p, _, _)| p[2] + t[2])
-        .min_by(f64::total_cmp)
-        .filter(|d| *d <= f64::from(MIN_DEPTH))
+    if let Some(nearest) =
+        usable.iter().map(|(p, _, _)| p[2] + t[2]).min_by(f64::total_cmp).filter(|d| *d <= f64::from(MIN_DEPTH))
     {
-        return Err(CameraFitError::BehindCamera {
-            depth: nearest as f32,
-        });
+        return Err(CameraFitError::BehindCamera { depth: nearest as f32 });
     }
     let t = t.map(|v| v as f32);
     // Finite in f64 but beyond f32 (image points near f32::MAX): no usable answer.
@@ -150,8 +139,7 @@ pub fn solve_translation(
 /// (relative to the total weight `scale`).
 fn solve3(a: [[f64; 3]; 3], b: [f64; 3], scale: f64) -> Option<Vec3> {
     let det = |m: &[[f64; 3]; 3]| {
-        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
             + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
     };
     let d = det(&a);
@@ -196,18 +184,14 @@ pub fn fit_camera(
     options: &FitOptions,
 ) -> Result<CameraFit, CameraFitError> {
     let pairs = usable_pairs(body, visibility, options);
-    let points: Vec<([f32; 3], [f32; 2], f32)> = pairs
-        .iter()
-        .map(|&(landmark, joint, w)| (body.joints[joint], image_landmarks[landmark], w))
-        .collect();
+    let points: Vec<([f32; 3], [f32; 2], f32)> =
+        pairs.iter().map(|&(landmark, joint, w)| (body.joints[joint], image_landmarks[landmark], w)).collect();
     let t = solve_translation(&points, camera)?;
     let mut correspondences = Vec::with_capacity(pairs.len());
     let (mut sum_sq, mut sum_w, mut max_err) = (0.0f64, 0.0f64, 0.0f32);
     for &(landmark, joint, weight) in &pairs {
         let observed = image_landmarks[landmark];
-        if !(observed.iter().all(|v| v.is_finite())
-            && body.joints[joint].iter().all(|v| v.is_finite()))
-        {
+        if !(observed.iter().all(|v| v.is_finite()) && body.joints[joint].iter().all(|v| v.is_finite())) {
             continue;
         }
         let j = body.joints[joint];
@@ -217,14 +201,7 @@ pub fn fit_camera(
         sum_sq += f64::from(weight) * f64::from(err).powi(2);
         sum_w += f64::from(weight);
         max_err = max_err.max(err);
-        correspondences.push(Correspondence {
-            landmark,
-            joint,
-            weight,
-            observed,
-            point,
-            projected,
-        });
+        correspondences.push(Correspondence { landmark, joint, weight, observed, point, projected });
     }
     Ok(CameraFit {
         translation: t,
@@ -244,8 +221,11 @@ pub(super) fn usable_pairs(
         .iter()
         .filter_map(|&(landmark, joint)| {
             let v = visibility[landmark];
-            (v.is_finite() && v >= options.min_visibility && v > 0.0 && body.joint_is_placed(joint))
-                .then_some((landmark, joint, v.min(1.0)))
+            (v.is_finite() && v >= options.min_visibility && v > 0.0 && body.joint_is_placed(joint)).then_some((
+                landmark,
+                joint,
+                v.min(1.0),
+            ))
         })
         .collect()
 }

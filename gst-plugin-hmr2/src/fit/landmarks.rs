@@ -99,11 +99,7 @@ pub const WORLD_LANDMARK_AXES: [[f32; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
 pub fn world_to_camera(point: [f32; 3], crop_rotation: f32) -> Vec3 {
     let axes: Mat3d = WORLD_LANDMARK_AXES.map(|row| row.map(f64::from));
     let [x, y, z] = apply(&axes, point.map(f64::from));
-    let angle = if crop_rotation.is_finite() {
-        f64::from(crop_rotation)
-    } else {
-        0.0
-    };
+    let angle = if crop_rotation.is_finite() { f64::from(crop_rotation) } else { 0.0 };
     let (s, c) = angle.sin_cos();
     [c * x - s * y, s * x + c * y, z]
 }
@@ -235,10 +231,7 @@ mod tests {
     #[test]
     fn crop_rotation_turns_x_towards_y() {
         let p = world_to_camera([1.0, 0.0, 0.5], std::f32::consts::FRAC_PI_2);
-        assert!(
-            p[0].abs() < 1e-6 && (p[1] - 1.0).abs() < 1e-6 && (p[2] - 0.5).abs() < 1e-12,
-            "{p:?}"
-        );
+        assert!(p[0].abs() < 1e-6 && (p[1] - 1.0).abs() < 1e-6 && (p[2] - 0.5).abs() < 1e-12, "{p:?}");
         assert_eq!(world_to_camera([1.0, 2.0, 3.0], 0.0), [1.0, 2.0, 3.0]);
     }
 }

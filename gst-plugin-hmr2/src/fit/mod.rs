@@ -79,9 +79,7 @@ mod synthetic;
 #[cfg(test)]
 mod tests;
 
-pub use camera::{
-    fit_camera, solve_translation, CameraFit, CameraFitError, Correspondence, Pinhole,
-};
+pub use camera::{fit_camera, solve_translation, CameraFit, CameraFitError, Correspondence, Pinhole};
 pub use landmarks::NUM_LANDMARKS;
 pub use skeleton::{NUM_BODY_JOINTS, NUM_JOINTS};
 
@@ -113,9 +111,7 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        Self {
-            min_visibility: 0.5,
-        }
+        Self { min_visibility: 0.5 }
     }
 }
 
@@ -128,10 +124,7 @@ pub struct SmplPose {
 
 impl SmplPose {
     /// Every rotation at the identity (the T-pose in the model frame).
-    pub const REST: Self = Self {
-        global_orient: IDENTITY,
-        body_pose: [IDENTITY; NUM_BODY_JOINTS],
-    };
+    pub const REST: Self = Self { global_orient: IDENTITY, body_pose: [IDENTITY; NUM_BODY_JOINTS] };
 
     /// Rotation of `joint` relative to its parent (the root: `global_orient`).
     pub fn rotation(&self, joint: usize) -> &Mat3 {
@@ -204,11 +197,7 @@ impl BodyFit {
 
 /// Fits SMPL rotations to one person's landmarks. `previous` (e.g. the same person's pose
 /// in the previous frame) is what unseen segments keep; without it they go to rest.
-pub fn fit_body(
-    landmarks: &PoseLandmarks,
-    previous: Option<&SmplPose>,
-    options: &FitOptions,
-) -> BodyFit {
+pub fn fit_body(landmarks: &PoseLandmarks, previous: Option<&SmplPose>, options: &FitOptions) -> BodyFit {
     let observation = observe(landmarks, options);
     let previous = previous.map(SmplPose::local_f64);
     let (local, mut sources) = body::fit(&observation, previous.as_ref());
@@ -217,24 +206,13 @@ pub fn fit_body(
         match rotation::proper_rotation(&local[j]) {
             Some(r) => rotations[j] = to_output(&r),
             None => {
-                rotations[j] = if j == 0 {
-                    to_output(&body::FACING_CAMERA)
-                } else {
-                    IDENTITY
-                };
+                rotations[j] = if j == 0 { to_output(&body::FACING_CAMERA) } else { IDENTITY };
                 sources[j] = JointSource::Rest;
             }
         }
     }
-    let pose = SmplPose {
-        global_orient: rotations[0],
-        body_pose: std::array::from_fn(|i| rotations[i + 1]),
-    };
-    BodyFit {
-        pose,
-        joints: pose.joints(),
-        sources,
-    }
+    let pose = SmplPose { global_orient: rotations[0], body_pose: std::array::from_fn(|i| rotations[i + 1]) };
+    BodyFit { pose, joints: pose.joints(), sources }
 }
 
 /// Pose and camera of one person.
@@ -254,13 +232,7 @@ pub fn fit_person(
     options: &FitOptions,
 ) -> Result<PersonFit, CameraFitError> {
     let body = fit_body(landmarks, previous, options);
-    let camera = fit_camera(
-        &body,
-        image_landmarks,
-        &landmarks.visibility,
-        camera,
-        options,
-    )?;
+    let camera = fit_camera(&body, image_landmarks, &landmarks.visibility, camera, options)?;
     Ok(PersonFit { body, camera })
 }
 
@@ -273,8 +245,7 @@ fn observe(landmarks: &PoseLandmarks, options: &FitOptions) -> body::Observation
     for i in 0..NUM_LANDMARKS {
         let p = landmarks::world_to_camera(landmarks.world[i], landmarks.crop_rotation);
         let v = landmarks.visibility[i];
-        let seen =
-            rotation::is_finite_vec(p) && v.is_finite() && v >= options.min_visibility && v > 0.0;
+        let seen = rotation::is_finite_vec(p) && v.is_finite() && v >= options.min_visibility && v > 0.0;
         obs.points[i] = if seen { p } else { [0.0; 3] };
         obs.seen[i] = seen;
         obs.weight[i] = if seen { f64::from(v.min(1.0)) } else { 0.0 };

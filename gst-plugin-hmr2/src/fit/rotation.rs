@@ -31,11 +31,7 @@ pub fn dot(a: Vec3, b: Vec3) -> f64 {
 }
 
 pub fn cross(a: Vec3, b: Vec3) -> Vec3 {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
+    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 }
 
 pub fn norm(a: Vec3) -> f64 {
@@ -71,11 +67,7 @@ pub fn apply(m: &Mat3d, v: Vec3) -> Vec3 {
 }
 
 pub fn transpose(m: &Mat3d) -> Mat3d {
-    [
-        [m[0][0], m[1][0], m[2][0]],
-        [m[0][1], m[1][1], m[2][1]],
-        [m[0][2], m[1][2], m[2][2]],
-    ]
+    [[m[0][0], m[1][0], m[2][0]], [m[0][1], m[1][1], m[2][1]], [m[0][2], m[1][2], m[2][2]]]
 }
 
 /// `a^T b`: `b` expressed in the frame `a` (the relative rotation of a child frame `b`
@@ -127,36 +119,16 @@ pub fn quaternion(m: &Mat3d) -> [f64; 4] {
     let trace = m[0][0] + m[1][1] + m[2][2];
     let q = if trace > m[0][0].max(m[1][1]).max(m[2][2]) {
         let s = (1.0 + trace).max(0.0).sqrt() * 2.0;
-        [
-            0.25 * s,
-            (m[2][1] - m[1][2]) / s,
-            (m[0][2] - m[2][0]) / s,
-            (m[1][0] - m[0][1]) / s,
-        ]
+        [0.25 * s, (m[2][1] - m[1][2]) / s, (m[0][2] - m[2][0]) / s, (m[1][0] - m[0][1]) / s]
     } else if m[0][0] >= m[1][1] && m[0][0] >= m[2][2] {
         let s = (1.0 + m[0][0] - m[1][1] - m[2][2]).max(0.0).sqrt() * 2.0;
-        [
-            (m[2][1] - m[1][2]) / s,
-            0.25 * s,
-            (m[0][1] + m[1][0]) / s,
-            (m[0][2] + m[2][0]) / s,
-        ]
+        [(m[2][1] - m[1][2]) / s, 0.25 * s, (m[0][1] + m[1][0]) / s, (m[0][2] + m[2][0]) / s]
     } else if m[1][1] >= m[2][2] {
         let s = (1.0 + m[1][1] - m[0][0] - m[2][2]).max(0.0).sqrt() * 2.0;
-        [
-            (m[0][2] - m[2][0]) / s,
-            (m[0][1] + m[1][0]) / s,
-            0.25 * s,
-            (m[1][2] + m[2][1]) / s,
-        ]
+        [(m[0][2] - m[2][0]) / s, (m[0][1] + m[1][0]) / s, 0.25 * s, (m[1][2] + m[2][1]) / s]
     } else {
         let s = (1.0 + m[2][2] - m[0][0] - m[1][1]).max(0.0).sqrt() * 2.0;
-        [
-            (m[1][0] - m[0][1]) / s,
-            (m[0][2] + m[2][0]) / s,
-            (m[1][2] + m[2][1]) / s,
-            0.25 * s,
-        ]
+        [(m[1][0] - m[0][1]) / s, (m[0][2] + m[2][0]) / s, (m[1][2] + m[2][1]) / s, 0.25 * s]
     };
     let n = q.iter().map(|c| c * c).sum::<f64>().sqrt();
     if !(n.is_finite() && n > 1e-12) {
@@ -174,21 +146,9 @@ pub fn from_quaternion(q: [f64; 4]) -> Mat3d {
     }
     let [w, x, y, z] = q.map(|c| c / n);
     [
-        [
-            1.0 - 2.0 * (y * y + z * z),
-            2.0 * (x * y - w * z),
-            2.0 * (x * z + w * y),
-        ],
-        [
-            2.0 * (x * y + w * z),
-            1.0 - 2.0 * (x * x + z * z),
-            2.0 * (y * z - w * x),
-        ],
-        [
-            2.0 * (x * z - w * y),
-            2.0 * (y * z + w * x),
-            1.0 - 2.0 * (x * x + y * y),
-        ],
+        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
+        [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
+        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)],
     ]
 }
 
@@ -235,11 +195,7 @@ pub fn min_rotation(from: Vec3, to: Vec3) -> Mat3d {
         ];
     }
     // Opposite vectors: half a turn about any axis perpendicular to `from`.
-    let helper = if from[0].abs() < 0.9 {
-        [1.0, 0.0, 0.0]
-    } else {
-        [0.0, 1.0, 0.0]
-    };
+    let helper = if from[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] };
     let perpendicular = normalized(cross(from, helper)).unwrap_or([0.0, 0.0, 1.0]);
     axis_angle(perpendicular, std::f64::consts::PI)
 }
@@ -257,21 +213,12 @@ pub fn frame(primary: Vec3, secondary: Vec3) -> Option<Mat3d> {
     }
     let e2 = normalized(perpendicular)?;
     let e3 = cross(e1, e2);
-    Some([
-        [e1[0], e2[0], e3[0]],
-        [e1[1], e2[1], e3[1]],
-        [e1[2], e2[2], e3[2]],
-    ])
+    Some([[e1[0], e2[0], e3[0]], [e1[1], e2[1], e3[1]], [e1[2], e2[2], e3[2]]])
 }
 
 /// The rotation that takes `rest_primary` exactly onto the direction `primary` and
 /// `rest_secondary` into the half-plane of `primary` and `secondary` (the TRIAD method).
-pub fn triad(
-    rest_primary: Vec3,
-    rest_secondary: Vec3,
-    primary: Vec3,
-    secondary: Vec3,
-) -> Option<Mat3d> {
+pub fn triad(rest_primary: Vec3, rest_secondary: Vec3, primary: Vec3, secondary: Vec3) -> Option<Mat3d> {
     let rest = frame(rest_primary, rest_secondary)?;
     let posed = frame(primary, secondary)?;
     Some(mul(&posed, &transpose(&rest)))
@@ -312,12 +259,7 @@ pub fn wahba(pairs: &[(Vec3, Vec3, f64)]) -> Option<Mat3d> {
         return None;
     }
     let best = order[0];
-    let q = [
-        vectors[0][best],
-        vectors[1][best],
-        vectors[2][best],
-        vectors[3][best],
-    ];
+    let q = [vectors[0][best], vectors[1][best], vectors[2][best], vectors[3][best]];
     Some(from_quaternion(q))
 }
 
@@ -329,10 +271,7 @@ fn symmetric_eigen4(mut a: [[f64; 4]; 4]) -> ([f64; 4], [[f64; 4]; 4]) {
         row[i] = 1.0;
     }
     for _sweep in 0..32 {
-        let off: f64 = (0..4)
-            .flat_map(|p| (p + 1..4).map(move |q| (p, q)))
-            .map(|(p, q)| a[p][q] * a[p][q])
-            .sum();
+        let off: f64 = (0..4).flat_map(|p| (p + 1..4).map(move |q| (p, q))).map(|(p, q)| a[p][q] * a[p][q]).sum();
         if off < 1e-30 {
             break;
         }
@@ -377,10 +316,7 @@ pub fn proper_rotation(m: &Mat3d) -> Option<Mat3d> {
         .iter()
         .enumerate()
         .map(|(i, row)| {
-            row.iter()
-                .enumerate()
-                .map(|(j, v)| (v - if i == j { 1.0 } else { 0.0 }).abs())
-                .fold(0.0, f64::max)
+            row.iter().enumerate().map(|(j, v)| (v - if i == j { 1.0 } else { 0.0 }).abs()).fold(0.0, f64::max)
         })
         .fold(0.0, f64::max);
     (residual < 1e-3).then_some(r)
@@ -398,19 +334,14 @@ mod tests {
     use super::*;
 
     fn max_diff(a: &Mat3d, b: &Mat3d) -> f64 {
-        a.iter()
-            .flatten()
-            .zip(b.iter().flatten())
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f64::max)
+        a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
     }
 
     fn sample_rotations() -> Vec<Mat3d> {
         let mut out = vec![IDENTITY];
         for i in 0..40 {
             let f = i as f64;
-            let axis =
-                normalized([(f * 1.3).sin(), (f * 0.7).cos(), (f * 2.1).sin() + 0.1]).unwrap();
+            let axis = normalized([(f * 1.3).sin(), (f * 0.7).cos(), (f * 2.1).sin() + 0.1]).unwrap();
             out.push(axis_angle(axis, (f * 0.37) % std::f64::consts::PI));
         }
         out.push(axis_angle([1.0, 0.0, 0.0], std::f64::consts::PI));
@@ -466,10 +397,7 @@ mod tests {
     fn wahba_recovers_a_rotation_and_rejects_one_direction() {
         let rest = [[0.1, 0.0, 0.05], [0.08, 0.0, -0.03], [0.04, -0.015, 0.05]];
         for r in sample_rotations() {
-            let pairs: Vec<_> = rest
-                .iter()
-                .map(|&a| (a, scale(apply(&r, a), 1.7), 1.0))
-                .collect();
+            let pairs: Vec<_> = rest.iter().map(|&a| (a, scale(apply(&r, a), 1.7), 1.0)).collect();
             let got = wahba(&pairs).unwrap();
             assert!(max_diff(&got, &r) < 1e-9, "{r:?} {got:?}");
             // Two vectors are enough.

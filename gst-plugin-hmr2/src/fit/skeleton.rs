@@ -41,9 +41,8 @@ pub const L_HAND: usize = 22;
 pub const R_HAND: usize = 23;
 
 /// SMPL's kinematic tree (−1: root); every parent comes before its children.
-pub const PARENTS: [i32; NUM_JOINTS] = [
-    -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
-];
+pub const PARENTS: [i32; NUM_JOINTS] =
+    [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21];
 
 pub const JOINT_NAMES: [&str; NUM_JOINTS] = [
     "pelvis",
@@ -142,10 +141,7 @@ pub fn joint_positions(global: &[Mat3d; NUM_JOINTS]) -> [Vec3; NUM_JOINTS] {
 
 /// Posed joints (pelvis at the origin, camera-frame orientation) of the canonical skeleton
 /// for `global_orient` and the 23 `body_pose` rotations.
-pub fn posed_joints(
-    global_orient: &Mat3,
-    body_pose: &[Mat3; NUM_BODY_JOINTS],
-) -> [[f32; 3]; NUM_JOINTS] {
+pub fn posed_joints(global_orient: &Mat3, body_pose: &[Mat3; NUM_BODY_JOINTS]) -> [[f32; 3]; NUM_JOINTS] {
     let mut local = [[[0.0; 3]; 3]; NUM_JOINTS];
     local[0] = to_f64(global_orient);
     for (slot, r) in local[1..].iter_mut().zip(body_pose) {
@@ -166,10 +162,7 @@ mod tests {
         }
         for (j, name) in JOINT_NAMES.iter().enumerate() {
             if let Some(side) = name.strip_prefix("l_") {
-                let r = JOINT_NAMES
-                    .iter()
-                    .position(|n| *n == format!("r_{side}"))
-                    .unwrap();
+                let r = JOINT_NAMES.iter().position(|n| *n == format!("r_{side}")).unwrap();
                 let (a, b) = (REST_JOINTS[j], REST_JOINTS[r]);
                 assert_eq!([a[0], a[1], a[2]], [-b[0], b[1], b[2]], "{name}");
                 assert!(a[0] > 0.0, "{name}: the body's left is +x");
@@ -179,10 +172,7 @@ mod tests {
 
     #[test]
     fn rest_pose_reproduces_the_rest_joints() {
-        let posed = posed_joints(
-            &hmr2_meta::math::IDENTITY,
-            &[hmr2_meta::math::IDENTITY; NUM_BODY_JOINTS],
-        );
+        let posed = posed_joints(&hmr2_meta::math::IDENTITY, &[hmr2_meta::math::IDENTITY; NUM_BODY_JOINTS]);
         for (p, r) in posed.iter().zip(REST_JOINTS) {
             assert!(norm(sub(vec_to_f64(*p), vec_to_f64(r))) < 1e-6);
         }

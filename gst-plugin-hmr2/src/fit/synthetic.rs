@@ -4,12 +4,10 @@
 
 use super::landmarks::{LANDMARK_RIG, NUM_LANDMARKS, WORLD_LANDMARK_AXES};
 use super::rotation::{
-    add, apply, axis_angle, cross, exp, midpoint, mul, normalized, scale, sub, transpose,
-    twist_angle, Mat3d, Vec3, IDENTITY,
+    add, apply, axis_angle, cross, exp, midpoint, mul, normalized, scale, sub, transpose, twist_angle, Mat3d, Vec3,
+    IDENTITY,
 };
-use super::skeleton::{
-    self as sk, global_orientations, joint_positions, rest_bone, rest_joint, NUM_JOINTS,
-};
+use super::skeleton::{self as sk, global_orientations, joint_positions, rest_bone, rest_joint, NUM_JOINTS};
 use super::{camera, Mat3, Pinhole, SmplPose};
 
 /// Small deterministic generator (SplitMix64), so failures reproduce.
@@ -53,12 +51,7 @@ impl Rng {
 
     /// Uniformly distributed rotation.
     pub fn rotation(&mut self) -> Mat3d {
-        let q = [
-            self.gaussian(),
-            self.gaussian(),
-            self.gaussian(),
-            self.gaussian(),
-        ];
+        let q = [self.gaussian(), self.gaussian(), self.gaussian(), self.gaussian()];
         super::rotation::from_quaternion(q)
     }
 
@@ -92,15 +85,9 @@ pub struct Bends {
 }
 
 /// Clearly bent limbs: the bend plane alone sets the upper segment's twist.
-pub const BENT: Bends = Bends {
-    elbow: (0.6, 2.3),
-    knee: (0.6, 2.2),
-};
+pub const BENT: Bends = Bends { elbow: (0.6, 2.3), knee: (0.6, 2.2) };
 /// Nearly straight limbs (up to 17°, a few degrees of hyperextension allowed).
-pub const STRAIGHT: Bends = Bends {
-    elbow: (-0.05, 0.3),
-    knee: (-0.05, 0.3),
-};
+pub const STRAIGHT: Bends = Bends { elbow: (-0.05, 0.3), knee: (-0.05, 0.3) };
 
 /// A random pose (local rotations, index 0 = global orient) within joint limits, built the
 /// way the fit models a body: the three spine joints share one rotation about an axis in
@@ -119,20 +106,16 @@ pub fn random_pose(rng: &mut Rng, root: Option<Mat3d>, bends: Bends) -> [Mat3d; 
     let half_twist = axis_angle(neck_bone, 0.5 * twist_angle(&head, neck_bone));
     local[sk::NECK] = mul(&rng.swing(neck_bone, 0.4), &half_twist);
     local[sk::HEAD] = mul(&transpose(&half_twist), &head);
-    for (shoulder, elbow, wrist) in [
-        (sk::L_SHOULDER, sk::L_ELBOW, sk::L_WRIST),
-        (sk::R_SHOULDER, sk::R_ELBOW, sk::R_WRIST),
-    ] {
+    for (shoulder, elbow, wrist) in
+        [(sk::L_SHOULDER, sk::L_ELBOW, sk::L_WRIST), (sk::R_SHOULDER, sk::R_ELBOW, sk::R_WRIST)]
+    {
         local[shoulder] = rng.rotation_within(1.5);
         let flex = axis_angle(hinge(elbow, wrist), rng.range(bends.elbow.0, bends.elbow.1));
         let forearm_twist = axis_angle(unit_bone(wrist), rng.range(-1.2, 1.2));
         local[elbow] = mul(&flex, &forearm_twist);
         local[wrist] = rng.swing(unit_bone(wrist), 0.7);
     }
-    for (hip, knee, ankle) in [
-        (sk::L_HIP, sk::L_KNEE, sk::L_ANKLE),
-        (sk::R_HIP, sk::R_KNEE, sk::R_ANKLE),
-    ] {
+    for (hip, knee, ankle) in [(sk::L_HIP, sk::L_KNEE, sk::L_ANKLE), (sk::R_HIP, sk::R_KNEE, sk::R_ANKLE)] {
         local[hip] = rng.rotation_within(1.2);
         local[knee] = axis_angle(hinge(knee, ankle), rng.range(bends.knee.0, bends.knee.1));
         local[ankle] = rng.swing(unit_bone(ankle), 0.5);
@@ -142,10 +125,7 @@ pub fn random_pose(rng: &mut Rng, root: Option<Mat3d>, bends: Bends) -> [Mat3d; 
 
 pub fn to_pose(local: &[Mat3d; NUM_JOINTS]) -> SmplPose {
     let f = |m: &Mat3d| -> Mat3 { m.map(|row| row.map(|v| v as f32)) };
-    SmplPose {
-        global_orient: f(&local[0]),
-        body_pose: std::array::from_fn(|i| f(&local[i + 1])),
-    }
+    SmplPose { global_orient: f(&local[0]), body_pose: std::array::from_fn(|i| f(&local[i + 1])) }
 }
 
 /// Posed joints (pelvis at the origin) of the canonical skeleton.
@@ -168,19 +148,12 @@ pub fn posed_landmarks(local: &[Mat3d; NUM_JOINTS]) -> [Vec3; NUM_LANDMARKS] {
 /// skeleton: origin between the hips, in the model's axes.
 pub fn world_landmarks(local: &[Mat3d; NUM_JOINTS], size: f64) -> [[f32; 3]; NUM_LANDMARKS] {
     let points = posed_landmarks(local);
-    let origin = midpoint(
-        points[super::landmarks::LEFT_HIP],
-        points[super::landmarks::RIGHT_HIP],
-    );
+    let origin = midpoint(points[super::landmarks::LEFT_HIP], points[super::landmarks::RIGHT_HIP]);
     let to_model_axes = transpose(&WORLD_LANDMARK_AXES.map(|row| row.map(f64::from)));
     points.map(|p| apply(&to_model_axes, scale(sub(p, origin), size)).map(|v| v as f32))
 }
 
 /// Image landmarks of the canonical skeleton placed at `translation` in front of `camera`.
-pub fn image_landmarks(
-    local: &[Mat3d; NUM_JOINTS],
-    translation: Vec3,
-    cam: &Pinhole,
-) -> [[f32; 2]; NUM_LANDMARKS] {
+pub fn image_landmarks(local: &[Mat3d; NUM_JOINTS], translation: Vec3, cam: &Pinhole) -> [[f32; 2]; NUM_LANDMARKS] {
     posed_landmarks(local).map(|p| camera::project(add(p, translation).map(|v| v as f32), cam))
 }

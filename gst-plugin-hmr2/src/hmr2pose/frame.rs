@@ -1,8 +1,12 @@
-//! From GStreamer video frames to the sampler's view of them.
+//! From GStreamer video frames to the sampler's view of them, and the person boxes
+//! region-of-interest metas carry.
 
 use gst_video::prelude::*;
 
+use super::BoxSource;
+use crate::boxes::{self, PersonBox};
 use crate::crop::sampler::{FrameView, PixelLayout, Plane, YuvMatrix};
+use crate::detector::PersonDetector;
 
 /// Raw video formats read directly, without conversion.
 pub const FORMATS: [gst_video::VideoFormat; 14] = {
@@ -53,4 +57,64 @@ pub fn view<'a>(
         })
         .collect::<Result<Vec<_>, String>>()?;
     FrameView::new(frame.width() as usize, frame.height() as usize, layout, planes)
+}
+
+/// Person boxes of the region-of-interest metas on a buffer.
+pub fn roi_boxes(buffer: &gst::BufferRef) -> Vec<PersonBox> {
+    buffer
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .filter(|roi| boxes::is_person_roi(roi.roi_type()))
+        .map(|roi| {
+            let (x, y, w, h) = roi.rect();
+            let score = roi
+                .params()
+                .find_map(|s| {
+                    ["confidence", "score"]
+                        .into_iter()
+                        .find_map(|f| s.get::<f64>(f).ok().or_else(|| s.get::<f32>(f).ok().map(f64::from)))
+                })
+                .unwrap_or(1.0);
+            PersonBox {
+                bbox: [x as f32, y as f32, x.saturating_add(w) as f32, y.saturating_add(h) as f32],
+                score: score as f32,
+            }
+        })
+        .collect()
+}
+
+/// Why a frame has no person boxes.
+#[derive(Debug, thiserror::Error)]
+pub enum BoxError {
+    #[error("Person detection failed: {0}")]
+    Detection(String),
+    #[error("box-source=detector, but no person detector was loaded (set detector-model before starting)")]
+    NoDetector,
+}
+
+/// The person boxes of a frame, from where `source` says: region-of-interest metas, the
+/// detector (`thresholds`: score and NMS IoU), or the whole frame.
+pub fn person_boxes(
+    source: BoxSource,
+    buffer: &gst::BufferRef,
+    view: &FrameView,
+    detector: Option<&mut PersonDetector>,
+    thresholds: (f32, f32),
+) -> Result<Vec<PersonBox>, BoxError> {
+    let whole = || vec![PersonBox::whole_frame(view.width() as u32, view.height() as u32)];
+    let detect =
+        |detector: &mut PersonDetector| detector.detect(view, thresholds.0, thresholds.1).map_err(BoxError::Detection);
+    match (source, detector) {
+        (BoxSource::RoiMeta, _) => Ok(roi_boxes(buffer)),
+        (BoxSource::FullFrame, _) => Ok(whole()),
+        (BoxSource::Detector, Some(detector)) => detect(detector),
+        (BoxSource::Detector, None) => Err(BoxError::NoDetector),
+        (BoxSource::Auto, detector) => {
+            let rois = roi_boxes(buffer);
+            match detector {
+                _ if !rois.is_empty() => Ok(rois),
+                Some(detector) => detect(detector),
+                None => Ok(whole()),
+            }
+        }
+    }
 }

@@ -8,7 +8,6 @@
 //!
 //! Lock order: `stream` before the worker's state. The latency query takes neither.
 
-use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,15 +18,16 @@ use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::pose::FramePoses;
 
 use super::engine::{Estimate, Estimator, FrameJob, Job};
-use super::{frame, models, BoxSource};
+use super::frame;
+use super::open::{self, Notice, OpenError};
+use super::settings::{self, Settings};
+use super::stats::{thread_cpu_time, Stats};
 use crate::batching::{self, Batch, FrameId, Ready, Slot};
 use crate::boxes::{self, PersonBox};
+use crate::crop::sampler::{PixelLayout, Scratch};
 use crate::crop::PersonCrop;
 use crate::detector::PersonDetector;
-use crate::landmarks::estimator::EstimatorOptions;
 use crate::model_contract::InputSize;
-use crate::onnxruntime::{self, ExecutionProvider, ModelSource, SessionOptions};
-use crate::crop::sampler::{PixelLayout, Scratch};
 use crate::worker::{Next, Worker};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -40,84 +40,6 @@ static BUNDLED_MODEL: &[u8] = include_bytes!(env!("HMR2_BUNDLED_MODEL"));
 /// Frames held at most (waiting for results or for downstream) before upstream waits.
 fn max_queued_frames(batch_size: usize) -> usize {
     4 * batch_size + 8
-}
-
-const DEFAULT_BATCH_SIZE: u32 = 1;
-const DEFAULT_BATCH_TIMEOUT_MS: u32 = 0;
-const DEFAULT_MAX_PERSONS: u32 = 16;
-const DEFAULT_DETECTOR_THRESHOLD: f32 = 0.5;
-const DEFAULT_DETECTOR_IOU: f32 = 0.6;
-const DEFAULT_PRESENCE_THRESHOLD: f32 = 0.5;
-
-#[derive(Debug, Clone)]
-struct Settings {
-    model: String,
-    provider: ExecutionProvider,
-    device_id: i32,
-    threads: u32,
-    box_source: BoxSource,
-    detector_model: String,
-    detector_threshold: f32,
-    detector_iou_threshold: f32,
-    max_persons: u32,
-    focal_length: f32,
-    batch_size: u32,
-    batch_timeout_ms: u32,
-    presence_threshold: f32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            model: String::new(),
-            provider: ExecutionProvider::Cpu,
-            device_id: 0,
-            threads: 0,
-            box_source: BoxSource::Auto,
-            detector_model: String::new(),
-            detector_threshold: DEFAULT_DETECTOR_THRESHOLD,
-            detector_iou_threshold: DEFAULT_DETECTOR_IOU,
-            max_persons: DEFAULT_MAX_PERSONS,
-            focal_length: 0.0,
-            batch_size: DEFAULT_BATCH_SIZE,
-            batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
-            presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
-        }
-    }
-}
-
-impl Settings {
-    fn batch_timeout(&self) -> Option<Duration> {
-        (self.batch_timeout_ms > 0).then(|| Duration::from_millis(self.batch_timeout_ms.into()))
-    }
-
-    fn session_options(&self) -> SessionOptions {
-        SessionOptions { provider: self.provider, device_id: self.device_id, threads: self.threads as usize }
-    }
-
-    fn landmark_options(&self) -> EstimatorOptions {
-        EstimatorOptions {
-            min_presence: self.presence_threshold,
-            max_persons: self.max_persons as usize,
-            ..EstimatorOptions::default()
-        }
-    }
-}
-
-/// Time spent per stage on the streaming and source threads, for the `stats` property
-/// (the worker counts inference itself).
-#[derive(Debug, Default, Clone)]
-struct Stats {
-    frames: u64,
-    persons: u64,
-    detect: Duration,
-    crop: Duration,
-    /// CPU time of the streaming thread while cropping (without the time other threads
-    /// had its core).
-    crop_cpu: Duration,
-    post: Duration,
-    /// Mean inference time per batch last used in a latency answer.
-    reported_inference: Duration,
 }
 
 /// A frame waiting for its persons' results.
@@ -172,29 +94,6 @@ pub struct Hmr2Pose {
     frame_duration: Mutex<Option<Duration>>,
 }
 
-/// Person boxes of the region-of-interest metas on a buffer.
-fn roi_boxes(buffer: &gst::BufferRef) -> Vec<PersonBox> {
-    buffer
-        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
-        .filter(|roi| boxes::is_person_roi(roi.roi_type()))
-        .map(|roi| {
-            let (x, y, w, h) = roi.rect();
-            let score = roi
-                .params()
-                .find_map(|s| {
-                    ["confidence", "score"].into_iter().find_map(|f| {
-                        s.get::<f64>(f).ok().or_else(|| s.get::<f32>(f).ok().map(f64::from))
-                    })
-                })
-                .unwrap_or(1.0);
-            PersonBox {
-                bbox: [x as f32, y as f32, x.saturating_add(w) as f32, y.saturating_add(h) as f32],
-                score: score as f32,
-            }
-        })
-        .collect()
-}
-
 impl Hmr2Pose {
     fn worker(&self) -> Option<Arc<PoseWorker>> {
         self.worker.lock().unwrap().clone()
@@ -223,7 +122,13 @@ impl Hmr2Pose {
         })?;
 
         let start = Instant::now();
-        let found = self.person_boxes(stream, buffer.as_ref(), &view, &settings)?;
+        let (source, thresholds) =
+            (settings.box_source, (settings.detector_threshold, settings.detector_iou_threshold));
+        let found =
+            frame::person_boxes(source, buffer.as_ref(), &view, stream.detector.as_mut(), thresholds).map_err(|e| {
+                gst::element_imp_error!(self, gst::StreamError::Failed, ("{e}"));
+                gst::FlowError::Error
+            })?;
         let detect_time = start.elapsed();
         let persons = boxes::select(&found, settings.max_persons as usize);
 
@@ -307,49 +212,6 @@ impl Hmr2Pose {
         stats.detect += detect;
         stats.crop += crop;
         stats.crop_cpu += crop_cpu;
-    }
-
-    fn person_boxes(
-        &self,
-        stream: &mut Stream,
-        buffer: &gst::BufferRef,
-        view: &crate::crop::sampler::FrameView,
-        settings: &Settings,
-    ) -> Result<Vec<PersonBox>, gst::FlowError> {
-        let whole = || vec![PersonBox::whole_frame(view.width() as u32, view.height() as u32)];
-        let detect = |detector: &mut PersonDetector| {
-            detector
-                .detect(view, settings.detector_threshold, settings.detector_iou_threshold)
-                .map_err(|e| {
-                    gst::element_imp_error!(self, gst::StreamError::Failed, ["Person detection failed: {e}"]);
-                    gst::FlowError::Error
-                })
-        };
-        match settings.box_source {
-            BoxSource::RoiMeta => Ok(roi_boxes(buffer)),
-            BoxSource::FullFrame => Ok(whole()),
-            BoxSource::Detector => match stream.detector.as_mut() {
-                Some(detector) => detect(detector),
-                None => {
-                    gst::element_imp_error!(
-                        self,
-                        gst::CoreError::StateChange,
-                        ["box-source=detector, but no person detector was loaded (set detector-model before starting)"]
-                    );
-                    Err(gst::FlowError::Error)
-                }
-            },
-            BoxSource::Auto => {
-                let rois = roi_boxes(buffer);
-                if !rois.is_empty() {
-                    Ok(rois)
-                } else if let Some(detector) = stream.detector.as_mut() {
-                    detect(detector)
-                } else {
-                    Ok(whole())
-                }
-            }
-        }
     }
 
     fn send_batch(&self, worker: &PoseWorker, batch: Batch) {
@@ -495,12 +357,8 @@ impl Hmr2Pose {
         let frame_duration = *self.frame_duration.lock().unwrap();
         let inference = self.worker().map(|w| w.job_times().mean()).unwrap_or_default();
         self.stats.lock().unwrap().reported_inference = inference;
-        let added = batching::added_latency(
-            settings.batch_size as usize,
-            frame_duration,
-            settings.batch_timeout(),
-            inference,
-        );
+        let added =
+            batching::added_latency(settings.batch_size as usize, frame_duration, settings.batch_timeout(), inference);
         gst::ClockTime::from_nseconds(added.as_nanos() as u64)
     }
 
@@ -546,8 +404,7 @@ impl Hmr2Pose {
                 self.srcpad.push(buffer)
             }
             Ready::Event(event) => {
-                let restarts =
-                    matches!(event.type_(), gst::EventType::Segment | gst::EventType::StreamStart);
+                let restarts = matches!(event.type_(), gst::EventType::Segment | gst::EventType::StreamStart);
                 if self.srcpad.push_event(event) && restarts && downstream_eos {
                     worker.set_flow(Ok(()));
                 }
@@ -645,58 +502,32 @@ impl Hmr2Pose {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let options = settings.session_options();
-        let library = onnxruntime::ensure_loaded()
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Init, ("{e}")))?;
-        gst::info!(CAT, imp = self, "ONNX Runtime from {}", library.display());
-
-        let (source, model_path) = match models::pose_model(&settings.model) {
-            Some(path) => (None, path),
-            None if BUNDLED_MODEL.is_empty() => {
-                return Err(gst::error_msg!(
-                    gst::ResourceError::NotFound,
-                    ("No model given, none found in {}, and this build has no bundled test network; set the model property", models::models_dir().display())
-                ));
-            }
-            None => {
-                gst::element_imp_warning!(
+        let opened = open::open(&settings, BUNDLED_MODEL).map_err(|e| match e {
+            OpenError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{e}")),
+            OpenError::NotFound(_) => gst::error_msg!(gst::ResourceError::NotFound, ("{e}")),
+            OpenError::Unusable(_) => gst::error_msg!(gst::LibraryError::Settings, ("{e}")),
+        })?;
+        gst::info!(CAT, imp = self, "ONNX Runtime from {}", opened.library.display());
+        for notice in &opened.notices {
+            match notice {
+                Notice::BundledTestNetwork { models_dir } => gst::element_imp_warning!(
                     self,
                     gst::LibraryError::Settings,
-                    ("Using the bundled HMR2 test network, which estimates nothing: no model given and none found in {} (run scripts/setup.sh)", models::models_dir().display()),
+                    ("Using the bundled HMR2 test network, which estimates nothing: no model given and none found in {} (run scripts/setup.sh)", models_dir.display()),
                     ["It has the HMR2 signature but made-up weights: it always describes an upright person near the rest pose. Set the model property to a real model"]
-                );
-                (Some(ModelSource::Memory(BUNDLED_MODEL)), PathBuf::new())
+                ),
+                Notice::ProviderUnavailable { model, detail } => gst::element_imp_warning!(
+                    self,
+                    gst::LibraryError::Init,
+                    ("The requested execution provider is unavailable for the {}: {}", model, detail)
+                ),
             }
-        };
-        let source = source.unwrap_or(ModelSource::File(&model_path));
-        let (estimator, warning) = Estimator::open(source, &options, settings.landmark_options()).map_err(|e| {
-            if matches!(source, ModelSource::File(p) if !p.is_file()) {
-                gst::error_msg!(gst::ResourceError::NotFound, ("{e}"))
-            } else {
-                gst::error_msg!(gst::LibraryError::Settings, ("{e}"))
-            }
-        })?;
-        self.post_provider_warning("pose model", warning);
-        gst::info!(CAT, imp = self, "pose model {source}: {}", estimator.describe());
+        }
+        let (estimator, detector) = (opened.estimator, opened.detector);
+        gst::info!(CAT, imp = self, "pose model: {}", estimator.describe());
         let feed = match &estimator {
             Estimator::Hmr2(network) => Feed::Crops(network.input_size()),
             Estimator::Landmarks(_) => Feed::Frames { reset: true },
-        };
-
-        let wants_detector = matches!(settings.box_source, BoxSource::Auto | BoxSource::Detector);
-        let detector_path = models::detector_model(&settings.detector_model);
-        let detector = if let (true, Some(path)) = (wants_detector, detector_path) {
-            let (detector, warning) = PersonDetector::open(ModelSource::File(&path), &options)
-                .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("Person detector: {e}")))?;
-            self.post_provider_warning("person detector", warning);
-            Some(detector)
-        } else if settings.box_source == BoxSource::Detector {
-            return Err(gst::error_msg!(
-                gst::LibraryError::Settings,
-                ("box-source=detector needs the detector-model property")
-            ));
-        } else {
-            None
         };
 
         *self.stats.lock().unwrap() = Stats::default();
@@ -714,16 +545,6 @@ impl Hmr2Pose {
         });
         gst::info!(CAT, imp = self, "started: batch {}", settings.batch_size);
         Ok(())
-    }
-
-    fn post_provider_warning(&self, network: &str, warning: Option<String>) {
-        if let Some(warning) = warning {
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Init,
-                ("The requested execution provider is unavailable for the {}: {}", network, warning)
-            );
-        }
     }
 
     fn stop(&self) {
@@ -801,153 +622,12 @@ impl Hmr2Pose {
 
 impl ObjectImpl for Hmr2Pose {
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("model")
-                    .nick("Model")
-                    .blurb(
-                        "Path of the HMR2 network (ONNX): input 'image' float32 [B,3,256,192] or \
-                         [B,3,256,256] (normalised ImageNet RGB), outputs global_orient [B,1,3,3], \
-                         body_pose [B,23,3,3], betas [B,10], pred_cam [B,3]. Empty: the bundled \
-                         test network, which has the right signature but estimates nothing",
-                    )
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("execution-provider", ExecutionProvider::Cpu)
-                    .nick("Execution provider")
-                    .blurb(
-                        "Where ONNX Runtime runs the networks; a provider that cannot be loaded \
-                         falls back to the CPU with a warning on the bus",
-                    )
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecInt::builder("device-id")
-                    .nick("Device id")
-                    .blurb("GPU index for the cuda and tensorrt execution providers")
-                    .minimum(0)
-                    .maximum(i32::MAX)
-                    .default_value(0)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("ONNX Runtime intra-op threads per network (0 = ONNX Runtime's default)")
-                    .maximum(1024)
-                    .default_value(0)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("batch-size")
-                    .nick("Batch size")
-                    .blurb(
-                        "Person crops per inference, gathered across frames; a partial batch \
-                         runs at EOS, on new caps, after batch-size - 1 further frames, and on \
-                         batch-timeout. Adds up to batch-size - 1 frame durations of latency \
-                         (at most batch-timeout when set), plus the inference time",
-                    )
-                    .minimum(1)
-                    .maximum(256)
-                    .default_value(DEFAULT_BATCH_SIZE)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("batch-timeout")
-                    .nick("Batch timeout")
-                    .blurb(
-                        "Milliseconds after which a partial batch runs, counted from its oldest \
-                         crop (for live sources; 0 = no timeout)",
-                    )
-                    .maximum(60_000)
-                    .default_value(DEFAULT_BATCH_TIMEOUT_MS)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("box-source", BoxSource::Auto)
-                    .nick("Box source")
-                    .blurb(
-                        "Where person boxes come from: auto (region-of-interest metas of type \
-                         'person' or unnamed, else the detector if detector-model is set, else \
-                         the whole frame) or one of them only. A region's score is the \
-                         'confidence' or 'score' field of one of its parameter structures, else 1",
-                    )
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("detector-model")
-                    .nick("Detector model")
-                    .blurb(
-                        "Path of a person detector (ONNX) in the Ultralytics YOLOv8/YOLO11 layout: \
-                         input [1,3,H,W] RGB 0..1 letterboxed, output [1,4+classes,N] with cx,cy,w,h \
-                         in input pixels; class 0 is person. Empty: no detector",
-                    )
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecFloat::builder("detector-threshold")
-                    .nick("Detector threshold")
-                    .blurb("Lowest person score the detector's boxes must reach")
-                    .minimum(0.0)
-                    .maximum(1.0)
-                    .default_value(DEFAULT_DETECTOR_THRESHOLD)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("detector-iou-threshold")
-                    .nick("Detector IoU threshold")
-                    .blurb(
-                        "Non-maximum suppression: a detected box overlapping a better one by more \
-                         than this intersection over union is dropped",
-                    )
-                    .minimum(0.0)
-                    .maximum(1.0)
-                    .default_value(DEFAULT_DETECTOR_IOU)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("max-persons")
-                    .nick("Maximum persons")
-                    .blurb("Most persons per frame; the highest scores (then the largest boxes) are kept")
-                    .minimum(1)
-                    .maximum(1024)
-                    .default_value(DEFAULT_MAX_PERSONS)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("focal-length")
-                    .nick("Focal length")
-                    .blurb(
-                        "Focal length in pixels of the full-frame camera in the metadata \
-                         (0 = HMR2's default, 5000 / 256 * max(width, height))",
-                    )
-                    .minimum(0.0)
-                    .maximum(1.0e7)
-                    .default_value(0.0)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
-                    .nick("Statistics")
-                    .blurb(
-                        "Counters since the element started: frames, persons, batches, and \
-                         nanoseconds spent in detect-ns, crop-ns (crop and normalise), \
-                         crop-cpu-ns (the CPU time of that, without time other threads took \
-                         from it; 0 where the system cannot tell), inference-ns and post-ns",
-                    )
-                    .read_only()
-                    .build(),
-            ]
-        });
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(settings::param_specs);
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = self.settings.lock().unwrap();
-        match pspec.name() {
-            "model" => s.model = value.get::<Option<String>>().unwrap().unwrap_or_default(),
-            "execution-provider" => s.provider = value.get().unwrap(),
-            "device-id" => s.device_id = value.get().unwrap(),
-            "threads" => s.threads = value.get().unwrap(),
-            "batch-size" => s.batch_size = value.get().unwrap(),
-            "batch-timeout" => s.batch_timeout_ms = value.get().unwrap(),
-            "box-source" => s.box_source = value.get().unwrap(),
-            "detector-model" => s.detector_model = value.get::<Option<String>>().unwrap().unwrap_or_default(),
-            "detector-threshold" => s.detector_threshold = value.get().unwrap(),
-            "detector-iou-threshold" => s.detector_iou_threshold = value.get().unwrap(),
-            "max-persons" => s.max_persons = value.get().unwrap(),
-            "focal-length" => s.focal_length = value.get().unwrap(),
-            other => unreachable!("no writable property {other}"),
-        }
+        self.settings.lock().unwrap().set(pspec.name(), value);
         gst::debug!(CAT, imp = self, "{} = {:?}", pspec.name(), value);
     }
 
@@ -955,22 +635,7 @@ impl ObjectImpl for Hmr2Pose {
         if pspec.name() == "stats" {
             return self.stats_structure().to_value();
         }
-        let s = self.settings.lock().unwrap();
-        match pspec.name() {
-            "model" => s.model.to_value(),
-            "execution-provider" => s.provider.to_value(),
-            "device-id" => s.device_id.to_value(),
-            "threads" => s.threads.to_value(),
-            "batch-size" => s.batch_size.to_value(),
-            "batch-timeout" => s.batch_timeout_ms.to_value(),
-            "box-source" => s.box_source.to_value(),
-            "detector-model" => s.detector_model.to_value(),
-            "detector-threshold" => s.detector_threshold.to_value(),
-            "detector-iou-threshold" => s.detector_iou_threshold.to_value(),
-            "max-persons" => s.max_persons.to_value(),
-            "focal-length" => s.focal_length.to_value(),
-            other => unreachable!("no property {other}"),
-        }
+        self.settings.lock().unwrap().get(pspec.name())
     }
 
     fn constructed(&self) {
@@ -1019,22 +684,11 @@ impl ElementImpl for Hmr2Pose {
             }
         }
         let result = self.parent_change_state(transition);
-        if transition == gst::StateChange::PausedToReady || (transition == gst::StateChange::ReadyToPaused && result.is_err()) {
+        if transition == gst::StateChange::PausedToReady
+            || (transition == gst::StateChange::ReadyToPaused && result.is_err())
+        {
             self.stop();
         }
         result
     }
-}
-
-/// CPU time consumed so far by the calling thread (zero where the platform cannot say).
-fn thread_cpu_time() -> Duration {
-    #[cfg(unix)]
-    {
-        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: `now` is a valid timespec to write to.
-        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0 {
-            return Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
-        }
-    }
-    Duration::ZERO
 }

@@ -64,6 +64,9 @@ mod engine;
 pub mod frame;
 mod imp;
 pub mod models;
+mod open;
+mod settings;
+mod stats;
 
 glib::wrapper! {
     pub struct Hmr2Pose(ObjectSubclass<imp::Hmr2Pose>) @extends gst::Element, gst::Object;
@@ -92,8 +95,7 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     #[cfg(feature = "doc")]
     {
         BoxSource::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-        crate::onnxruntime::ExecutionProvider::static_type()
-            .mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        crate::onnxruntime::ExecutionProvider::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     }
     gst::Element::register(Some(plugin), "hmr2pose", gst::Rank::NONE, Hmr2Pose::static_type())
 }

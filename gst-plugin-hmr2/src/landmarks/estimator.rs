@@ -44,7 +44,14 @@ pub struct EstimatorOptions {
 
 impl Default for EstimatorOptions {
     fn default() -> Self {
-        Self { min_presence: 0.5, max_persons: 16, match_iou: 0.3, duplicate_iou: 0.5, image_aligned: false, fit: FitOptions::default() }
+        Self {
+            min_presence: 0.5,
+            max_persons: 16,
+            match_iou: 0.3,
+            duplicate_iou: 0.5,
+            image_aligned: false,
+            fit: FitOptions::default(),
+        }
     }
 }
 
@@ -193,7 +200,7 @@ impl LandmarkEstimator {
         found.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
         let mut persons = Vec::with_capacity(found.len());
         for (pose, track, quality) in found {
-            if self.tracks.iter().any(|t| iou(&t.bbox, &track.bbox) > self.options.duplicate_iou) {
+            if self.tracks.iter().any(|t| same_person(t, &track, self.options.duplicate_iou)) {
                 continue;
             }
             self.tracks.push(track);
@@ -243,7 +250,8 @@ impl LandmarkEstimator {
                 crop_rotation: square.rotation,
             }
         };
-        let fitted = fit::fit_person(&landmarks, &image, pinhole, candidate.previous.as_ref(), &self.options.fit).ok()?;
+        let fitted =
+            fit::fit_person(&landmarks, &image, pinhole, candidate.previous.as_ref(), &self.options.fit).ok()?;
         let next = roi::from_tracking_points(point(ROI_CENTRE_POINT), point(ROI_TOP_POINT))?;
         let [x0, y0, x1, y1] = points_box(&image)?;
         let bbox = [x0.max(0.0), y0.max(0.0), x1.min(frame_size[0]), y1.min(frame_size[1])];
@@ -296,13 +304,31 @@ fn image_aligned_points(output: &LandmarkOutput, square: &RotatedSquare) -> [[f3
     };
     let mid = |p: &[[f32; 3]], a: usize, b: usize| std::array::from_fn::<f32, 3, _>(|k| (p[a][k] + p[b][k]) / 2.0);
     // Metres per pixel from the torso: both shoulder widths and hip-to-shoulder heights.
-    let pairs = [(LEFT_SHOULDER, RIGHT_SHOULDER), (LEFT_HIP, RIGHT_HIP), (LEFT_SHOULDER, LEFT_HIP), (RIGHT_SHOULDER, RIGHT_HIP)];
-    let (world, image) = pairs.iter().fold((0.0, 0.0), |(w, i), &(a, b)| {
-        (w + distance(&output.world, a, b), i + distance(&points, a, b))
-    });
+    let pairs = [
+        (LEFT_SHOULDER, RIGHT_SHOULDER),
+        (LEFT_HIP, RIGHT_HIP),
+        (LEFT_SHOULDER, LEFT_HIP),
+        (RIGHT_SHOULDER, RIGHT_HIP),
+    ];
+    let (world, image) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(w, i), &(a, b)| (w + distance(&output.world, a, b), i + distance(&points, a, b)));
     let scale = if image > 1e-3 && world.is_finite() && world > 0.0 { world / image } else { 0.0 };
     let origin = mid(&points, LEFT_HIP, RIGHT_HIP);
     points.map(|p| std::array::from_fn(|k| (p[k] - origin[k]) * scale))
+}
+
+/// Whether two tracks follow one body: their landmark boxes overlap by more than
+/// `min_iou`, one box lies mostly inside the other (a partial fit of the same person), or
+/// their hips are closer than a fifth of the crop.
+fn same_person(a: &Track, b: &Track, min_iou: f32) -> bool {
+    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
+    let w = (a.bbox[2].min(b.bbox[2]) - a.bbox[0].max(b.bbox[0])).max(0.0);
+    let h = (a.bbox[3].min(b.bbox[3]) - a.bbox[1].max(b.bbox[1])).max(0.0);
+    let smaller = area(&a.bbox).min(area(&b.bbox));
+    let contained = smaller > 0.0 && w * h / smaller > 0.7;
+    let hips = (a.roi.centre[0] - b.roi.centre[0]).hypot(a.roi.centre[1] - b.roi.centre[1]);
+    iou(&a.bbox, &b.bbox) > min_iou || contained || hips < 0.2 * a.roi.side.min(b.roi.side)
 }
 
 fn inside(point: [f32; 2], bbox: &[f32; 4]) -> bool {

@@ -36,7 +36,11 @@ pub fn split_outputs(
     presence: &[f32],
     world: &[f32],
 ) -> Result<Vec<LandmarkOutput>, String> {
-    let sizes = [("landmarks", landmarks.len(), MODEL_POINTS * 5), ("pose_presence", presence.len(), 1), ("world_landmarks", world.len(), MODEL_POINTS * 3)];
+    let sizes = [
+        ("landmarks", landmarks.len(), MODEL_POINTS * 5),
+        ("pose_presence", presence.len(), 1),
+        ("world_landmarks", world.len(), MODEL_POINTS * 3),
+    ];
     for (name, len, per) in sizes {
         if len != count * per {
             return Err(format!("output '{name}' has {len} values for {count} crops, expected {}", count * per));
@@ -89,7 +93,8 @@ impl LandmarkNetwork {
             };
             let shape = [group, 3, CROP_SIDE, CROP_SIDE];
             let session = &mut self.session;
-            let mut outputs = onnxruntime::catch_panic("running the landmark model", || run_group(session, shape, data))??;
+            let mut outputs =
+                onnxruntime::catch_panic("running the landmark model", || run_group(session, shape, data))??;
             outputs.truncate(n);
             results.extend(outputs);
         }

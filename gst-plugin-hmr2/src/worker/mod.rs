@@ -132,9 +132,8 @@ where
         let shared = Arc::new(Shared { state: Mutex::new(State::new()), changed: Condvar::new() });
         let (jobs, receiver) = mpsc::channel();
         let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || run_jobs(engine, receiver, thread_shared))?;
+        let thread =
+            std::thread::Builder::new().name(name.into()).spawn(move || run_jobs(engine, receiver, thread_shared))?;
         Ok(Self { shared, jobs: Some(jobs), thread: Some(thread) })
     }
 
