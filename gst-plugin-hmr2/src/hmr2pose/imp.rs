@@ -31,7 +31,7 @@ use crate::model_contract::InputSize;
 use crate::worker::{Next, Worker};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new("hmr2pose", gst::DebugColorFlags::empty(), Some("HMR2 human mesh recovery"))
+    gst::DebugCategory::new("hmr2pose", gst::DebugColorFlags::empty(), Some("Human pose and mesh recovery"))
 });
 
 /// The test network bundled into the plugin (empty when it was missing at build time).
@@ -652,12 +652,13 @@ impl ElementImpl for Hmr2Pose {
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
             gst::subclass::ElementMetadata::new(
-                "HMR2 human mesh recovery",
+                "Human pose and mesh recovery",
                 "Filter/Analyzer/Video",
-                "Finds the persons in each frame (region-of-interest metas, a YOLO person detector \
-                 or the whole frame), runs the HMR2.0 network on batches of their crops through \
-                 ONNX Runtime and attaches their SMPL parameters and full-frame camera as \
-                 Hmr2PoseMeta; frames pass through untouched and in order",
+                "Finds the persons in each frame (region-of-interest metas, a person detector \
+                 or the whole frame), estimates their SMPL pose through ONNX Runtime with a \
+                 BlazePose landmark model fitted to the SMPL skeleton or an HMR2.0 network, and \
+                 attaches their SMPL parameters and full-frame camera as Hmr2PoseMeta; frames \
+                 pass through untouched and in order",
                 "The hmr2-gst developers",
             )
         });

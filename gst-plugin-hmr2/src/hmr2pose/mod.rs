@@ -1,8 +1,10 @@
 //! The `hmr2pose` element.
 //!
 //! Frames pass through untouched and in order; each one leaves with a pose meta
-//! ([`hmr2_meta::pose`]) holding every person found in it. Person crops from several
-//! frames are batched for the network, which runs on its own thread.
+//! ([`hmr2_meta::pose`]) holding every person found in it. The model runs on its own
+//! thread ([`crate::worker`]): a BlazePose landmark model, whose landmarks are fitted to the
+//! SMPL skeleton ([`crate::landmarks`], the default, see [`models`]), or an HMR2 network,
+//! for which person crops from several frames are batched.
 //!
 //! # Person boxes
 //!
@@ -10,7 +12,7 @@
 //! 1. `GstVideoRegionOfInterestMeta`s on the buffer whose type is `person` (any case) or
 //!    empty; a score is read from any parameter structure with a `confidence` or `score`
 //!    field, else 1;
-//! 2. the person detector given by `detector-model`, when set;
+//! 2. the person detector given by `detector-model`, or the default one ([`models`]);
 //! 3. the whole frame as one person.
 //!
 //! The other `box-source` values force one of them (with `roi-meta` a frame without
@@ -18,7 +20,7 @@
 //!
 //! # Preprocessing
 //!
-//! Exactly HMR2's crop ([`crate::crop`]): the box grown to 3:4, made square, warped to
+//! For HMR2 networks, exactly HMR2's crop ([`crate::crop`]): the box grown to 3:4, made square, warped to
 //! 256×256 (bilinear, black outside the frame; area averaging when the crop shrinks the
 //! frame by more than 1.1), ImageNet-normalised, of which a 256×192 network sees columns
 //! 32..224. Crops are read straight from the frame's own format ([`crate::crop::sampler`]);
@@ -42,7 +44,7 @@
 //!
 //! # Errors
 //!
-//! A missing or unreadable model, a model without the HMR2 signature ([`crate::model_contract`]),
+//! A missing or unreadable model, a model of neither family ([`crate::model_contract`]),
 //! a missing ONNX Runtime library ([`crate::onnxruntime`]) and a failed inference are element
 //! errors naming the cause. An execution provider that cannot be used and the bundled test
 //! network are warnings.
