@@ -13,10 +13,6 @@ fn main() {
     let ort = workspace.join(".deps/onnxruntime/libonnxruntime.so");
     println!("cargo:rustc-env=HMR2_ORT_BUILD_PATH={}", ort.display());
 
-    // Where the set-up converts the open models the element uses by default.
-    let models = workspace.join(".deps/models");
-    println!("cargo:rustc-env=HMR2_MODELS_BUILD_DIR={}", models.display());
-
     // The bundled test network. While it has not been generated yet the crate still
     // builds, with an empty placeholder the element reports as missing.
     let model = workspace.join("models/hmr2-test.onnx");

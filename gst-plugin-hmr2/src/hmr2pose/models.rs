@@ -1,25 +1,15 @@
 //! Which model files the element uses when its properties name none: the open models the
-//! set-up converts (`scripts/setup.sh` puts them in the repository's `.deps/models/`), or
-//! those in the folder [`MODELS_DIR_ENV`] names.
+//! set-up converts, in the folder [`hmr2_meta::models`] says.
 
 use std::path::PathBuf;
 
-/// Environment variable naming the folder of the default models.
-pub const MODELS_DIR_ENV: &str = "HMR2_MODELS_DIR";
+pub use hmr2_meta::models::{models_dir, MODELS_DIR_ENV};
 /// The default pose model: BlazePose GHUM 3D (full), converted from MediaPipe's weights.
 pub const DEFAULT_POSE_MODEL: &str = "pose_landmark_full.onnx";
 /// The default person detector: NanoDet in the YOLOv8 output layout.
 pub const DEFAULT_DETECTOR_MODEL: &str = "nanodet-person.onnx";
 /// `detector-model` value that turns the default detector off.
 pub const NO_DETECTOR: &str = "none";
-
-/// The folder of the default models.
-pub fn models_dir() -> PathBuf {
-    match std::env::var_os(MODELS_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("HMR2_MODELS_BUILD_DIR")),
-    }
-}
 
 /// The pose model to open: the one the `model` property names, else the default one if
 /// the set-up made it (`None`: neither).
@@ -40,7 +30,7 @@ fn named_or_default(setting: &str, default_file: &str) -> Option<PathBuf> {
     if !setting.is_empty() {
         return Some(PathBuf::from(setting));
     }
-    Some(models_dir().join(default_file)).filter(|p| p.is_file())
+    hmr2_meta::models::default_model(default_file)
 }
 
 #[cfg(test)]
