@@ -4,9 +4,10 @@
 //! The binary is a thin wrapper around [`main`]; the modules are public so the end-to-end
 //! tests can reuse the pose schema and the pipeline descriptions.
 
-pub mod boxes;
+pub mod box_file;
 pub mod cli;
 pub mod desc;
+pub mod elements;
 pub mod plan;
 pub mod poses;
 pub mod rtsp;

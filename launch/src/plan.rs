@@ -56,7 +56,11 @@ pub fn display_available() -> bool {
 /// Picks the sink from -o / --serve-rtsp / the environment; `serve` is the serving
 /// options of the subcommands that can serve (None for the others).
 pub fn choose_sink(common: &Common, serve: Option<&ServeArgs>) -> Result<Sink, Failure> {
-    if let Some(ServeArgs { serve_rtsp: Some(port), mount }) = serve {
+    if let Some(ServeArgs {
+        serve_rtsp: Some(port),
+        mount,
+    }) = serve
+    {
         if common.output.is_some() {
             return Err(Failure::usage("--serve-rtsp and -o cannot be combined"));
         }
@@ -74,7 +78,11 @@ pub fn choose_sink(common: &Common, serve: Option<&ServeArgs>) -> Result<Sink, F
     } else if common.poses.is_some() {
         Ok(Sink::Null)
     } else {
-        let serve = if serve.is_some() { ", --serve-rtsp PORT" } else { "" };
+        let serve = if serve.is_some() {
+            ", --serve-rtsp PORT"
+        } else {
+            ""
+        };
         Err(Failure::usage(format!(
             "no output: give -o FILE{serve} or --poses FILE (no display found: DISPLAY and WAYLAND_DISPLAY are unset)"
         )))

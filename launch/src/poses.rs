@@ -101,7 +101,8 @@ pub struct PoseCounts {
 pub struct PoseTap {
     writer: Option<BufWriter<File>>,
     pub counts: PoseCounts,
-    pub write_error: Option<String>,
+    /// The first write that failed; later frames are not written.
+    pub write_error: Option<std::io::Error>,
     /// Frame size from the caps, used for frames without metadata.
     pub caps_size: (u32, u32),
 }
@@ -174,23 +175,28 @@ impl PoseTap {
             w.flush()
         })();
         if let Err(e) = result {
-            self.write_error = Some(e.to_string());
+            self.write_error = Some(e);
         }
     }
 
-    /// Flushes and closes the file.
-    pub fn finish(&mut self) -> Result<(), String> {
+    /// Flushes and closes the file; the first write error, if any.
+    pub fn finish(&mut self) -> Result<(), PoseWriteError> {
         if let Some(mut w) = self.writer.take() {
             if let Err(e) = w.flush() {
-                self.write_error.get_or_insert(e.to_string());
+                self.write_error.get_or_insert(e);
             }
         }
-        match &self.write_error {
-            Some(e) => Err(e.clone()),
+        match self.write_error.take() {
+            Some(source) => Err(PoseWriteError(source)),
             None => Ok(()),
         }
     }
 }
+
+/// Writing the pose file failed (the disk is full, the file system went away, ...).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the poses: {0}")]
+pub struct PoseWriteError(#[source] pub std::io::Error);
 
 /// Installs the tap on `pad` (the source pad of hmr2pose).
 pub fn install(pad: &gst::Pad, tap: SharedTap) {

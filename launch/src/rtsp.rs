@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
-use crate::desc::{Description, Style};
+use crate::desc::Description;
+use crate::elements::build_pipeline;
 use crate::plan::BRIDGE_SINK;
 use crate::{clean_debug, Failure};
 
@@ -147,14 +148,8 @@ impl RtspInput {
 
     fn connect(&mut self, attempt: u32) -> Result<(), Failure> {
         self.teardown();
-        let pipeline = gst::parse::launch_full(
-            &self.description.render(Style::Parse),
-            None,
-            gst::ParseFlags::FATAL_ERRORS,
-        )
-        .map_err(|e| Failure::runtime(format!("cannot build the RTSP source pipeline: {e}")))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| Failure::runtime("the RTSP source description is not a pipeline"))?;
+        let pipeline = build_pipeline(&self.description)
+            .map_err(|e| Failure::runtime(format!("RTSP source: {e}")))?;
         let appsink = pipeline
             .by_name(BRIDGE_SINK)
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
