@@ -40,13 +40,15 @@ pub enum BoxLineError {
         line: usize,
         source: serde_json::Error,
     },
-    #[error("line {line}: box {index} has a coordinate that is not a finite number ({value})")]
+    #[error("line {line}: box {index} has a coordinate that is not a finite number ({value:?})")]
     NotFinite {
         line: usize,
         index: usize,
         value: f64,
     },
-    #[error("line {line}: box {index} has a coordinate beyond ±{MAX_COORDINATE} pixels ({value})")]
+    #[error(
+        "line {line}: box {index} has a coordinate beyond ±{MAX_COORDINATE} pixels ({value:?})"
+    )]
     OutOfBounds {
         line: usize,
         index: usize,

@@ -16,6 +16,8 @@ pub const BRIDGE_SINK: &str = "bridge";
 pub const SERVE_SINK: &str = "rtsp-out";
 pub const DECODER: &str = "dec";
 pub const MUXER: &str = "mux";
+pub const FILE_SINK: &str = "file-out";
+pub const AUDIO_IN: &str = "audio-in";
 
 /// Where the processed frames go.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +30,12 @@ pub enum Sink {
     Null,
     /// H.264 handed to the RTSP server.
     Serve { port: u16, mount: String },
+}
+
+impl Sink {
+    pub fn is_file(&self) -> bool {
+        matches!(self, Sink::File(_))
+    }
 }
 
 /// What the runner needs to run one command.
@@ -205,7 +213,11 @@ pub fn sink_chain(common: &Common, sink: &Sink) -> Result<Chain, Failure> {
             .then(h264_encoder(common, false))
             .then(el("h264parse"))
             .then(el(muxer_for(path)?).name(MUXER))
-            .then(el("filesink").prop("location", path_str(path))),
+            .then(
+                el("filesink")
+                    .name(FILE_SINK)
+                    .prop("location", path_str(path)),
+            ),
         Sink::Display => Chain::new().then(el("autovideosink").prop("sync", false)),
         Sink::Null => Chain::new().then(el("fakesink").prop("sync", false)),
         Sink::Serve { .. } => Chain::new()
@@ -269,7 +281,7 @@ pub fn file_plan(uri: &str, has_audio: bool, common: &Common, sink: Sink) -> Res
                     Chain::new()
                         .to_ref(DECODER)
                         .caps("audio/x-raw")
-                        .then(el("queue"))
+                        .then(el("queue").name(AUDIO_IN))
                         .then(el("audioconvert"))
                         .then(el("audioresample"))
                         .then(el(enc))

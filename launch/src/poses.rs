@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
@@ -110,17 +109,14 @@ pub struct PoseTap {
 pub type SharedTap = Arc<Mutex<PoseTap>>;
 
 impl PoseTap {
-    pub fn new(path: Option<&Path>) -> std::io::Result<Self> {
-        let writer = match path {
-            Some(p) => Some(BufWriter::new(File::create(p)?)),
-            None => None,
-        };
-        Ok(Self {
-            writer,
+    /// A tap writing to `file` (None: counting only).
+    pub fn new(file: Option<File>) -> Self {
+        Self {
+            writer: file.map(BufWriter::new),
             counts: PoseCounts::default(),
             write_error: None,
             caps_size: (0, 0),
-        })
+        }
     }
 
     /// Handles one buffer leaving hmr2pose.
@@ -237,7 +233,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hmr2-launch-poses-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("p.jsonl");
-        let mut tap = PoseTap::new(Some(&path)).unwrap();
+        let mut tap = PoseTap::new(Some(File::create(&path).unwrap()));
         let mut buffer = gst::Buffer::with_size(4).unwrap();
         {
             let b = buffer.get_mut().unwrap();

@@ -1,5 +1,6 @@
 //! Frame counters kept by pad probes: frames reaching the processing queue, frames let into
-//! hmr2pose (where --max-frames stops the flow), and frames out of the processing chain.
+//! hmr2pose (where --max-frames stops the flow), frames out of the processing chain, and
+//! how far into the input's timeline the video (and audio) got.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,11 +21,41 @@ pub struct Counters {
     /// Set on Ctrl-C: frames still queued in front of hmr2pose are dropped so the output
     /// is finished promptly.
     pub closing: AtomicBool,
+    /// Latest end time (timestamp + duration, ns) of a frame out of the processing chain.
+    pub video_end_ns: AtomicU64,
+    /// Latest end time of an audio buffer, when the audio is kept.
+    pub audio_end_ns: AtomicU64,
 }
 
 impl Counters {
     pub fn done(&self) -> u64 {
         self.done.load(Ordering::Relaxed)
+    }
+
+    pub fn admitted(&self) -> u64 {
+        self.admitted.load(Ordering::Relaxed)
+    }
+
+    /// How far into the input the run got: the later of the video and audio ends.
+    pub fn reached(&self) -> gst::ClockTime {
+        let ns = self
+            .video_end_ns
+            .load(Ordering::Relaxed)
+            .max(self.audio_end_ns.load(Ordering::Relaxed));
+        gst::ClockTime::from_nseconds(ns)
+    }
+}
+
+/// The latest end time (ns) among the buffers of a probe.
+fn end_ns(info: &gst::PadProbeInfo) -> Option<u64> {
+    let end = |b: &gst::BufferRef| {
+        b.pts()
+            .map(|p| (p + b.duration().unwrap_or(gst::ClockTime::ZERO)).nseconds())
+    };
+    match &info.data {
+        Some(gst::PadProbeData::Buffer(b)) => end(b),
+        Some(gst::PadProbeData::BufferList(l)) => l.iter().filter_map(end).max(),
+        _ => None,
     }
 }
 
@@ -85,6 +116,23 @@ pub fn install_done_probe(pad: &gst::Pad, counters: &Arc<Counters>) {
         gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
         move |_, info| {
             c.done.fetch_add(buffers_in(info), Ordering::Relaxed);
+            if let Some(end) = end_ns(info) {
+                c.video_end_ns.fetch_max(end, Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+}
+
+/// Follows the end time of the audio buffers through `pad`.
+pub fn install_audio_probe(pad: &gst::Pad, counters: &Arc<Counters>) {
+    let c = counters.clone();
+    pad.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+        move |_, info| {
+            if let Some(end) = end_ns(info) {
+                c.audio_end_ns.fetch_max(end, Ordering::Relaxed);
+            }
             gst::PadProbeReturn::Ok
         },
     );

@@ -1,17 +1,22 @@
-//! Running a command: one function per subcommand turns its arguments into a [`Plan`] and
-//! hands it to a [`Session`].
+//! Running a command: one function per subcommand checks its arguments, turns them into a
+//! [`Plan`] and hands it to a [`Session`].
 //!
+//! - `checks`: outputs that would overwrite what the run reads, missing files, --boxes;
 //! - `discover`: what the input file holds (GstDiscoverer), before anything is built;
-//! - `session`: the pipeline built from the plan, its pad probes, and the bus loop;
+//! - `outputs`: the output files, written beside their targets and renamed when finished;
+//! - `session`: the pipeline built from the plan, its pad probes, the bus loop, and how
+//!   the run ended;
 //! - `counters`: frame counters kept by pad probes (progress, --max-frames, summary);
 //! - `bus`: one-line descriptions of bus messages;
-//! - `signals`: Ctrl-C (and SIGTERM, SIGHUP) handling;
+//! - `signals`: SIGINT, SIGTERM and SIGHUP;
 //! - `progress`: the progress bar or periodic lines;
 //! - `summary` and `stats`: the report at the end, with the elements' `stats` structures.
 
 mod bus;
+mod checks;
 mod counters;
 mod discover;
+mod outputs;
 mod progress;
 mod session;
 mod signals;
@@ -23,11 +28,15 @@ use std::path::Path;
 use crate::cli::{Cli, Command, Common, FileArgs, RtspArgs, TestSourceArgs, WebcamArgs};
 use crate::desc::{el, Chain};
 use crate::plan::{self, Plan};
-use crate::Failure;
+use crate::{say, Failure, Outcome};
 
-use session::Session;
+use checks::Checked;
+use outputs::Outputs;
+use session::{Ending, Session};
 
-pub fn run(cli: Cli) -> Result<(), Failure> {
+pub fn run(cli: Cli) -> Result<Outcome, Failure> {
+    // First, so a signal during set-up ends the run the same way as later ones.
+    signals::install_interrupt_handler();
     gst::init().map_err(|e| Failure::runtime(format!("cannot initialise GStreamer: {e}")))?;
     gsthmr2::plugin_register_static()
         .map_err(|e| Failure::runtime(format!("cannot register the hmr2 plugin: {e}")))?;
@@ -41,68 +50,58 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Checks the files the options name before anything starts.
-fn check_common(common: &Common) -> Result<(), Failure> {
-    let files = [
-        ("model", common.pose.model.as_deref()),
-        ("detector model", common.pose.detector.as_deref()),
-        ("body model", common.overlay.body_model.as_deref()),
-        ("boxes", common.pose.boxes.as_deref()),
-    ];
-    for (what, path) in files {
-        if let Some(p) = path {
-            if !p.is_file() {
-                return Err(Failure::runtime(format!(
-                    "{what} file not found: {}",
-                    p.display()
-                )));
-            }
-        }
-    }
-    for out in [common.output.as_deref(), common.poses.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Failure::runtime(format!(
-                    "cannot create the directory {}: {e}",
-                    dir.display()
-                ))
-            })?;
-        }
-    }
-    Ok(())
+/// Opens the outputs the checks resolved and runs the plan.
+fn run_plan(
+    plan: &Plan,
+    common: &Common,
+    checked: Checked,
+    rtsp: Option<&RtspArgs>,
+    ending: Ending,
+) -> Result<Outcome, Failure> {
+    let outputs = Outputs::open(
+        (
+            common.output.as_deref().filter(|_| plan.sink.is_file()),
+            checked.video_target.as_deref(),
+        ),
+        (common.poses.as_deref(), checked.poses_target.as_deref()),
+    )?;
+    Session::new(plan, common, rtsp, checked.boxes, outputs)?.run(ending)
 }
 
-fn print_plan(plan: &Plan) {
+fn print_plan(plan: &Plan) -> Outcome {
     println!("{}", plan.printed.command_line());
     for note in &plan.notes {
         println!("# {note}");
     }
+    Outcome::Complete
 }
 
-fn run_file(args: FileArgs) -> Result<(), Failure> {
+fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
     let common = &args.common;
     let sink = plan::choose_sink(common, None)?;
-    check_common(common)?;
+    let input = checks::local_input(&args.input);
+    let checked = checks::check(common, &sink, input.as_deref())?;
     let info = discover::discover(&args.input)?;
     let plan = plan::file_plan(&info.uri, info.has_audio, common, sink)?;
     if common.print_pipeline {
-        print_plan(&plan);
-        return Ok(());
+        return Ok(print_plan(&plan));
     }
     if !common.quiet {
-        eprintln!("hmr2-launch: {}: {}", args.input, info.summary);
+        say!("hmr2-launch: {}: {}", args.input, info.summary);
     }
-    let expected = match (info.frames, common.max_frames) {
+    let progress_total = match (info.frames, common.max_frames) {
         (Some(f), Some(m)) => Some(f.min(m)),
         (f, m) => f.or(m),
     };
-    Session::new(&plan, common, None)?.run(expected)
+    let ending = Ending {
+        progress_total,
+        input: Some(info),
+        allow_partial: args.allow_partial,
+    };
+    run_plan(&plan, common, checked, None, ending)
 }
 
-fn run_webcam(args: WebcamArgs) -> Result<(), Failure> {
+fn run_webcam(args: WebcamArgs) -> Result<Outcome, Failure> {
     let common = &args.common;
     let device = if args.device.chars().all(|c| c.is_ascii_digit()) {
         format!("/dev/video{}", args.device)
@@ -110,25 +109,24 @@ fn run_webcam(args: WebcamArgs) -> Result<(), Failure> {
         args.device.clone()
     };
     let sink = plan::choose_sink(common, Some(&args.serve))?;
-    check_common(common)?;
+    let checked = checks::check(common, &sink, Some(Path::new(&device)))?;
     let mut source = Chain::new().then(el("v4l2src").prop("device", &device));
     if let Some(caps) = &args.caps {
         source = source.caps(caps);
     }
     let plan = plan::live_plan(source.then(el("decodebin")), common, sink)?;
     if common.print_pipeline {
-        print_plan(&plan);
-        return Ok(());
+        return Ok(print_plan(&plan));
     }
     if !Path::new(&device).exists() {
         return Err(Failure::runtime(format!(
             "camera device not found: {device}"
         )));
     }
-    Session::new(&plan, common, None)?.run(common.max_frames)
+    run_plan(&plan, common, checked, None, Ending::live(common))
 }
 
-fn run_test_source(args: TestSourceArgs) -> Result<(), Failure> {
+fn run_test_source(args: TestSourceArgs) -> Result<Outcome, Failure> {
     let common = &args.common;
     let (w, h) = args
         .size
@@ -138,7 +136,7 @@ fn run_test_source(args: TestSourceArgs) -> Result<(), Failure> {
             Failure::usage(format!("--size must be WIDTHxHEIGHT, not '{}'", args.size))
         })?;
     let sink = plan::choose_sink(common, Some(&args.serve))?;
-    check_common(common)?;
+    let checked = checks::check(common, &sink, None)?;
     let source = Chain::new()
         .then(
             el("videotestsrc")
@@ -151,13 +149,12 @@ fn run_test_source(args: TestSourceArgs) -> Result<(), Failure> {
         ));
     let plan = plan::live_plan(source, common, sink)?;
     if common.print_pipeline {
-        print_plan(&plan);
-        return Ok(());
+        return Ok(print_plan(&plan));
     }
-    Session::new(&plan, common, None)?.run(common.max_frames)
+    run_plan(&plan, common, checked, None, Ending::live(common))
 }
 
-fn run_rtsp(args: RtspArgs) -> Result<(), Failure> {
+fn run_rtsp(args: RtspArgs) -> Result<Outcome, Failure> {
     let common = &args.common;
     if !["rtsp://", "rtsps://", "rtspt://", "rtsph://"]
         .iter()
@@ -166,11 +163,10 @@ fn run_rtsp(args: RtspArgs) -> Result<(), Failure> {
         return Err(Failure::usage(format!("not an RTSP URL: {}", args.url)));
     }
     let sink = plan::choose_sink(common, None)?;
-    check_common(common)?;
+    let checked = checks::check(common, &sink, None)?;
     let plan = plan::rtsp_plan(&args, sink)?;
     if common.print_pipeline {
-        print_plan(&plan);
-        return Ok(());
+        return Ok(print_plan(&plan));
     }
-    Session::new(&plan, common, Some(&args))?.run(common.max_frames)
+    run_plan(&plan, common, checked, Some(&args), Ending::live(common))
 }

@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::say;
+
 const PLAIN_PROGRESS_PERIOD: Duration = Duration::from_secs(2);
 
 pub struct Progress {
@@ -72,14 +74,14 @@ impl Progress {
                     if self.live { " (live)" } else { "" }
                 ),
             };
-            eprintln!("{line}");
+            say!("{line}");
         }
     }
 
     pub fn println(&self, line: &str) {
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(bar) => bar.suspend(|| say!("{line}")),
+            None => say!("{line}"),
         }
     }
 

@@ -1,7 +1,9 @@
 //! A session: the main pipeline built from a plan, with its pad probes (pose export,
-//! --boxes, frame counters), run until end of stream, an error or Ctrl-C.
+//! --boxes, frame counters), run until end of stream, an error or a signal; then its
+//! outputs are put in place (when the pipeline finished them) and the run's [`Outcome`]
+//! decided.
 
-use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,10 +15,12 @@ use crate::elements::build_pipeline;
 use crate::plan::{self, Plan, Sink};
 use crate::poses::{self, PoseTap, SharedTap};
 use crate::rtsp::RtspInput;
-use crate::{serve, Failure};
+use crate::{say, serve, Failure, Outcome};
 
 use super::bus::{describe_error, element_label, first_bus_error};
 use super::counters::{self, Counters, MAX_FRAMES_MESSAGE};
+use super::discover::InputInfo;
+use super::outputs::Outputs;
 use super::progress::Progress;
 use super::signals;
 use super::stats::{self, ElementStats};
@@ -24,6 +28,27 @@ use super::summary::Summary;
 
 /// How long to wait for end of stream once it was requested.
 const EOS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the end of a run is judged against.
+pub struct Ending {
+    /// Frames expected, for the progress bar.
+    pub progress_total: Option<u64>,
+    /// The input file as discovered: a run that ends before its announced duration is
+    /// reported (and exits with [`Outcome::PartialInput`] unless `allow_partial`).
+    pub input: Option<InputInfo>,
+    pub allow_partial: bool,
+}
+
+impl Ending {
+    /// Live sources announce no length.
+    pub fn live(common: &Common) -> Self {
+        Self {
+            progress_total: common.max_frames,
+            input: None,
+            allow_partial: false,
+        }
+    }
+}
 
 pub struct Session<'a> {
     plan: &'a Plan,
@@ -34,6 +59,7 @@ pub struct Session<'a> {
     rtsp: Option<RtspInput>,
     appsrc: Option<gst_app::AppSrc>,
     serve_sink: Option<gst_app::AppSink>,
+    outputs: Outputs,
 }
 
 impl<'a> Session<'a> {
@@ -41,9 +67,11 @@ impl<'a> Session<'a> {
         plan: &'a Plan,
         common: &'a Common,
         rtsp_args: Option<&RtspArgs>,
+        boxes: Option<BoxTable>,
+        outputs: Outputs,
     ) -> Result<Self, Failure> {
         if common.verbose {
-            eprintln!("hmr2-launch: pipeline: {}", plan.printed.command_line());
+            say!("hmr2-launch: pipeline: {}", plan.printed.command_line());
         }
         let pipeline = build_pipeline(&plan.main).map_err(|e| Failure::runtime(e.to_string()))?;
         let element = |name: &str| {
@@ -51,16 +79,23 @@ impl<'a> Session<'a> {
                 .by_name(name)
                 .ok_or_else(|| Failure::runtime(format!("pipeline has no element named '{name}'")))
         };
-        let tap = PoseTap::new(common.poses.as_deref()).map_err(|e| {
-            Failure::runtime(format!(
-                "cannot create {}: {e}",
-                common.poses.as_deref().unwrap_or(Path::new("")).display()
-            ))
-        })?;
-        let tap: SharedTap = Arc::new(Mutex::new(tap));
+        if let Some(video) = &outputs.video {
+            // The description names the final file (as --print-pipeline shows it); the
+            // tool writes beside it and renames at the end.
+            element(plan::FILE_SINK)?.set_property(
+                "location",
+                video.pending.write_path().to_string_lossy().as_ref(),
+            );
+        }
+        let writer = match &outputs.poses {
+            Some(p) => Some(p.pending.writer().map_err(|e| {
+                Failure::runtime(format!("cannot write {}: {e}", p.shown.display()))
+            })?),
+            None => None,
+        };
+        let tap: SharedTap = Arc::new(Mutex::new(PoseTap::new(writer)));
         let pose = element(plan::POSE)?;
-        if let Some(path) = &common.pose.boxes {
-            let table = BoxTable::load(path).map_err(|e| Failure::runtime(e.to_string()))?;
+        if let Some(table) = boxes {
             box_file::install(
                 &pose.static_pad("sink").expect("hmr2pose has a sink pad"),
                 table,
@@ -84,6 +119,9 @@ impl<'a> Session<'a> {
                 .expect("videoconvert src"),
             &counters,
         );
+        if let Some(audio) = pipeline.by_name(plan::AUDIO_IN) {
+            counters::install_audio_probe(&audio.static_pad("src").expect("queue src"), &counters);
+        }
 
         let appsrc = pipeline
             .by_name(plan::APPSRC)
@@ -112,6 +150,7 @@ impl<'a> Session<'a> {
             rtsp,
             appsrc,
             serve_sink,
+            outputs,
         })
     }
 
@@ -129,13 +168,12 @@ impl<'a> Session<'a> {
         }
     }
 
-    pub fn run(mut self, expected: Option<u64>) -> Result<(), Failure> {
-        signals::install_interrupt_handler();
+    pub fn run(mut self, ending: Ending) -> Result<Outcome, Failure> {
         let bus = self.pipeline.bus().expect("pipeline has a bus");
         let _server = match (&self.plan.sink, &self.serve_sink) {
             (Sink::Serve { port, mount }, Some(appsink)) => {
                 let s = serve::start(*port, mount, appsink.clone())?;
-                eprintln!("hmr2-launch: serving {}", s.url);
+                say!("hmr2-launch: serving {}", s.url);
                 Some(s)
             }
             _ => None,
@@ -144,21 +182,25 @@ impl<'a> Session<'a> {
             let cause = first_bus_error(&bus, Duration::from_secs(2))
                 .unwrap_or_else(|| "the pipeline refused to start".to_owned());
             let _ = self.pipeline.set_state(gst::State::Null);
-            self.cleanup_output(0);
             return Err(Failure::runtime(cause));
         }
         if let Some(r) = &mut self.rtsp {
             r.start()?;
         }
         let started = Instant::now();
-        let mut progress = Progress::new(self.common.quiet, expected, self.plan.live);
+        let mut progress = Progress::new(self.common.quiet, ending.progress_total, self.plan.live);
         let mut eos_requested_at: Option<Instant> = None;
         let mut failure: Option<Failure> = None;
         let mut interrupted = false;
+        // Whether end of stream went through to the sinks: only then are the outputs whole.
+        let mut finished = false;
         loop {
             if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
                 match msg.view() {
-                    gst::MessageView::Eos(_) => break,
+                    gst::MessageView::Eos(_) => {
+                        finished = true;
+                        break;
+                    }
                     gst::MessageView::Error(e) => {
                         failure = Some(Failure::runtime(describe_error(&msg, e)));
                         break;
@@ -186,11 +228,9 @@ impl<'a> Session<'a> {
             }
             if !interrupted && signals::interrupted() {
                 interrupted = true;
-                self.counters
-                    .closing
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                self.counters.closing.store(true, Ordering::Relaxed);
                 progress.println(
-                    "hmr2-launch: interrupted: finishing the output (Ctrl-C again to abort)",
+                    "hmr2-launch: interrupted: finishing the outputs (interrupt again to abort)",
                 );
                 if eos_requested_at.is_none() {
                     self.request_eos();
@@ -231,19 +271,14 @@ impl<'a> Session<'a> {
         }
         let mut tap = self.tap.lock().unwrap_or_else(|e| e.into_inner());
         let tap_result = tap.finish();
+        let pose_lines = tap.counts.frames;
         let done = self.counters.done();
         if done > 0 || failure.is_none() {
             Summary {
                 elapsed,
                 done,
-                arrived: self
-                    .counters
-                    .arrived
-                    .load(std::sync::atomic::Ordering::Relaxed),
-                admitted: self
-                    .counters
-                    .admitted
-                    .load(std::sync::atomic::Ordering::Relaxed),
+                arrived: self.counters.arrived.load(Ordering::Relaxed),
+                admitted: self.counters.admitted(),
                 live: self.plan.live,
                 max_frames: self.common.max_frames,
                 interrupted,
@@ -254,32 +289,66 @@ impl<'a> Session<'a> {
             .print();
         }
         drop(tap);
-        if let Some(f) = failure {
-            self.cleanup_output(done);
-            return Err(f);
+
+        // Outputs the pipeline did not finish are dropped (their temporary files removed);
+        // so are those of a run interrupted before its first frame, which would replace a
+        // file with an empty one.
+        let outputs = std::mem::take(&mut self.outputs);
+        if !finished {
+            return Err(failure.expect("the loop ends on end of stream or with a failure"));
         }
-        if let Err(e) = tap_result {
-            return Err(Failure::runtime(e.to_string()));
+        if interrupted && done == 0 {
+            say!("hmr2-launch: interrupted before the first frame: nothing was written");
+            return Ok(Outcome::Interrupted);
+        }
+        if let Some(video) = outputs.video {
+            video.commit(done, "frames")?;
+        }
+        if let Some(poses) = outputs.poses {
+            match tap_result {
+                Ok(()) => poses.commit(pose_lines, "pose lines")?,
+                Err(e) => {
+                    failure.get_or_insert(Failure::runtime(e.to_string()));
+                }
+            }
         }
         self.print_outputs();
-        Ok(())
-    }
-
-    /// Removes an output file that never received a frame.
-    fn cleanup_output(&self, done: u64) {
-        if done == 0 {
-            if let Sink::File(p) = &self.plan.sink {
-                let _ = std::fs::remove_file(p);
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        if interrupted {
+            return Ok(Outcome::Interrupted);
+        }
+        let max_frames_reached = self
+            .common
+            .max_frames
+            .is_some_and(|m| self.counters.admitted() >= m);
+        let early_end = ending
+            .input
+            .as_ref()
+            .filter(|_| !max_frames_reached)
+            .and_then(|info| info.early_end(self.counters.reached(), done));
+        match early_end {
+            Some(early) if ending.allow_partial => {
+                say!("hmr2-launch: warning: {early} (accepted: --allow-partial)");
+                Ok(Outcome::Complete)
             }
+            Some(early) => {
+                say!("hmr2-launch: warning: {early}; the outputs hold what was read (--allow-partial accepts this)");
+                Ok(Outcome::PartialInput)
+            }
+            None => Ok(Outcome::Complete),
         }
     }
 
     fn print_outputs(&self) {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
         if let Sink::File(p) = &self.plan.sink {
-            println!("video: {}", p.display());
+            let _ = writeln!(stdout, "video: {}", p.display());
         }
         if let Some(p) = &self.common.poses {
-            println!("poses: {}", p.display());
+            let _ = writeln!(stdout, "poses: {}", p.display());
         }
     }
 }

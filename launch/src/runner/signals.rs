@@ -1,8 +1,10 @@
-//! Ctrl-C: the first one asks the session to finish the output; a second one exits at once.
+//! SIGINT (Ctrl-C), SIGTERM and SIGHUP: the first asks the session to finish its outputs
+//! with the frames so far; a second one exits at once (status 130), removing the
+//! unfinished temporary files.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::EXIT_ABORTED;
+use crate::{pending_output, say, EXIT_ABORTED};
 
 static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
 
@@ -11,10 +13,13 @@ pub fn install_interrupt_handler() {
     if INSTALLED.swap(true, Ordering::SeqCst) {
         return;
     }
+    // ctrlc runs this on its own thread, not in the signal handler, so it may lock and
+    // touch files.
     let _ = ctrlc::set_handler(|| {
         let n = INTERRUPTS.fetch_add(1, Ordering::SeqCst) + 1;
         if n >= 2 {
-            eprintln!("\nhmr2-launch: aborted (the output may be unfinished)");
+            pending_output::remove_all();
+            say!("\nhmr2-launch: aborted: the outputs were not written");
             std::process::exit(EXIT_ABORTED);
         }
     });

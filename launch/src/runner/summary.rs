@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::poses::PoseCounts;
+use crate::say;
 
 use super::stats::ElementStats;
 
@@ -26,7 +27,7 @@ impl Summary<'_> {
     pub fn print(&self) {
         let done = self.done;
         let secs = self.elapsed.as_secs_f64();
-        eprintln!(
+        say!(
             "hmr2-launch: {}{done} frames in {secs:.1} s ({:.1} frames/s)",
             if self.interrupted {
                 "interrupted after "
@@ -41,7 +42,7 @@ impl Summary<'_> {
             && dropped > 0
             && self.max_frames.is_none_or(|m| self.admitted < m)
         {
-            eprintln!(
+            say!(
                 "hmr2-launch: dropped {dropped} frames: processing was slower than the live source"
             );
         }
@@ -51,12 +52,15 @@ impl Summary<'_> {
         } else {
             format!(", {} track ids", c.track_ids.len())
         };
-        eprintln!(
+        say!(
             "hmr2-launch: people found: {} in {} of {} frames (at most {} in one frame{tracks})",
-            c.persons, c.frames_with_persons, c.frames, c.max_persons
+            c.persons,
+            c.frames_with_persons,
+            c.frames,
+            c.max_persons
         );
         if c.frames > 0 && c.frames_with_meta < c.frames {
-            eprintln!(
+            say!(
                 "hmr2-launch: {} of {} frames carried no pose metadata{}",
                 c.frames - c.frames_with_meta,
                 c.frames,
@@ -72,15 +76,13 @@ impl Summary<'_> {
             } else {
                 format!("{} times", self.reconnections)
             };
-            eprintln!("hmr2-launch: rtsp: reconnected {times}");
+            say!("hmr2-launch: rtsp: reconnected {times}");
         }
         for s in self.stats {
-            eprintln!("hmr2-launch: {} stats: {s}", s.element);
+            say!("hmr2-launch: {} stats: {s}", s.element);
         }
         if self.stats.is_empty() {
-            eprintln!(
-                "hmr2-launch: (no per-stage timings: the elements expose no 'stats' property)"
-            );
+            say!("hmr2-launch: (no per-stage timings: the elements expose no 'stats' property)");
         }
     }
 }
