@@ -53,9 +53,9 @@ fn reconnects_after_the_server_is_killed_and_restarted() {
         .poses(&poses)
         .spawn();
     let limit = Duration::from_secs(120);
-    tool.wait_until("the first frames", limit, |_| line_count(&poses) >= 10);
+    tool.wait_until("the first frames", limit, |_| lines_written(&poses) >= 10);
     server.kill();
-    let before = line_count(&poses);
+    let before = lines_written(&poses);
     tool.wait_until("the tool to notice the drop", limit, |stderr| {
         stderr.contains("reconnecting in")
     });

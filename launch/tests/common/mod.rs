@@ -430,6 +430,12 @@ pub fn line_count(path: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Lines of an output the tool is writing: while it runs they are in the temporary file
+/// beside `target` (renamed to `target` at the end).
+pub fn lines_written(target: &Path) -> usize {
+    line_count(&hmr2_launch::pending_output::temp_path_for(target)).max(line_count(target))
+}
+
 fn f64s(v: &serde_json::Value, what: &str) -> Vec<f64> {
     v.as_array()
         .unwrap_or_else(|| panic!("{what} is not an array: {v}"))
