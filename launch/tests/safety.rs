@@ -98,6 +98,18 @@ fn a_failed_run_leaves_an_existing_output_alone() {
     assert_fails_with(&o, "pose");
     assert_eq!(std::fs::read(&out).unwrap(), original, "-o was changed");
     assert_eq!(std::fs::read(&poses).unwrap(), b"earlier poses\n");
+    // A stream that never delivers a frame: the run ends cleanly, but with nothing to
+    // write, so the existing files stay.
+    let url = format!("rtsp://127.0.0.1:{}/nothing", free_port());
+    let o = Launch::new("rtsp")
+        .arg(&url)
+        .opt("--max-retries", "0")
+        .output(&out)
+        .poses(&poses)
+        .run(T);
+    assert_fails_with(&o, "cannot connect");
+    assert_eq!(std::fs::read(&out).unwrap(), original, "-o was changed");
+    assert_eq!(std::fs::read(&poses).unwrap(), b"earlier poses\n");
     assert_no_temp_files(dir.path());
 }
 

@@ -291,15 +291,20 @@ impl<'a> Session<'a> {
         drop(tap);
 
         // Outputs the pipeline did not finish are dropped (their temporary files removed);
-        // so are those of a run interrupted before its first frame, which would replace a
-        // file with an empty one.
+        // so are those of a failed or interrupted run that got no frame, which would
+        // replace a file with an empty one.
         let outputs = std::mem::take(&mut self.outputs);
         if !finished {
             return Err(failure.expect("the loop ends on end of stream or with a failure"));
         }
-        if interrupted && done == 0 {
-            say!("hmr2-launch: interrupted before the first frame: nothing was written");
-            return Ok(Outcome::Interrupted);
+        if done == 0 {
+            if let Some(f) = failure {
+                return Err(f);
+            }
+            if interrupted {
+                say!("hmr2-launch: interrupted before the first frame: nothing was written");
+                return Ok(Outcome::Interrupted);
+            }
         }
         if let Some(video) = outputs.video {
             video.commit(done, "frames")?;
