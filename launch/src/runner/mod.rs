@@ -4,8 +4,8 @@
 //! - `checks`: outputs that would overwrite what the run reads, missing files, --boxes;
 //! - `discover`: what the input file holds (GstDiscoverer), before anything is built;
 //! - `outputs`: the output files, written beside their targets and renamed when finished;
-//! - `session`: the pipeline built from the plan, its pad probes, the bus loop, and how
-//!   the run ended;
+//! - `session`: the pipeline built from the plan, its pad probes and the bus loop;
+//! - `ending`: whether the outputs are put in place, and the run's exit status;
 //! - `counters`: frame counters kept by pad probes (progress, --max-frames, summary);
 //! - `bus`: one-line descriptions of bus messages;
 //! - `signals`: SIGINT, SIGTERM and SIGHUP;
@@ -16,6 +16,7 @@ mod bus;
 mod checks;
 mod counters;
 mod discover;
+mod ending;
 mod outputs;
 mod progress;
 mod session;

@@ -1,6 +1,7 @@
 //! The run's output files (-o, --poses), each written to a temporary file and renamed into
 //! place when the run finished it (see `pending_output`).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::pending_output::PendingOutput;
@@ -45,7 +46,7 @@ impl Outputs {
 
 impl Output {
     /// Renames the finished file into place and says so: `wrote 90 frames to out.mp4`.
-    pub fn commit(self, count: u64, unit: &str) -> Result<(), Failure> {
+    fn commit(self, count: u64, unit: &str) -> Result<PathBuf, Failure> {
         self.pending
             .commit()
             .map_err(|e| Failure::runtime(e.to_string()))?;
@@ -53,6 +54,25 @@ impl Output {
             "hmr2-launch: wrote {count} {unit} to {}",
             self.shown.display()
         );
+        Ok(self.shown)
+    }
+}
+
+impl Outputs {
+    /// Puts both outputs in place, then prints where they are on stdout
+    /// (`video: PATH`, `poses: PATH`).
+    pub fn commit(self, frames: u64, pose_lines: u64) -> Result<(), Failure> {
+        let video = self.video.map(|v| v.commit(frames, "frames")).transpose()?;
+        let poses = self
+            .poses
+            .map(|p| p.commit(pose_lines, "pose lines"))
+            .transpose()?;
+        let mut stdout = std::io::stdout().lock();
+        for (label, path) in [("video", video), ("poses", poses)] {
+            if let Some(p) = path {
+                let _ = writeln!(stdout, "{label}: {}", p.display());
+            }
+        }
         Ok(())
     }
 }

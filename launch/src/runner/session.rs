@@ -20,6 +20,7 @@ use crate::{say, serve, Failure, Outcome};
 use super::bus::{describe_error, element_label, first_bus_error};
 use super::counters::{self, Counters, MAX_FRAMES_MESSAGE};
 use super::discover::InputInfo;
+use super::ending::{judge, RunEnd};
 use super::outputs::Outputs;
 use super::progress::Progress;
 use super::signals;
@@ -28,6 +29,14 @@ use super::summary::Summary;
 
 /// How long to wait for end of stream once it was requested.
 const EOS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How the bus loop ended.
+struct LoopEnd {
+    /// End of stream went through to the sinks: only then are the outputs whole.
+    finished: bool,
+    failure: Option<Failure>,
+    interrupted: bool,
+}
 
 /// What the end of a run is judged against.
 pub struct Ending {
@@ -168,31 +177,12 @@ impl<'a> Session<'a> {
         }
     }
 
-    pub fn run(mut self, ending: Ending) -> Result<Outcome, Failure> {
-        let bus = self.pipeline.bus().expect("pipeline has a bus");
-        let _server = match (&self.plan.sink, &self.serve_sink) {
-            (Sink::Serve { port, mount }, Some(appsink)) => {
-                let s = serve::start(*port, mount, appsink.clone())?;
-                say!("hmr2-launch: serving {}", s.url);
-                Some(s)
-            }
-            _ => None,
-        };
-        if self.pipeline.set_state(gst::State::Playing).is_err() {
-            let cause = first_bus_error(&bus, Duration::from_secs(2))
-                .unwrap_or_else(|| "the pipeline refused to start".to_owned());
-            let _ = self.pipeline.set_state(gst::State::Null);
-            return Err(Failure::runtime(cause));
-        }
-        if let Some(r) = &mut self.rtsp {
-            r.start()?;
-        }
-        let started = Instant::now();
-        let mut progress = Progress::new(self.common.quiet, ending.progress_total, self.plan.live);
+    /// Runs the pipeline until end of stream, an error, or a timeout after end of stream
+    /// was asked for (--max-frames, a signal, RTSP given up).
+    fn bus_loop(&mut self, bus: &gst::Bus, progress: &mut Progress) -> LoopEnd {
         let mut eos_requested_at: Option<Instant> = None;
         let mut failure: Option<Failure> = None;
         let mut interrupted = false;
-        // Whether end of stream went through to the sinks: only then are the outputs whole.
         let mut finished = false;
         loop {
             if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
@@ -259,6 +249,39 @@ impl<'a> Session<'a> {
                 break;
             }
         }
+        LoopEnd {
+            finished,
+            failure,
+            interrupted,
+        }
+    }
+
+    pub fn run(mut self, ending: Ending) -> Result<Outcome, Failure> {
+        let bus = self.pipeline.bus().expect("pipeline has a bus");
+        let _server = match (&self.plan.sink, &self.serve_sink) {
+            (Sink::Serve { port, mount }, Some(appsink)) => {
+                let s = serve::start(*port, mount, appsink.clone())?;
+                say!("hmr2-launch: serving {}", s.url);
+                Some(s)
+            }
+            _ => None,
+        };
+        if self.pipeline.set_state(gst::State::Playing).is_err() {
+            let cause = first_bus_error(&bus, Duration::from_secs(2))
+                .unwrap_or_else(|| "the pipeline refused to start".to_owned());
+            let _ = self.pipeline.set_state(gst::State::Null);
+            return Err(Failure::runtime(cause));
+        }
+        if let Some(r) = &mut self.rtsp {
+            r.start()?;
+        }
+        let started = Instant::now();
+        let mut progress = Progress::new(self.common.quiet, ending.progress_total, self.plan.live);
+        let LoopEnd {
+            finished,
+            mut failure,
+            interrupted,
+        } = self.bus_loop(&bus, &mut progress);
         progress.finish();
         let elapsed = started.elapsed();
         let stats: Vec<ElementStats> = [plan::POSE, plan::OVERLAY]
@@ -290,39 +313,11 @@ impl<'a> Session<'a> {
         }
         drop(tap);
 
-        // Outputs the pipeline did not finish are dropped (their temporary files removed);
-        // so are those of a failed or interrupted run that got no frame, which would
-        // replace a file with an empty one.
-        let outputs = std::mem::take(&mut self.outputs);
-        if !finished {
-            return Err(failure.expect("the loop ends on end of stream or with a failure"));
-        }
-        if done == 0 {
-            if let Some(f) = failure {
-                return Err(f);
-            }
-            if interrupted {
-                say!("hmr2-launch: interrupted before the first frame: nothing was written");
-                return Ok(Outcome::Interrupted);
-            }
-        }
-        if let Some(video) = outputs.video {
-            video.commit(done, "frames")?;
-        }
-        if let Some(poses) = outputs.poses {
-            match tap_result {
-                Ok(()) => poses.commit(pose_lines, "pose lines")?,
-                Err(e) => {
-                    failure.get_or_insert(Failure::runtime(e.to_string()));
-                }
-            }
-        }
-        self.print_outputs();
-        if let Some(f) = failure {
-            return Err(f);
-        }
-        if interrupted {
-            return Ok(Outcome::Interrupted);
+        let mut outputs = std::mem::take(&mut self.outputs);
+        if let Err(e) = tap_result {
+            // An incomplete pose file is not put in place.
+            outputs.poses = None;
+            failure.get_or_insert(Failure::runtime(e.to_string()));
         }
         let max_frames_reached = self
             .common
@@ -331,29 +326,22 @@ impl<'a> Session<'a> {
         let early_end = ending
             .input
             .as_ref()
-            .filter(|_| !max_frames_reached)
+            .filter(|_| finished && !interrupted && !max_frames_reached)
             .and_then(|info| info.early_end(self.counters.reached(), done));
-        match early_end {
-            Some(early) if ending.allow_partial => {
-                say!("hmr2-launch: warning: {early} (accepted: --allow-partial)");
-                Ok(Outcome::Complete)
-            }
-            Some(early) => {
-                say!("hmr2-launch: warning: {early}; the outputs hold what was read (--allow-partial accepts this)");
-                Ok(Outcome::PartialInput)
-            }
-            None => Ok(Outcome::Complete),
+        let verdict = judge(RunEnd {
+            finished,
+            failure,
+            interrupted,
+            frames_done: done,
+            early_end,
+            allow_partial: ending.allow_partial,
+        });
+        if verdict.keep_outputs {
+            outputs.commit(done, pose_lines)?;
         }
-    }
-
-    fn print_outputs(&self) {
-        use std::io::Write as _;
-        let mut stdout = std::io::stdout().lock();
-        if let Sink::File(p) = &self.plan.sink {
-            let _ = writeln!(stdout, "video: {}", p.display());
+        if let Some(note) = &verdict.note {
+            say!("{note}");
         }
-        if let Some(p) = &self.common.poses {
-            let _ = writeln!(stdout, "poses: {}", p.display());
-        }
+        verdict.result
     }
 }
