@@ -151,11 +151,17 @@ fn boxes_file_becomes_the_person_boxes() {
     let dir = scratch("launch-file-boxes");
     let out = dir.join("boxed.mp4");
     let poses = dir.join("p.jsonl");
+    // An HMR2-type network reports the boxes it was given; a landmark model refines them.
+    // An empty default-model folder makes hmr2pose fall back to its bundled HMR2 test
+    // network, whatever the set-up installed.
+    let no_models = dir.join("no-models");
+    std::fs::create_dir(&no_models).unwrap();
     let o = Launch::file(&clip)
         .opt("--boxes", &boxes_file)
         .output(&out)
         .poses(&poses)
         .max_frames(10)
+        .env("HMR2_MODELS_DIR", &no_models)
         .run(Duration::from_secs(120));
     assert_succeeded(&o);
     let expected: Vec<serde_json::Value> = std::fs::read_to_string(&boxes_file)
