@@ -55,17 +55,13 @@ pub fn check(common: &Common, sink: &Sink, input: Option<&Path>) -> Result<Check
         .into_iter()
         .filter_map(|(option, p)| Some(OutputFile { option, path: p? }))
         .collect();
-    let resolved = check_outputs(&reads, &outputs).map_err(|e| Failure::usage(e.to_string()))?;
-    let mut targets = outputs
-        .iter()
-        .zip(resolved)
-        .map(|(o, r)| (o.option, r.path));
-    let video_target = video.and_then(|_| targets.next()).map(|(_, p)| p);
-    let poses_target = common
-        .poses
-        .as_ref()
-        .and_then(|_| targets.next())
-        .map(|(_, p)| p);
+    // Resolved in the order given: -o first, then --poses.
+    let mut targets = check_outputs(&reads, &outputs)
+        .map_err(|e| Failure::usage(e.to_string()))?
+        .into_iter()
+        .map(|r| r.path);
+    let video_target = video.and_then(|_| targets.next());
+    let poses_target = common.poses.as_ref().and_then(|_| targets.next());
 
     for (what, path) in named {
         if let Some(p) = path {
