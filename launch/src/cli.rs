@@ -31,6 +31,10 @@ pub enum Command {
 pub struct FileArgs {
     /// Input video file (or URI).
     pub input: String,
+    /// Accept an input that ends before the length its container announces (a truncated
+    /// file): exit 0 instead of 4 (the warning is still printed).
+    #[arg(long)]
+    pub allow_partial: bool,
     #[command(flatten)]
     pub common: Common,
 }

@@ -4,9 +4,12 @@
 //! The binary is a thin wrapper around [`main`]; the modules are public so the end-to-end
 //! tests can reuse the pose schema and the pipeline descriptions.
 
-pub mod boxes;
+pub mod box_file;
 pub mod cli;
 pub mod desc;
+pub mod elements;
+pub mod output_paths;
+pub mod pending_output;
 pub mod plan;
 pub mod poses;
 pub mod rtsp;
@@ -22,6 +25,30 @@ use clap::Parser;
 
 pub use rtsp::{RECONNECTED_MESSAGE, RECONNECTING_MESSAGE};
 
+/// Writes one line to stderr, ignoring failures: after SIGHUP the terminal may be gone, and
+/// the output must still be finished.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Exit status of a run that failed (missing file, element error, RTSP retries exhausted).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status of a usage error (as clap uses).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status of a run stopped by SIGINT, SIGTERM or SIGHUP; its outputs were finished
+/// with the frames processed so far.
+pub const EXIT_INTERRUPTED: u8 = 3;
+/// Exit status of a run whose input ended before the length its container announces
+/// (without --allow-partial); its outputs hold what was read.
+pub const EXIT_PARTIAL_INPUT: u8 = 4;
+/// Exit status after a second interrupt: the tool stops at once, its outputs unfinished
+/// (their temporary files are removed).
+pub const EXIT_ABORTED: i32 = 130;
+
 /// A failure that ends the program: one line for stderr and an exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -30,19 +57,19 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// Bad command line (exit code 2, as clap uses).
+    /// Bad command line.
     pub fn usage(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
-            code: 2,
+            code: EXIT_USAGE,
         }
     }
 
-    /// Anything that went wrong at run time (exit code 1).
+    /// Anything that went wrong at run time.
     pub fn runtime(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
-            code: 1,
+            code: EXIT_FAILURE,
         }
     }
 }
@@ -53,8 +80,26 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Exit code after a second Ctrl-C.
-pub const EXIT_ABORTED: i32 = 130;
+/// How a run that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The whole input (or --max-frames frames) was processed.
+    Complete,
+    /// A signal stopped it; the outputs hold the frames processed until then.
+    Interrupted,
+    /// The input ended before its announced length.
+    PartialInput,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Complete => 0,
+            Self::Interrupted => EXIT_INTERRUPTED,
+            Self::PartialInput => EXIT_PARTIAL_INPUT,
+        }
+    }
+}
 
 /// Folds a multi-line text into one line of at most `max` characters.
 pub fn one_line(text: &str, max: usize) -> String {
@@ -136,9 +181,9 @@ pub fn main() -> ExitCode {
         }
     };
     match runner::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(f) => {
-            eprintln!("hmr2-launch: error: {}", one_line(&f.message, 600));
+            say!("hmr2-launch: error: {}", one_line(&f.message, 600));
             ExitCode::from(f.code)
         }
     }

@@ -16,6 +16,8 @@ pub const BRIDGE_SINK: &str = "bridge";
 pub const SERVE_SINK: &str = "rtsp-out";
 pub const DECODER: &str = "dec";
 pub const MUXER: &str = "mux";
+pub const FILE_SINK: &str = "file-out";
+pub const AUDIO_IN: &str = "audio-in";
 
 /// Where the processed frames go.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +30,12 @@ pub enum Sink {
     Null,
     /// H.264 handed to the RTSP server.
     Serve { port: u16, mount: String },
+}
+
+impl Sink {
+    pub fn is_file(&self) -> bool {
+        matches!(self, Sink::File(_))
+    }
 }
 
 /// What the runner needs to run one command.
@@ -56,7 +64,11 @@ pub fn display_available() -> bool {
 /// Picks the sink from -o / --serve-rtsp / the environment; `serve` is the serving
 /// options of the subcommands that can serve (None for the others).
 pub fn choose_sink(common: &Common, serve: Option<&ServeArgs>) -> Result<Sink, Failure> {
-    if let Some(ServeArgs { serve_rtsp: Some(port), mount }) = serve {
+    if let Some(ServeArgs {
+        serve_rtsp: Some(port),
+        mount,
+    }) = serve
+    {
         if common.output.is_some() {
             return Err(Failure::usage("--serve-rtsp and -o cannot be combined"));
         }
@@ -74,7 +86,11 @@ pub fn choose_sink(common: &Common, serve: Option<&ServeArgs>) -> Result<Sink, F
     } else if common.poses.is_some() {
         Ok(Sink::Null)
     } else {
-        let serve = if serve.is_some() { ", --serve-rtsp PORT" } else { "" };
+        let serve = if serve.is_some() {
+            ", --serve-rtsp PORT"
+        } else {
+            ""
+        };
         Err(Failure::usage(format!(
             "no output: give -o FILE{serve} or --poses FILE (no display found: DISPLAY and WAYLAND_DISPLAY are unset)"
         )))
@@ -197,7 +213,11 @@ pub fn sink_chain(common: &Common, sink: &Sink) -> Result<Chain, Failure> {
             .then(h264_encoder(common, false))
             .then(el("h264parse"))
             .then(el(muxer_for(path)?).name(MUXER))
-            .then(el("filesink").prop("location", path_str(path))),
+            .then(
+                el("filesink")
+                    .name(FILE_SINK)
+                    .prop("location", path_str(path)),
+            ),
         Sink::Display => Chain::new().then(el("autovideosink").prop("sync", false)),
         Sink::Null => Chain::new().then(el("fakesink").prop("sync", false)),
         Sink::Serve { .. } => Chain::new()
@@ -261,7 +281,7 @@ pub fn file_plan(uri: &str, has_audio: bool, common: &Common, sink: Sink) -> Res
                     Chain::new()
                         .to_ref(DECODER)
                         .caps("audio/x-raw")
-                        .then(el("queue"))
+                        .then(el("queue").name(AUDIO_IN))
                         .then(el("audioconvert"))
                         .then(el("audioresample"))
                         .then(el(enc))

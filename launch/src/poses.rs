@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
@@ -101,7 +100,8 @@ pub struct PoseCounts {
 pub struct PoseTap {
     writer: Option<BufWriter<File>>,
     pub counts: PoseCounts,
-    pub write_error: Option<String>,
+    /// The first write that failed; later frames are not written.
+    pub write_error: Option<std::io::Error>,
     /// Frame size from the caps, used for frames without metadata.
     pub caps_size: (u32, u32),
 }
@@ -109,17 +109,14 @@ pub struct PoseTap {
 pub type SharedTap = Arc<Mutex<PoseTap>>;
 
 impl PoseTap {
-    pub fn new(path: Option<&Path>) -> std::io::Result<Self> {
-        let writer = match path {
-            Some(p) => Some(BufWriter::new(File::create(p)?)),
-            None => None,
-        };
-        Ok(Self {
-            writer,
+    /// A tap writing to `file` (None: counting only).
+    pub fn new(file: Option<File>) -> Self {
+        Self {
+            writer: file.map(BufWriter::new),
             counts: PoseCounts::default(),
             write_error: None,
             caps_size: (0, 0),
-        })
+        }
     }
 
     /// Handles one buffer leaving hmr2pose.
@@ -174,23 +171,28 @@ impl PoseTap {
             w.flush()
         })();
         if let Err(e) = result {
-            self.write_error = Some(e.to_string());
+            self.write_error = Some(e);
         }
     }
 
-    /// Flushes and closes the file.
-    pub fn finish(&mut self) -> Result<(), String> {
+    /// Flushes and closes the file; the first write error, if any.
+    pub fn finish(&mut self) -> Result<(), PoseWriteError> {
         if let Some(mut w) = self.writer.take() {
             if let Err(e) = w.flush() {
-                self.write_error.get_or_insert(e.to_string());
+                self.write_error.get_or_insert(e);
             }
         }
-        match &self.write_error {
-            Some(e) => Err(e.clone()),
+        match self.write_error.take() {
+            Some(source) => Err(PoseWriteError(source)),
             None => Ok(()),
         }
     }
 }
+
+/// Writing the pose file failed (the disk is full, the file system went away, ...).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the poses: {0}")]
+pub struct PoseWriteError(#[source] pub std::io::Error);
 
 /// Installs the tap on `pad` (the source pad of hmr2pose).
 pub fn install(pad: &gst::Pad, tap: SharedTap) {
@@ -231,7 +233,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hmr2-launch-poses-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("p.jsonl");
-        let mut tap = PoseTap::new(Some(&path)).unwrap();
+        let mut tap = PoseTap::new(Some(File::create(&path).unwrap()));
         let mut buffer = gst::Buffer::with_size(4).unwrap();
         {
             let b = buffer.get_mut().unwrap();

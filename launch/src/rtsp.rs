@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
-use crate::desc::{Description, Style};
+use crate::desc::Description;
+use crate::elements::build_pipeline;
 use crate::plan::BRIDGE_SINK;
+use crate::say;
 use crate::{clean_debug, Failure};
 
 /// Name of the application message posted on the main bus when the stream dropped and a
@@ -147,14 +149,8 @@ impl RtspInput {
 
     fn connect(&mut self, attempt: u32) -> Result<(), Failure> {
         self.teardown();
-        let pipeline = gst::parse::launch_full(
-            &self.description.render(Style::Parse),
-            None,
-            gst::ParseFlags::FATAL_ERRORS,
-        )
-        .map_err(|e| Failure::runtime(format!("cannot build the RTSP source pipeline: {e}")))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| Failure::runtime("the RTSP source description is not a pipeline"))?;
+        let pipeline = build_pipeline(&self.description)
+            .map_err(|e| Failure::runtime(format!("RTSP source: {e}")))?;
         let appsink = pipeline
             .by_name(BRIDGE_SINK)
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
@@ -215,7 +211,7 @@ impl RtspInput {
                         lost.get_or_insert_with(|| "end of stream".to_owned());
                     }
                     gst::MessageView::Warning(w) if verbose => {
-                        eprintln!("{} warning: {}", self.quiet_prefix, w.error());
+                        say!("{} warning: {}", self.quiet_prefix, w.error());
                     }
                     _ => {}
                 }
@@ -233,7 +229,7 @@ impl RtspInput {
                     if self.ever_streamed {
                         self.reconnections += 1;
                         let at = self.frames() - frames_now;
-                        eprintln!(
+                        say!(
                             "{} reconnected to {} (try {attempt}); {at} frames had been received before",
                             self.quiet_prefix, self.url
                         );
@@ -305,9 +301,10 @@ impl RtspInput {
         }
         let attempt = self.failures;
         let delay = (self.retry_delay * 2f64.powi(attempt as i32 - 1)).min(MAX_DELAY);
-        eprintln!(
+        say!(
             "{} {what}: {cause}; reconnecting in {delay:.1} s (try {attempt}/{})",
-            self.quiet_prefix, self.max_retries
+            self.quiet_prefix,
+            self.max_retries
         );
         let _ = self.main_bus.post(
             gst::message::Application::builder(

@@ -22,7 +22,46 @@ use serde_json::Value;
 const USAGE: &str = "usage: hmr2-skin MODEL.safetensors PARAMS.json [--out FILE.npy|FILE.bin]\n\
 PARAMS.json: {\"betas\": [...], \"global_orient\": 3x3, \"body_pose\": 23x3x3, \"translation\": [x, y, z]}";
 
-fn numbers(value: &Value, what: &str) -> Result<Vec<f32>, String> {
+/// Why the parameters file cannot be used.
+#[derive(Debug, thiserror::Error)]
+enum ParamsError {
+    #[error("not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("'{0}' must be a (nested) array of numbers")]
+    NotNumbers(String),
+    #[error("{given} betas given, at most {MAX_BETAS} are used")]
+    TooManyBetas { given: usize },
+    #[error("'{field}' has {given} numbers, not {expected} ({shape})")]
+    WrongCount {
+        field: &'static str,
+        given: usize,
+        expected: usize,
+        shape: &'static str,
+    },
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+enum SkinError {
+    #[error("{0}")]
+    Model(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Params { path: PathBuf, source: ParamsError },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
+}
+
+fn numbers(value: &Value, what: &str) -> Result<Vec<f32>, ParamsError> {
     fn walk(v: &Value, out: &mut Vec<f32>) -> bool {
         match v {
             Value::Number(n) => n.as_f64().map(|x| out.push(x as f32)).is_some(),
@@ -34,7 +73,7 @@ fn numbers(value: &Value, what: &str) -> Result<Vec<f32>, String> {
     if walk(value, &mut out) {
         Ok(out)
     } else {
-        Err(format!("'{what}' must be a (nested) array of numbers"))
+        Err(ParamsError::NotNumbers(what.to_owned()))
     }
 }
 
@@ -42,35 +81,35 @@ fn mat3(values: &[f32]) -> [[f32; 3]; 3] {
     [0, 1, 2].map(|r| [0, 1, 2].map(|c| values[3 * r + c]))
 }
 
-fn parse_pose(text: &str) -> Result<BodyPose, String> {
-    let json: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+fn parse_pose(text: &str) -> Result<BodyPose, ParamsError> {
+    let json: Value = serde_json::from_str(text)?;
     let field = |name: &str| json.get(name).map(|v| numbers(v, name)).transpose();
     let mut pose = BodyPose::rest();
     if let Some(betas) = field("betas")? {
         if betas.len() > MAX_BETAS {
-            return Err(format!(
-                "{} betas given, at most {MAX_BETAS} are used",
-                betas.len()
-            ));
+            return Err(ParamsError::TooManyBetas { given: betas.len() });
         }
         pose.betas[..betas.len()].copy_from_slice(&betas);
     }
     if let Some(r) = field("global_orient")? {
         if r.len() != 9 {
-            return Err(format!(
-                "'global_orient' has {} numbers, not 9 (3x3)",
-                r.len()
-            ));
+            return Err(ParamsError::WrongCount {
+                field: "global_orient",
+                given: r.len(),
+                expected: 9,
+                shape: "3x3",
+            });
         }
         pose.rotations[0] = mat3(&r);
     }
     if let Some(r) = field("body_pose")? {
         if r.len() != 9 * (NUM_JOINTS - 1) {
-            return Err(format!(
-                "'body_pose' has {} numbers, not {} (23x3x3)",
-                r.len(),
-                9 * (NUM_JOINTS - 1)
-            ));
+            return Err(ParamsError::WrongCount {
+                field: "body_pose",
+                given: r.len(),
+                expected: 9 * (NUM_JOINTS - 1),
+                shape: "23x3x3",
+            });
         }
         for (j, chunk) in r.chunks_exact(9).enumerate() {
             pose.rotations[j + 1] = mat3(chunk);
@@ -78,7 +117,12 @@ fn parse_pose(text: &str) -> Result<BodyPose, String> {
     }
     if let Some(t) = field("translation")? {
         if t.len() != 3 {
-            return Err(format!("'translation' has {} numbers, not 3", t.len()));
+            return Err(ParamsError::WrongCount {
+                field: "translation",
+                given: t.len(),
+                expected: 3,
+                shape: "x, y, z",
+            });
         }
         pose.translation = [t[0], t[1], t[2]];
     }
@@ -102,11 +146,16 @@ fn npy_bytes(vertices: &[[f32; 3]]) -> Vec<u8> {
     out
 }
 
-fn run(model_path: &Path, params_path: &Path, out: Option<&Path>) -> Result<(), String> {
-    let model = BodyModel::from_file(model_path).map_err(|e| e.to_string())?;
-    let text = std::fs::read_to_string(params_path)
-        .map_err(|e| format!("cannot read {}: {e}", params_path.display()))?;
-    let pose = parse_pose(&text).map_err(|e| format!("{}: {e}", params_path.display()))?;
+fn run(model_path: &Path, params_path: &Path, out: Option<&Path>) -> Result<(), SkinError> {
+    let model = BodyModel::from_file(model_path).map_err(|e| SkinError::Model(e.to_string()))?;
+    let text = std::fs::read_to_string(params_path).map_err(|source| SkinError::Read {
+        path: params_path.to_owned(),
+        source,
+    })?;
+    let pose = parse_pose(&text).map_err(|source| SkinError::Params {
+        path: params_path.to_owned(),
+        source,
+    })?;
     let skinner = Skinner::new(&model);
     let mut posed = Vec::new();
     skinner.pose_all(std::slice::from_ref(&pose), &mut posed);
@@ -122,7 +171,10 @@ fn run(model_path: &Path, params_path: &Path, out: Option<&Path>) -> Result<(), 
                     .flat_map(|x| x.to_le_bytes())
                     .collect()
             };
-            std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+            std::fs::write(path, bytes).map_err(|source| SkinError::Write {
+                path: path.to_owned(),
+                source,
+            })
         }
         None => {
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
@@ -132,7 +184,7 @@ fn run(model_path: &Path, params_path: &Path, out: Option<&Path>) -> Result<(), 
                 .and_then(|()| stdout.flush());
             match written {
                 // a reader that stops early (`| head`) is not an error
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(SkinError::Stdout(e)),
                 _ => Ok(()),
             }
         }
@@ -192,10 +244,23 @@ mod tests {
         assert_eq!(pose.betas[..3], [0.5, -1.0, 0.0]);
         assert_eq!(pose.rotations[0][1], [0.0, -1.0, 0.0]);
         assert_eq!(pose.translation, [0.0, 0.0, 5.0]);
-        assert!(parse_pose(r#"{"global_orient": [1, 0, 0]}"#)
-            .unwrap_err()
-            .contains("not 9"));
-        assert!(parse_pose(r#"{"betas": "x"}"#).is_err());
+        let err = parse_pose(r#"{"global_orient": [1, 0, 0]}"#).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ParamsError::WrongCount {
+                    given: 3,
+                    expected: 9,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("not 9"), "{err}");
+        assert!(matches!(
+            parse_pose(r#"{"betas": "x"}"#),
+            Err(ParamsError::NotNumbers(_))
+        ));
     }
 
     #[test]

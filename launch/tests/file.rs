@@ -1,12 +1,11 @@
 //! `hmr2-launch file` on the bundled sample clip: the MP4 decodes with the input's frame
 //! count and duration, and the pose file has one valid line per frame.
 
-mod launch_common;
+mod common;
 
 use std::time::{Duration, Instant};
 
-use gst::prelude::*;
-use launch_common::*;
+use common::*;
 
 #[test]
 fn file_run_keeps_frames_duration_and_writes_poses() {
@@ -17,32 +16,57 @@ fn file_run_keeps_frames_duration_and_writes_poses() {
     let out = dir.join("nested/sample-mesh.mp4");
     let poses = dir.join("sample-poses.jsonl");
     let start = Instant::now();
-    let o = run_tool(
-        &["file", clip.to_str().unwrap(), "-o", out.to_str().unwrap(), "--poses", poses.to_str().unwrap()],
-        Duration::from_secs(240),
-    );
+    let o = Launch::file(&clip)
+        .output(&out)
+        .poses(&poses)
+        .run(Duration::from_secs(240));
     let took = start.elapsed();
     let (stdout, stderr) = assert_succeeded(&o);
     eprintln!("file run took {took:?}; stderr:\n{stderr}");
 
     // The output paths are printed at the end.
-    assert!(stdout.contains(&format!("video: {}", out.display())), "stdout: {stdout}");
-    assert!(stdout.contains(&format!("poses: {}", poses.display())), "stdout: {stdout}");
+    assert!(
+        stdout.contains(&format!("video: {}", out.display())),
+        "stdout: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("poses: {}", poses.display())),
+        "stdout: {stdout}"
+    );
     // The summary reports frames, people and per-stage times.
-    assert!(stderr.contains(&format!("{SAMPLE_FRAMES} frames in")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{SAMPLE_FRAMES} frames in")),
+        "{stderr}"
+    );
     assert!(stderr.contains("people found:"), "{stderr}");
     assert!(stderr.contains("hmr2pose stats:"), "{stderr}");
 
     let output = decode(&out);
     assert_eq!(output.frames, input.frames, "frame count");
-    assert_eq!((output.width, output.height), (input.width, input.height), "frame size");
-    assert!(output.video_caps.starts_with("video/x-h264"), "codec: {}", output.video_caps);
+    assert_eq!(
+        (output.width, output.height),
+        (input.width, input.height),
+        "frame size"
+    );
+    assert!(
+        output.video_caps.starts_with("video/x-h264"),
+        "codec: {}",
+        output.video_caps
+    );
     let frame = gst::ClockTime::SECOND / SAMPLE_FPS;
     let (din, dout) = (input.duration.unwrap(), output.duration.unwrap());
-    assert!(din.nseconds().abs_diff(dout.nseconds()) <= frame.nseconds(), "duration {dout} vs input {din}");
+    assert!(
+        din.nseconds().abs_diff(dout.nseconds()) <= frame.nseconds(),
+        "duration {dout} vs input {din}"
+    );
     assert_eq!(output.first_pts, input.first_pts, "first timestamp");
     assert!(
-        output.last_pts.unwrap().nseconds().abs_diff(input.last_pts.unwrap().nseconds()) <= frame.nseconds(),
+        output
+            .last_pts
+            .unwrap()
+            .nseconds()
+            .abs_diff(input.last_pts.unwrap().nseconds())
+            <= frame.nseconds(),
         "last timestamp {:?} vs {:?}",
         output.last_pts,
         input.last_pts
@@ -50,56 +74,54 @@ fn file_run_keeps_frames_duration_and_writes_poses() {
 
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len() as u64, SAMPLE_FRAMES, "one pose line per frame");
-    let persons: usize = lines.iter().map(|l| l["persons"].as_array().unwrap().len()).sum();
+    let persons: usize = lines
+        .iter()
+        .map(|l| l["persons"].as_array().unwrap().len())
+        .sum();
     assert!(persons > 0, "no person in any frame");
     // Timestamps of the pose lines are the frames' timestamps.
     let first = lines[0]["timestamp_ns"].as_u64().unwrap();
     assert_eq!(Some(first), input.first_pts.map(|t| t.nseconds()));
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Writes a 2 s WebM clip (VP8 + Vorbis, 15 frames/s) with GStreamer itself.
-fn make_clip_with_audio(path: &std::path::Path) {
-    init();
-    let pipeline = gst::parse::launch(&format!(
-        "videotestsrc num-buffers=30 pattern=smpte ! video/x-raw,width=320,height=240,framerate=15/1 ! \
-         vp8enc deadline=1 ! webmmux name=m ! filesink location=\"{}\" \
-         audiotestsrc num-buffers=86 samplesperbuffer=1024 ! audio/x-raw,rate=44100,channels=2 ! \
-         audioconvert ! vorbisenc ! m.",
-        path.display()
-    ))
-    .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let msg = pipeline
-        .bus()
-        .unwrap()
-        .timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::Eos, gst::MessageType::Error])
-        .expect("clip writer timed out");
-    assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "cannot write the clip: {msg:?}");
-    pipeline.set_state(gst::State::Null).unwrap();
 }
 
 #[test]
 fn other_containers_and_audio_are_kept() {
     let dir = scratch("launch-audio");
     let clip = dir.join("with-audio.webm");
-    make_clip_with_audio(&clip);
+    // A 2 s WebM clip (VP8 + Vorbis, 15 frames/s).
+    write_with_gstreamer(&format!(
+        "videotestsrc num-buffers=30 pattern=smpte ! video/x-raw,width=320,height=240,framerate=15/1 ! \
+         vp8enc deadline=1 ! webmmux name=m ! filesink location=\"{}\" \
+         audiotestsrc num-buffers=86 samplesperbuffer=1024 ! audio/x-raw,rate=44100,channels=2 ! \
+         audioconvert ! vorbisenc ! m.",
+        clip.display()
+    ));
     let input = decode(&clip);
-    assert!(input.has_audio && input.frames == 30, "test clip: {input:?}");
+    assert!(
+        input.has_audio && input.frames == 30,
+        "test clip: {input:?}"
+    );
     let out = dir.join("with-audio.mp4");
-    let o = run_tool(&["file", clip.to_str().unwrap(), "-o", out.to_str().unwrap(), "-q"], Duration::from_secs(120));
+    let o = Launch::file(&clip)
+        .output(&out)
+        .arg("-q")
+        .run(Duration::from_secs(120));
     assert_succeeded(&o);
     let output = decode(&out);
     assert!(output.has_audio, "the audio was dropped");
     assert_eq!(output.frames, 30);
     let frame = gst::ClockTime::SECOND / 15;
     assert!(
-        input.duration.unwrap().nseconds().abs_diff(output.duration.unwrap().nseconds()) <= frame.nseconds(),
+        input
+            .duration
+            .unwrap()
+            .nseconds()
+            .abs_diff(output.duration.unwrap().nseconds())
+            <= frame.nseconds(),
         "duration {:?} vs {:?}",
         output.duration,
         input.duration
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -108,27 +130,16 @@ fn max_frames_stops_early_with_a_valid_file() {
     let dir = scratch("launch-file-max");
     let out = dir.join("short.mkv");
     let poses = dir.join("p.jsonl");
-    let o = run_tool(
-        &[
-            "file",
-            clip.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--poses",
-            poses.to_str().unwrap(),
-            "--max-frames",
-            "12",
-            "--mode",
-            "wireframe",
-            "--batch-size",
-            "4",
-        ],
-        Duration::from_secs(120),
-    );
+    let o = Launch::file(&clip)
+        .output(&out)
+        .poses(&poses)
+        .max_frames(12)
+        .opt("--mode", "wireframe")
+        .opt("--batch-size", "4")
+        .run(Duration::from_secs(120));
     assert_succeeded(&o);
     assert_eq!(decode(&out).frames, 12);
     assert_eq!(check_pose_file(&poses).len(), 12);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -140,42 +151,48 @@ fn boxes_file_becomes_the_person_boxes() {
     let dir = scratch("launch-file-boxes");
     let out = dir.join("boxed.mp4");
     let poses = dir.join("p.jsonl");
-    let o = run_tool(
-        &[
-            "file",
-            clip.to_str().unwrap(),
-            "--boxes",
-            boxes_file.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--poses",
-            poses.to_str().unwrap(),
-            "--max-frames",
-            "10",
-        ],
-        Duration::from_secs(120),
-    );
+    // An HMR2-type network reports the boxes it was given; a landmark model refines them.
+    // An empty default-model folder makes hmr2pose fall back to its bundled HMR2 test
+    // network, whatever the set-up installed.
+    let no_models = dir.join("no-models");
+    std::fs::create_dir(&no_models).unwrap();
+    let o = Launch::file(&clip)
+        .opt("--boxes", &boxes_file)
+        .output(&out)
+        .poses(&poses)
+        .max_frames(10)
+        .env("HMR2_MODELS_DIR", &no_models)
+        .run(Duration::from_secs(120));
     assert_succeeded(&o);
-    let expected: Vec<serde_json::Value> =
-        std::fs::read_to_string(&boxes_file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let expected: Vec<serde_json::Value> = std::fs::read_to_string(&boxes_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len(), 10);
+    let numbers = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
     for (line, truth) in lines.iter().zip(&expected) {
         let persons = line["persons"].as_array().unwrap();
         assert_eq!(persons.len(), 1, "{line}");
-        let got: Vec<f64> = persons[0]["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let want: Vec<f64> = truth["boxes"][0].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let got = numbers(&persons[0]["bbox"]);
+        let want = numbers(&truth["boxes"][0]);
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() <= 1.0, "box {got:?} vs file {want:?}");
         }
     }
     // A missing boxes file is a one-line error.
-    let o = run_tool(
-        &["file", clip.to_str().unwrap(), "--boxes", "/nonexistent/boxes.jsonl", "-o", out.to_str().unwrap()],
-        Duration::from_secs(60),
-    );
+    let o = Launch::file(&clip)
+        .opt("--boxes", "/nonexistent/boxes.jsonl")
+        .output(&out)
+        .run(Duration::from_secs(60));
     assert_fails_with(&o, "boxes file not found");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -183,22 +200,13 @@ fn print_pipeline_prints_the_gst_launch_line_and_runs_nothing() {
     let clip = sample_clip();
     let dir = scratch("launch-print");
     let out = dir.join("x.mp4");
-    let o = run_tool(
-        &[
-            "file",
-            clip.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--print-pipeline",
-            "--batch-size",
-            "8",
-            "--mode",
-            "skeleton",
-            "--color",
-            "#ff8800",
-        ],
-        Duration::from_secs(60),
-    );
+    let o = Launch::file(&clip)
+        .output(&out)
+        .arg("--print-pipeline")
+        .opt("--batch-size", "8")
+        .opt("--mode", "skeleton")
+        .opt("--color", "#ff8800")
+        .run(Duration::from_secs(60));
     let (stdout, _) = assert_succeeded(&o);
     let line = stdout.lines().next().unwrap();
     assert!(line.starts_with("gst-launch-1.0 -e uridecodebin"), "{line}");
@@ -212,5 +220,4 @@ fn print_pipeline_prints_the_gst_launch_line_and_runs_nothing() {
         assert!(line.contains(part), "'{part}' missing from {line}");
     }
     assert!(!out.exists(), "--print-pipeline must not run the pipeline");
-    let _ = std::fs::remove_dir_all(&dir);
 }

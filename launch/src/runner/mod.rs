@@ -1,0 +1,173 @@
+//! Running a command: one function per subcommand checks its arguments, turns them into a
+//! [`Plan`] and hands it to a [`Session`].
+//!
+//! - `checks`: outputs that would overwrite what the run reads, missing files, --boxes;
+//! - `discover`: what the input file holds (GstDiscoverer), before anything is built;
+//! - `outputs`: the output files, written beside their targets and renamed when finished;
+//! - `session`: the pipeline built from the plan, its pad probes and the bus loop;
+//! - `ending`: whether the outputs are put in place, and the run's exit status;
+//! - `counters`: frame counters kept by pad probes (progress, --max-frames, summary);
+//! - `bus`: one-line descriptions of bus messages;
+//! - `signals`: SIGINT, SIGTERM and SIGHUP;
+//! - `progress`: the progress bar or periodic lines;
+//! - `summary` and `stats`: the report at the end, with the elements' `stats` structures.
+
+mod bus;
+mod checks;
+mod counters;
+mod discover;
+mod ending;
+mod outputs;
+mod progress;
+mod session;
+mod signals;
+mod stats;
+mod summary;
+
+use std::path::Path;
+
+use crate::cli::{Cli, Command, Common, FileArgs, RtspArgs, TestSourceArgs, WebcamArgs};
+use crate::desc::{el, Chain};
+use crate::plan::{self, Plan};
+use crate::{say, Failure, Outcome};
+
+use checks::Checked;
+use outputs::Outputs;
+use session::{Ending, Session};
+
+pub fn run(cli: Cli) -> Result<Outcome, Failure> {
+    // First, so a signal during set-up ends the run the same way as later ones.
+    signals::install_interrupt_handler();
+    gst::init().map_err(|e| Failure::runtime(format!("cannot initialise GStreamer: {e}")))?;
+    gsthmr2::plugin_register_static()
+        .map_err(|e| Failure::runtime(format!("cannot register the hmr2 plugin: {e}")))?;
+    gstmeshoverlay::plugin_register_static()
+        .map_err(|e| Failure::runtime(format!("cannot register the meshoverlay plugin: {e}")))?;
+    match cli.command {
+        Command::File(a) => run_file(a),
+        Command::Webcam(a) => run_webcam(a),
+        Command::Rtsp(a) => run_rtsp(a),
+        Command::TestSource(a) => run_test_source(a),
+    }
+}
+
+/// Opens the outputs the checks resolved and runs the plan.
+fn run_plan(
+    plan: &Plan,
+    common: &Common,
+    checked: Checked,
+    rtsp: Option<&RtspArgs>,
+    ending: Ending,
+) -> Result<Outcome, Failure> {
+    let outputs = Outputs::open(
+        (
+            common.output.as_deref().filter(|_| plan.sink.is_file()),
+            checked.video_target.as_deref(),
+        ),
+        (common.poses.as_deref(), checked.poses_target.as_deref()),
+    )?;
+    Session::new(plan, common, rtsp, checked.boxes, outputs)?.run(ending)
+}
+
+fn print_plan(plan: &Plan) -> Outcome {
+    println!("{}", plan.printed.command_line());
+    for note in &plan.notes {
+        println!("# {note}");
+    }
+    Outcome::Complete
+}
+
+fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
+    let common = &args.common;
+    let sink = plan::choose_sink(common, None)?;
+    let input = checks::local_input(&args.input);
+    let checked = checks::check(common, &sink, input.as_deref())?;
+    let info = discover::discover(&args.input)?;
+    let plan = plan::file_plan(&info.uri, info.has_audio, common, sink)?;
+    if common.print_pipeline {
+        return Ok(print_plan(&plan));
+    }
+    if !common.quiet {
+        say!("hmr2-launch: {}: {}", args.input, info.summary);
+    }
+    let progress_total = match (info.frames, common.max_frames) {
+        (Some(f), Some(m)) => Some(f.min(m)),
+        (f, m) => f.or(m),
+    };
+    let ending = Ending {
+        progress_total,
+        input: Some(info),
+        allow_partial: args.allow_partial,
+    };
+    run_plan(&plan, common, checked, None, ending)
+}
+
+fn run_webcam(args: WebcamArgs) -> Result<Outcome, Failure> {
+    let common = &args.common;
+    let device = if args.device.chars().all(|c| c.is_ascii_digit()) {
+        format!("/dev/video{}", args.device)
+    } else {
+        args.device.clone()
+    };
+    let sink = plan::choose_sink(common, Some(&args.serve))?;
+    let checked = checks::check(common, &sink, Some(Path::new(&device)))?;
+    let mut source = Chain::new().then(el("v4l2src").prop("device", &device));
+    if let Some(caps) = &args.caps {
+        source = source.caps(caps);
+    }
+    let plan = plan::live_plan(source.then(el("decodebin")), common, sink)?;
+    if common.print_pipeline {
+        return Ok(print_plan(&plan));
+    }
+    if !Path::new(&device).exists() {
+        return Err(Failure::runtime(format!(
+            "camera device not found: {device}"
+        )));
+    }
+    run_plan(&plan, common, checked, None, Ending::live(common))
+}
+
+fn run_test_source(args: TestSourceArgs) -> Result<Outcome, Failure> {
+    let common = &args.common;
+    let (w, h) = args
+        .size
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+        .ok_or_else(|| {
+            Failure::usage(format!("--size must be WIDTHxHEIGHT, not '{}'", args.size))
+        })?;
+    let sink = plan::choose_sink(common, Some(&args.serve))?;
+    let checked = checks::check(common, &sink, None)?;
+    let source = Chain::new()
+        .then(
+            el("videotestsrc")
+                .prop("is-live", true)
+                .prop("pattern", &args.pattern),
+        )
+        .caps(&format!(
+            "video/x-raw,width={w},height={h},framerate={}/1",
+            args.fps.max(1)
+        ));
+    let plan = plan::live_plan(source, common, sink)?;
+    if common.print_pipeline {
+        return Ok(print_plan(&plan));
+    }
+    run_plan(&plan, common, checked, None, Ending::live(common))
+}
+
+fn run_rtsp(args: RtspArgs) -> Result<Outcome, Failure> {
+    let common = &args.common;
+    if !["rtsp://", "rtsps://", "rtspt://", "rtsph://"]
+        .iter()
+        .any(|p| args.url.starts_with(p))
+    {
+        return Err(Failure::usage(format!("not an RTSP URL: {}", args.url)));
+    }
+    let sink = plan::choose_sink(common, None)?;
+    let checked = checks::check(common, &sink, None)?;
+    let plan = plan::rtsp_plan(&args, sink)?;
+    if common.print_pipeline {
+        return Ok(print_plan(&plan));
+    }
+    run_plan(&plan, common, checked, Some(&args), Ending::live(common))
+}

@@ -1,0 +1,347 @@
+//! A session: the main pipeline built from a plan, with its pad probes (pose export,
+//! --boxes, frame counters), run until end of stream, an error or a signal; then its
+//! outputs are put in place (when the pipeline finished them) and the run's [`Outcome`]
+//! decided.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+use crate::box_file::{self, BoxTable};
+use crate::cli::{Common, RtspArgs};
+use crate::elements::build_pipeline;
+use crate::plan::{self, Plan, Sink};
+use crate::poses::{self, PoseTap, SharedTap};
+use crate::rtsp::RtspInput;
+use crate::{say, serve, Failure, Outcome};
+
+use super::bus::{describe_error, element_label, first_bus_error};
+use super::counters::{self, Counters, MAX_FRAMES_MESSAGE};
+use super::discover::InputInfo;
+use super::ending::{judge, RunEnd};
+use super::outputs::Outputs;
+use super::progress::Progress;
+use super::signals;
+use super::stats::{self, ElementStats};
+use super::summary::Summary;
+
+/// How long to wait for end of stream once it was requested.
+const EOS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How the bus loop ended.
+struct LoopEnd {
+    /// End of stream went through to the sinks: only then are the outputs whole.
+    finished: bool,
+    failure: Option<Failure>,
+    interrupted: bool,
+}
+
+/// What the end of a run is judged against.
+pub struct Ending {
+    /// Frames expected, for the progress bar.
+    pub progress_total: Option<u64>,
+    /// The input file as discovered: a run that ends before its announced duration is
+    /// reported (and exits with [`Outcome::PartialInput`] unless `allow_partial`).
+    pub input: Option<InputInfo>,
+    pub allow_partial: bool,
+}
+
+impl Ending {
+    /// Live sources announce no length.
+    pub fn live(common: &Common) -> Self {
+        Self {
+            progress_total: common.max_frames,
+            input: None,
+            allow_partial: false,
+        }
+    }
+}
+
+pub struct Session<'a> {
+    plan: &'a Plan,
+    common: &'a Common,
+    pipeline: gst::Pipeline,
+    tap: SharedTap,
+    counters: Arc<Counters>,
+    rtsp: Option<RtspInput>,
+    appsrc: Option<gst_app::AppSrc>,
+    serve_sink: Option<gst_app::AppSink>,
+    outputs: Outputs,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(
+        plan: &'a Plan,
+        common: &'a Common,
+        rtsp_args: Option<&RtspArgs>,
+        boxes: Option<BoxTable>,
+        outputs: Outputs,
+    ) -> Result<Self, Failure> {
+        if common.verbose {
+            say!("hmr2-launch: pipeline: {}", plan.printed.command_line());
+        }
+        let pipeline = build_pipeline(&plan.main).map_err(|e| Failure::runtime(e.to_string()))?;
+        let element = |name: &str| {
+            pipeline
+                .by_name(name)
+                .ok_or_else(|| Failure::runtime(format!("pipeline has no element named '{name}'")))
+        };
+        if let Some(video) = &outputs.video {
+            // The description names the final file (as --print-pipeline shows it); the
+            // tool writes beside it and renames at the end.
+            element(plan::FILE_SINK)?.set_property(
+                "location",
+                video.pending.write_path().to_string_lossy().as_ref(),
+            );
+        }
+        let writer = match &outputs.poses {
+            Some(p) => Some(p.pending.writer().map_err(|e| {
+                Failure::runtime(format!("cannot write {}: {e}", p.shown.display()))
+            })?),
+            None => None,
+        };
+        let tap: SharedTap = Arc::new(Mutex::new(PoseTap::new(writer)));
+        let pose = element(plan::POSE)?;
+        if let Some(table) = boxes {
+            box_file::install(
+                &pose.static_pad("sink").expect("hmr2pose has a sink pad"),
+                table,
+            );
+        }
+        poses::install(
+            &pose.static_pad("src").expect("hmr2pose has a src pad"),
+            tap.clone(),
+        );
+
+        let counters = Arc::new(Counters::default());
+        counters::install_queue_probes(
+            &element(plan::IN)?,
+            &counters,
+            common.max_frames,
+            pipeline.bus().expect("pipeline has a bus"),
+        );
+        counters::install_done_probe(
+            &element(plan::POST)?
+                .static_pad("src")
+                .expect("videoconvert src"),
+            &counters,
+        );
+        if let Some(audio) = pipeline.by_name(plan::AUDIO_IN) {
+            counters::install_audio_probe(&audio.static_pad("src").expect("queue src"), &counters);
+        }
+
+        let appsrc = pipeline
+            .by_name(plan::APPSRC)
+            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok());
+        let rtsp = match (rtsp_args, &plan.source, &appsrc) {
+            (Some(args), Some(source), Some(appsrc)) => Some(RtspInput::new(
+                &args.url,
+                source.clone(),
+                appsrc.clone(),
+                pipeline.bus().expect("bus"),
+                args.max_retries,
+                args.retry_delay,
+                args.stall_timeout,
+            )),
+            _ => None,
+        };
+        let serve_sink = pipeline
+            .by_name(plan::SERVE_SINK)
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok());
+        Ok(Self {
+            plan,
+            common,
+            pipeline,
+            tap,
+            counters,
+            rtsp,
+            appsrc,
+            serve_sink,
+            outputs,
+        })
+    }
+
+    fn request_eos(&mut self) {
+        if let Some(r) = &mut self.rtsp {
+            r.stop();
+        }
+        match &self.appsrc {
+            Some(src) => {
+                let _ = src.end_of_stream();
+            }
+            None => {
+                self.pipeline.send_event(gst::event::Eos::new());
+            }
+        }
+    }
+
+    /// Runs the pipeline until end of stream, an error, or a timeout after end of stream
+    /// was asked for (--max-frames, a signal, RTSP given up).
+    fn bus_loop(&mut self, bus: &gst::Bus, progress: &mut Progress) -> LoopEnd {
+        let mut eos_requested_at: Option<Instant> = None;
+        let mut failure: Option<Failure> = None;
+        let mut interrupted = false;
+        let mut finished = false;
+        loop {
+            if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
+                match msg.view() {
+                    gst::MessageView::Eos(_) => {
+                        finished = true;
+                        break;
+                    }
+                    gst::MessageView::Error(e) => {
+                        failure = Some(Failure::runtime(describe_error(&msg, e)));
+                        break;
+                    }
+                    gst::MessageView::Warning(w) if self.common.verbose => {
+                        progress.println(&format!(
+                            "hmr2-launch: warning from {}: {}",
+                            element_label(&msg),
+                            w.error()
+                        ));
+                    }
+                    gst::MessageView::Application(a)
+                        if a.structure()
+                            .is_some_and(|s| s.name() == MAX_FRAMES_MESSAGE)
+                            && eos_requested_at.is_none() =>
+                    {
+                        self.request_eos();
+                        eos_requested_at = Some(Instant::now());
+                    }
+                    gst::MessageView::Latency(_) => {
+                        let _ = self.pipeline.recalculate_latency();
+                    }
+                    _ => {}
+                }
+            }
+            if !interrupted && signals::interrupted() {
+                interrupted = true;
+                self.counters.closing.store(true, Ordering::Relaxed);
+                progress.println(
+                    "hmr2-launch: interrupted: finishing the outputs (interrupt again to abort)",
+                );
+                if eos_requested_at.is_none() {
+                    self.request_eos();
+                    eos_requested_at = Some(Instant::now());
+                }
+            }
+            if eos_requested_at.is_none() {
+                if let Some(r) = &mut self.rtsp {
+                    progress
+                        .suspend(|| r.poll(self.common.verbose))
+                        .unwrap_or_else(|f| {
+                            failure = Some(f);
+                        });
+                    if failure.is_some() {
+                        self.request_eos();
+                        eos_requested_at = Some(Instant::now());
+                    }
+                }
+            }
+            progress.update(self.counters.done());
+            if eos_requested_at.is_some_and(|t| t.elapsed() > EOS_TIMEOUT) {
+                failure.get_or_insert(Failure::runtime(format!(
+                    "the pipeline did not finish within {} s after end of stream was requested",
+                    EOS_TIMEOUT.as_secs()
+                )));
+                break;
+            }
+        }
+        LoopEnd {
+            finished,
+            failure,
+            interrupted,
+        }
+    }
+
+    pub fn run(mut self, ending: Ending) -> Result<Outcome, Failure> {
+        let bus = self.pipeline.bus().expect("pipeline has a bus");
+        let _server = match (&self.plan.sink, &self.serve_sink) {
+            (Sink::Serve { port, mount }, Some(appsink)) => {
+                let s = serve::start(*port, mount, appsink.clone())?;
+                say!("hmr2-launch: serving {}", s.url);
+                Some(s)
+            }
+            _ => None,
+        };
+        if self.pipeline.set_state(gst::State::Playing).is_err() {
+            let cause = first_bus_error(&bus, Duration::from_secs(2))
+                .unwrap_or_else(|| "the pipeline refused to start".to_owned());
+            let _ = self.pipeline.set_state(gst::State::Null);
+            return Err(Failure::runtime(cause));
+        }
+        if let Some(r) = &mut self.rtsp {
+            r.start()?;
+        }
+        let started = Instant::now();
+        let mut progress = Progress::new(self.common.quiet, ending.progress_total, self.plan.live);
+        let LoopEnd {
+            finished,
+            mut failure,
+            interrupted,
+        } = self.bus_loop(&bus, &mut progress);
+        progress.finish();
+        let elapsed = started.elapsed();
+        let stats: Vec<ElementStats> = [plan::POSE, plan::OVERLAY]
+            .iter()
+            .filter_map(|name| stats::read(&self.pipeline.by_name(name)?))
+            .collect();
+        let _ = self.pipeline.set_state(gst::State::Null);
+        if let Some(r) = &mut self.rtsp {
+            r.stop();
+        }
+        let mut tap = self.tap.lock().unwrap_or_else(|e| e.into_inner());
+        let tap_result = tap.finish();
+        let pose_lines = tap.counts.frames;
+        let done = self.counters.done();
+        if done > 0 || failure.is_none() {
+            Summary {
+                elapsed,
+                done,
+                arrived: self.counters.arrived.load(Ordering::Relaxed),
+                admitted: self.counters.admitted(),
+                live: self.plan.live,
+                max_frames: self.common.max_frames,
+                interrupted,
+                poses: &tap.counts,
+                reconnections: self.rtsp.as_ref().map_or(0, |r| r.reconnections),
+                stats: &stats,
+            }
+            .print();
+        }
+        drop(tap);
+
+        let mut outputs = std::mem::take(&mut self.outputs);
+        if let Err(e) = tap_result {
+            // An incomplete pose file is not put in place.
+            outputs.poses = None;
+            failure.get_or_insert(Failure::runtime(e.to_string()));
+        }
+        let max_frames_reached = self
+            .common
+            .max_frames
+            .is_some_and(|m| self.counters.admitted() >= m);
+        let early_end = ending
+            .input
+            .as_ref()
+            .filter(|_| finished && !interrupted && !max_frames_reached)
+            .and_then(|info| info.early_end(self.counters.reached(), done));
+        let verdict = judge(RunEnd {
+            finished,
+            failure,
+            interrupted,
+            frames_done: done,
+            early_end,
+            allow_partial: ending.allow_partial,
+        });
+        if verdict.keep_outputs {
+            outputs.commit(done, pose_lines)?;
+        }
+        if let Some(note) = &verdict.note {
+            say!("{note}");
+        }
+        verdict.result
+    }
+}

@@ -1,0 +1,88 @@
+//! The report printed at the end of a run, on stderr; the output paths on stdout.
+
+use std::time::Duration;
+
+use crate::poses::PoseCounts;
+use crate::say;
+
+use super::stats::ElementStats;
+
+/// Everything the summary reports.
+pub struct Summary<'a> {
+    pub elapsed: Duration,
+    /// Frames out of the processing chain.
+    pub done: u64,
+    /// Frames that reached the processing queue, and that were let into hmr2pose.
+    pub arrived: u64,
+    pub admitted: u64,
+    pub live: bool,
+    pub max_frames: Option<u64>,
+    pub interrupted: bool,
+    pub poses: &'a PoseCounts,
+    pub reconnections: u32,
+    pub stats: &'a [ElementStats],
+}
+
+impl Summary<'_> {
+    pub fn print(&self) {
+        let done = self.done;
+        let secs = self.elapsed.as_secs_f64();
+        say!(
+            "hmr2-launch: {}{done} frames in {secs:.1} s ({:.1} frames/s)",
+            if self.interrupted {
+                "interrupted after "
+            } else {
+                ""
+            },
+            if secs > 0.0 { done as f64 / secs } else { 0.0 }
+        );
+        let dropped = self.arrived.saturating_sub(self.admitted.min(self.arrived));
+        if self.live
+            && !self.interrupted
+            && dropped > 0
+            && self.max_frames.is_none_or(|m| self.admitted < m)
+        {
+            say!(
+                "hmr2-launch: dropped {dropped} frames: processing was slower than the live source"
+            );
+        }
+        let c = self.poses;
+        let tracks = if c.track_ids.is_empty() {
+            String::new()
+        } else {
+            format!(", {} track ids", c.track_ids.len())
+        };
+        say!(
+            "hmr2-launch: people found: {} in {} of {} frames (at most {} in one frame{tracks})",
+            c.persons,
+            c.frames_with_persons,
+            c.frames,
+            c.max_persons
+        );
+        if c.frames > 0 && c.frames_with_meta < c.frames {
+            say!(
+                "hmr2-launch: {} of {} frames carried no pose metadata{}",
+                c.frames - c.frames_with_meta,
+                c.frames,
+                c.first_meta_error
+                    .as_deref()
+                    .map(|e| format!(" (first problem: {e})"))
+                    .unwrap_or_default()
+            );
+        }
+        if self.reconnections > 0 {
+            let times = if self.reconnections == 1 {
+                "once".to_owned()
+            } else {
+                format!("{} times", self.reconnections)
+            };
+            say!("hmr2-launch: rtsp: reconnected {times}");
+        }
+        for s in self.stats {
+            say!("hmr2-launch: {} stats: {s}", s.element);
+        }
+        if self.stats.is_empty() {
+            say!("hmr2-launch: (no per-stage timings: the elements expose no 'stats' property)");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `hmr2-launch rtsp` against a real RTSP server (gst-rtsp-server, started here on
+//! loopback): N frames from the sample clip, and a reconnection after the server is killed
+//! and restarted on the same port.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn processes_frames_from_an_rtsp_server() {
+    let server = TestRtspServer::start(0, &clip_factory_launch(&sample_clip()));
+    let dir = scratch("launch-rtsp");
+    let out = dir.join("rtsp.mp4");
+    let poses = dir.join("rtsp.jsonl");
+    let n = 30;
+    let o = Launch::new("rtsp")
+        .arg(server.url())
+        .max_frames(n as u64)
+        .output(&out)
+        .poses(&poses)
+        .run(Duration::from_secs(120));
+    let (stdout, _) = assert_succeeded(&o);
+    assert!(stdout.contains("video: "), "{stdout}");
+    let lines = check_pose_file(&poses);
+    assert_eq!(lines.len(), n, "pose lines");
+    assert_eq!(
+        (lines[0]["width"].as_u64(), lines[0]["height"].as_u64()),
+        (Some(640), Some(360))
+    );
+    let decoded = decode(&out);
+    assert_eq!(decoded.frames, n as u64, "frames in the MP4");
+    assert_eq!((decoded.width, decoded.height), (640, 360));
+    drop(server);
+}
+
+#[test]
+fn reconnects_after_the_server_is_killed_and_restarted() {
+    let server = TestRtspServer::start(0, LIVE_FACTORY_LAUNCH);
+    let port = server.port;
+    let url = server.url();
+    let dir = scratch("launch-rtsp-reconnect");
+    let out = dir.join("reconnect.mp4");
+    let poses = dir.join("reconnect.jsonl");
+    let total = 45;
+    let mut tool = Launch::new("rtsp")
+        .arg(&url)
+        .max_frames(total as u64)
+        .opt("--max-retries", "10")
+        .opt("--retry-delay", "0.3")
+        .output(&out)
+        .poses(&poses)
+        .spawn();
+    let limit = Duration::from_secs(120);
+    tool.wait_until("the first frames", limit, |_| lines_written(&poses) >= 10);
+    server.kill();
+    let before = lines_written(&poses);
+    tool.wait_until("the tool to notice the drop", limit, |stderr| {
+        stderr.contains("reconnecting in")
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let server = TestRtspServer::start(port, LIVE_FACTORY_LAUNCH);
+    assert_eq!(server.port, port);
+    let (status, stderr) = tool.wait(limit);
+    eprintln!("tool stderr:\n{stderr}");
+    assert!(status.success(), "tool failed:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("rtsp: stream {url} lost")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("reconnected to"),
+        "no reconnection reported:\n{stderr}"
+    );
+    assert!(
+        before < total,
+        "the server was killed only after all frames ({before})"
+    );
+    // Frames after the restart, timestamps still increasing, one valid MP4.
+    let lines = check_pose_file(&poses);
+    assert_eq!(lines.len(), total, "pose lines");
+    let decoded = decode(&out);
+    assert_eq!(
+        decoded.frames, total as u64,
+        "frames in the MP4 across the reconnection"
+    );
+    assert_eq!((decoded.width, decoded.height), (320, 240));
+    drop(server);
+}
