@@ -2,6 +2,9 @@
 //! streaming thread, or whole frames for the landmark family, whose crops depend on the
 //! previous frame's results and so are cut on the worker thread.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::pose::PersonPose;
 
@@ -28,6 +31,8 @@ pub struct FrameJob {
     pub camera: FrameCamera,
     /// The first frame after a flush or a new stream: forget the tracked persons.
     pub reset: bool,
+    /// Set to the number of persons followed into the next frame.
+    pub tracked: Arc<AtomicUsize>,
 }
 
 pub enum Job {
@@ -101,6 +106,7 @@ impl Engine for Estimator {
                     .map_err(|_| "cannot map the frame for reading".to_string())?;
                 let view = frame::view(&mapped, job.layout, job.planes)?;
                 let persons = estimator.estimate(&view, &job.detections, &job.camera)?;
+                job.tracked.store(estimator.tracked(), Ordering::Relaxed);
                 Ok(vec![(Slot { frame: job.frame, person: 0 }, Estimate::Persons(persons))])
             }
             _ => Err("a job for another model family".into()),

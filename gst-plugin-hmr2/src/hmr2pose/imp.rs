@@ -8,6 +8,7 @@
 //!
 //! Lock order: `stream` before the worker's state. The latency query takes neither.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,8 +60,9 @@ enum Feed {
     /// HMR2: crops cut here, gathered into batches across frames.
     Crops(InputSize),
     /// The landmark family: whole frames, cut on the worker thread from the previous
-    /// frame's results; `reset` when the next frame starts a new stream or follows a flush.
-    Frames { reset: bool },
+    /// frame's results; `reset` when the next frame starts a new stream or follows a flush;
+    /// frames since the detector last ran, and how many persons the worker is following.
+    Frames { reset: bool, since_detection: u32, tracked: Arc<AtomicUsize> },
 }
 
 /// The streaming side, alive between READY→PAUSED and PAUSED→READY.
@@ -77,9 +79,22 @@ struct Stream {
 impl Stream {
     /// The next frame starts afresh: nothing carried over from the frames before.
     fn start_over(&mut self) {
-        if let Feed::Frames { reset } = &mut self.feed {
+        if let Feed::Frames { reset, .. } = &mut self.feed {
             *reset = true;
         }
+    }
+
+    /// Whether this frame goes without the detector: the landmark family follows its
+    /// tracked persons by their landmarks, and detects only every `interval` frames (and
+    /// whenever nobody is tracked or a new stream starts).
+    fn skips_detection(&mut self, interval: u32) -> bool {
+        let Feed::Frames { reset, since_detection, tracked } = &mut self.feed else { return false };
+        let skip = self.detector.is_some()
+            && !*reset
+            && tracked.load(Ordering::Relaxed) > 0
+            && *since_detection + 1 < interval;
+        *since_detection = if skip { *since_detection + 1 } else { 0 };
+        skip
     }
 }
 
@@ -124,17 +139,22 @@ impl Hmr2Pose {
         let start = Instant::now();
         let (source, thresholds) =
             (settings.box_source, (settings.detector_threshold, settings.detector_iou_threshold));
-        let found =
+        let found = if stream.skips_detection(settings.detection_interval) {
+            // Tracked persons are followed by their landmarks; new ones wait for the next
+            // detection.
+            frame::roi_boxes(buffer.as_ref())
+        } else {
             frame::person_boxes(source, buffer.as_ref(), &view, stream.detector.as_mut(), thresholds).map_err(|e| {
                 gst::element_imp_error!(self, gst::StreamError::Failed, ("{e}"));
                 gst::FlowError::Error
-            })?;
+            })?
+        };
         let detect_time = start.elapsed();
         let persons = boxes::select(&found, settings.max_persons as usize);
 
         let focal = (settings.focal_length > 0.0).then_some(settings.focal_length);
         let camera = FrameCamera::for_frame(info.width(), info.height(), focal);
-        if let Feed::Frames { reset } = &mut stream.feed {
+        if let Feed::Frames { reset, tracked, .. } = &mut stream.feed {
             let (width, height) = (info.width(), info.height());
             let pending = PendingFrame { buffer: buffer.clone(), persons: Vec::new(), width, height, camera };
             let frame = worker.push_frame(pending, 1)?;
@@ -149,6 +169,7 @@ impl Hmr2Pose {
                 detections: persons,
                 camera,
                 reset: std::mem::take(reset),
+                tracked: tracked.clone(),
             };
             worker.send(Job::Frame(job));
             self.count_frame(0, detect_time, Duration::ZERO, Duration::ZERO);
@@ -527,7 +548,9 @@ impl Hmr2Pose {
         gst::info!(CAT, imp = self, "pose model: {}", estimator.describe());
         let feed = match &estimator {
             Estimator::Hmr2(network) => Feed::Crops(network.input_size()),
-            Estimator::Landmarks(_) => Feed::Frames { reset: true },
+            Estimator::Landmarks(_) => {
+                Feed::Frames { reset: true, since_detection: 0, tracked: Arc::new(AtomicUsize::new(0)) }
+            }
         };
 
         *self.stats.lock().unwrap() = Stats::default();

@@ -15,6 +15,7 @@ pub const DEFAULT_MAX_PERSONS: u32 = 16;
 pub const DEFAULT_DETECTOR_THRESHOLD: f32 = 0.5;
 pub const DEFAULT_DETECTOR_IOU: f32 = 0.6;
 pub const DEFAULT_PRESENCE_THRESHOLD: f32 = 0.5;
+pub const DEFAULT_DETECTION_INTERVAL: u32 = 5;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -31,6 +32,7 @@ pub struct Settings {
     pub batch_size: u32,
     pub batch_timeout_ms: u32,
     pub presence_threshold: f32,
+    pub detection_interval: u32,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             batch_size: DEFAULT_BATCH_SIZE,
             batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
             presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
+            detection_interval: DEFAULT_DETECTION_INTERVAL,
         }
     }
 }
@@ -190,6 +193,18 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .default_value(DEFAULT_PRESENCE_THRESHOLD)
             .mutable_playing()
             .build(),
+        glib::ParamSpecUInt::builder("detection-interval")
+            .nick("Detection interval")
+            .blurb(
+                "Landmark models: while persons are tracked, run the person detector on every \
+                 Nth frame only (always when nobody is tracked); new persons appear within N \
+                 frames. 1 = every frame",
+            )
+            .minimum(1)
+            .maximum(10_000)
+            .default_value(DEFAULT_DETECTION_INTERVAL)
+            .mutable_playing()
+            .build(),
         glib::ParamSpecFloat::builder("focal-length")
             .nick("Focal length")
             .blurb(
@@ -230,6 +245,7 @@ impl Settings {
             "detector-iou-threshold" => self.detector_iou_threshold = value.get().unwrap(),
             "max-persons" => self.max_persons = value.get().unwrap(),
             "presence-threshold" => self.presence_threshold = value.get().unwrap(),
+            "detection-interval" => self.detection_interval = value.get().unwrap(),
             "focal-length" => self.focal_length = value.get().unwrap(),
             other => unreachable!("no writable property {other}"),
         }
@@ -250,6 +266,7 @@ impl Settings {
             "detector-iou-threshold" => self.detector_iou_threshold.to_value(),
             "max-persons" => self.max_persons.to_value(),
             "presence-threshold" => self.presence_threshold.to_value(),
+            "detection-interval" => self.detection_interval.to_value(),
             "focal-length" => self.focal_length.to_value(),
             other => unreachable!("no property {other}"),
         }
