@@ -10,14 +10,14 @@
 
 use std::time::{Duration, Instant};
 
-use hmr2_meta::camera::FrameCamera;
-use hmr2_meta::math::Mat3;
-use hmr2_meta::pose::{FramePoses, PersonPose};
 use gstmeshoverlay::body_model::{BodyModel, NUM_JOINTS, NUM_POSE_FEATURES, SMPL_PARENTS};
-use gstmeshoverlay::composite::{FrameMut, PixelLayout};
+use gstmeshoverlay::composite::{ChannelOrder, FrameMut};
 use gstmeshoverlay::renderer::{BackendChoice, Renderer, StageTimings};
 use gstmeshoverlay::skinning::{vertex_normals, BodyPose, Skinner};
 use gstmeshoverlay::style::{RenderMode, Style};
+use hmr2_meta::camera::FrameCamera;
+use hmr2_meta::math::Mat3;
+use hmr2_meta::pose::{FramePoses, PersonPose};
 
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;
@@ -139,7 +139,7 @@ fn bench_render(
         }
         pixels.copy_from_slice(&clean);
         let poses = scene(persons, frame);
-        let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, PixelLayout::Rgba);
+        let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, ChannelOrder::Rgba);
         let start = Instant::now();
         let report = renderer
             .render(&poses, &style, &mut target)

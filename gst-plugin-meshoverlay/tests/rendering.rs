@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use gst::prelude::*;
+use gstmeshoverlay::style::PALETTE;
 use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::pose::FramePoses;
-use gstmeshoverlay::style::PALETTE;
 
 const W: u32 = 320;
 const H: u32 = 240;

@@ -16,7 +16,7 @@ use hmr2_meta::pose::{FramePoses, PoseMetaError};
 
 use super::{Backend, Mode};
 use crate::body_model::BodyModel;
-use crate::composite::{FrameMut, PixelLayout};
+use crate::composite::{ChannelOrder, FrameMut};
 use crate::renderer::{BackendChoice, RenderError, Renderer, StageTimings};
 use crate::style::{RenderMode, Style, DEFAULT_OPACITY, PALETTE_COLOR};
 
@@ -395,11 +395,11 @@ impl VideoFilterImpl for MeshOverlay {
                 return Ok(gst::FlowSuccess::Ok);
             }
         }
-        let layout = match frame.format() {
-            gst_video::VideoFormat::Rgba => PixelLayout::Rgba,
-            gst_video::VideoFormat::Bgra => PixelLayout::Bgra,
-            gst_video::VideoFormat::Rgbx => PixelLayout::Rgbx,
-            gst_video::VideoFormat::Bgrx => PixelLayout::Bgrx,
+        let channel_order = match frame.format() {
+            gst_video::VideoFormat::Rgba => ChannelOrder::Rgba,
+            gst_video::VideoFormat::Bgra => ChannelOrder::Bgra,
+            gst_video::VideoFormat::Rgbx => ChannelOrder::Rgbx,
+            gst_video::VideoFormat::Bgrx => ChannelOrder::Bgrx,
             _ => return Err(gst::FlowError::NotNegotiated),
         };
         let stride = frame.plane_stride()[0] as usize;
@@ -409,7 +409,7 @@ impl VideoFilterImpl for MeshOverlay {
             width,
             height,
             stride,
-            layout,
+            channel_order,
         };
         match state.renderer.render(&poses, &style, &mut target) {
             Ok(report) => {
