@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
-use std::time::Duration;
 
 use gst::glib;
 use gst::prelude::*;
@@ -70,9 +69,11 @@ impl Settings {
 /// Running totals for the `stats` property.
 #[derive(Debug, Default)]
 struct Stats {
-    frames_rendered: u64,
-    total: StageTimings,
-    last: StageTimings,
+    /// Frames that went through the element, drawn on or not.
+    frames: u64,
+    /// People drawn, summed over the frames.
+    persons: u64,
+    stages: StageTimings,
 }
 
 struct State {
@@ -102,10 +103,6 @@ impl ObjectSubclass for MeshOverlay {
     const NAME: &'static str = "GstMeshOverlay";
     type Type = super::MeshOverlay;
     type ParentType = gst_video::VideoFilter;
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 impl ObjectImpl for MeshOverlay {
@@ -161,9 +158,10 @@ impl ObjectImpl for MeshOverlay {
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb(
-                        "Read-only statistics since the element started: the GPU adapter, \
-                         frames rendered, and the mean and last-frame milliseconds of each \
-                         stage (skinning, upload, draw, readback, composite, total)",
+                        "Counters since the element started: adapter (the GPU in use), frames \
+                         (frames processed, drawn on or not), persons (people drawn), and \
+                         nanoseconds spent in skinning-ns (posing on the CPU), upload-ns, \
+                         draw-ns, readback-ns and composite-ns",
                     )
                     .read_only()
                     .build(),
@@ -216,31 +214,20 @@ impl ObjectImpl for MeshOverlay {
 }
 
 impl MeshOverlay {
+    /// The `stats` structure: the same fields whether the element runs or not (zeros and
+    /// an empty adapter when stopped).
     fn stats(&self) -> gst::Structure {
         let state = self.state.lock().unwrap();
-        let mut builder = gst::Structure::builder("meshoverlay-stats");
-        let Some(state) = state.as_ref() else {
-            return builder.field("frames-rendered", 0u64).build();
+        let (adapter, stats) = match state.as_ref() {
+            Some(state) => (state.renderer.adapter_description(), &state.stats),
+            None => (String::new(), &Stats::default()),
         };
-        let stats = &state.stats;
-        let frames = stats.frames_rendered.max(1) as f64;
-        let mean = |d: Duration| ms(d) / frames;
-        let t = &stats.total;
-        let l = &stats.last;
-        builder = builder
-            .field("adapter", state.renderer.adapter_description())
-            .field("frames-rendered", stats.frames_rendered);
-        for (name, total, last) in [
-            ("skinning", t.skinning, l.skinning),
-            ("upload", t.upload, l.upload),
-            ("draw", t.draw, l.draw),
-            ("readback", t.readback, l.readback),
-            ("composite", t.composite, l.composite),
-            ("total", t.total(), l.total()),
-        ] {
-            builder = builder
-                .field(format!("mean-{name}-ms"), mean(total))
-                .field(format!("last-{name}-ms"), ms(last));
+        let mut builder = gst::Structure::builder("meshoverlay-stats")
+            .field("adapter", adapter)
+            .field("frames", stats.frames)
+            .field("persons", stats.persons);
+        for (stage, time) in stats.stages.stages() {
+            builder = builder.field(format!("{stage}-ns"), time.as_nanos() as u64);
         }
         builder.build()
     }
@@ -353,6 +340,7 @@ impl VideoFilterImpl for MeshOverlay {
         let style = self.settings.lock().unwrap().style();
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        state.stats.frames += 1;
         let poses = match FramePoses::from_buffer(frame.buffer()) {
             Ok(Some(poses)) if !poses.persons.is_empty() => poses,
             Ok(_) => {
@@ -422,9 +410,8 @@ impl VideoFilterImpl for MeshOverlay {
                     report.timings
                 );
                 let stats = &mut state.stats;
-                stats.frames_rendered += 1;
-                stats.last = report.timings;
-                stats.total += report.timings;
+                stats.persons += report.persons as u64;
+                stats.stages += report.timings;
                 Ok(gst::FlowSuccess::Ok)
             }
             Err(err) => {
