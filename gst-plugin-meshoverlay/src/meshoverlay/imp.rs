@@ -1,6 +1,7 @@
 //! GStreamer glue of `meshoverlay`: properties, caps, start/stop of the render context and
 //! the per-frame call into [`crate::renderer`].
 
+use std::mem::{discriminant, Discriminant};
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
 
@@ -11,13 +12,14 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use hmr2_meta::pose::{FramePoses, PoseMetaError};
+use hmr2_meta::pose::{FramePoses, PersonPose, PoseMetaError, Undrawable};
 
 use super::{Backend, Mode};
 use crate::body_model::BodyModel;
 use crate::composite::{ChannelOrder, FrameMut};
 use crate::renderer::{BackendChoice, RenderError, Renderer, StageTimings};
 use crate::style::{RenderMode, Style, DEFAULT_OPACITY, PALETTE_COLOR};
+use crate::warn_once::WarnOnce;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -76,20 +78,29 @@ struct Stats {
     stages: StageTimings,
 }
 
+/// The kinds of problem warned about once per stream.
+#[derive(Debug, PartialEq)]
+enum Warning {
+    UnreadableMeta(Discriminant<PoseMetaError>),
+    AspectMismatch,
+    /// The reason a person cannot be drawn, and the field for non-finite values.
+    Undrawable(Discriminant<Undrawable>, &'static str),
+}
+
+impl Warning {
+    fn undrawable(reason: &Undrawable) -> Self {
+        let field = match reason {
+            Undrawable::NonFinite(field) => field,
+            Undrawable::NonPositiveFocalLength(_) | Undrawable::BehindCamera(_) => "",
+        };
+        Self::Undrawable(discriminant(reason), field)
+    }
+}
+
 struct State {
     renderer: Renderer,
     stats: Stats,
-    /// Kinds of unreadable metadata already warned about in this stream.
-    warned_bad_meta: Vec<std::mem::Discriminant<PoseMetaError>>,
-    warned_aspect: bool,
-}
-
-impl State {
-    /// A new stream is reported afresh.
-    fn reset_warnings(&mut self) {
-        self.warned_bad_meta.clear();
-        self.warned_aspect = false;
-    }
+    warned: WarnOnce<Warning>,
 }
 
 #[derive(Default)]
@@ -231,6 +242,27 @@ impl MeshOverlay {
         }
         builder.build()
     }
+
+    /// Warns once per stream and kind of problem about people whose values cannot be
+    /// drawn (the renderer leaves them out).
+    fn warn_undrawable(&self, warned: &mut WarnOnce<Warning>, persons: &[PersonPose]) {
+        for (index, person) in persons.iter().enumerate() {
+            let Err(reason) = person.check_drawable() else {
+                continue;
+            };
+            if warned.first(Warning::undrawable(&reason)) {
+                let track = person
+                    .track_id
+                    .map_or("untracked".to_string(), |id| format!("track {id}"));
+                gst::element_imp_warning!(
+                    self,
+                    gst::StreamError::Format,
+                    ("person {index} ({track}) in the pose metadata is not drawn: {reason}; \
+                         further people with this problem in this stream are not reported")
+                );
+            }
+        }
+    }
 }
 
 impl GstObjectImpl for MeshOverlay {}
@@ -310,8 +342,7 @@ impl BaseTransformImpl for MeshOverlay {
         *self.state.lock().unwrap() = Some(State {
             renderer,
             stats: Stats::default(),
-            warned_bad_meta: Vec::new(),
-            warned_aspect: false,
+            warned: WarnOnce::default(),
         });
         Ok(())
     }
@@ -319,7 +350,7 @@ impl BaseTransformImpl for MeshOverlay {
     fn sink_event(&self, event: gst::Event) -> bool {
         if let gst::EventView::StreamStart(_) = event.view() {
             if let Some(state) = self.state.lock().unwrap().as_mut() {
-                state.reset_warnings();
+                state.warned.new_stream();
             }
         }
         self.parent_sink_event(event)
@@ -352,9 +383,10 @@ impl VideoFilterImpl for MeshOverlay {
                 return Ok(gst::FlowSuccess::Ok);
             }
             Err(err) => {
-                let kind = std::mem::discriminant(&err);
-                if !state.warned_bad_meta.contains(&kind) {
-                    state.warned_bad_meta.push(kind);
+                if state
+                    .warned
+                    .first(Warning::UnreadableMeta(discriminant(&err)))
+                {
                     gst::element_imp_warning!(
                         self,
                         gst::StreamError::Format,
@@ -369,7 +401,7 @@ impl VideoFilterImpl for MeshOverlay {
             let frame_aspect = width as f32 / height as f32;
             let meta_aspect = poses.frame_width as f32 / poses.frame_height as f32;
             if (frame_aspect / meta_aspect - 1.0).abs() > ASPECT_TOLERANCE {
-                if !std::mem::replace(&mut state.warned_aspect, true) {
+                if state.warned.first(Warning::AspectMismatch) {
                     gst::element_imp_warning!(
                         self,
                         gst::StreamError::Format,
@@ -390,6 +422,7 @@ impl VideoFilterImpl for MeshOverlay {
             gst_video::VideoFormat::Bgrx => ChannelOrder::Bgrx,
             _ => return Err(gst::FlowError::NotNegotiated),
         };
+        self.warn_undrawable(&mut state.warned, &poses.persons);
         let stride = frame.plane_stride()[0] as usize;
         let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
         let mut target = FrameMut {
