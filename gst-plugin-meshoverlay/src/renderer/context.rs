@@ -140,6 +140,7 @@ fn request_device(
                     continue;
                 }
             };
+        keep_driver_loaded(backends, &instance);
         let info = adapter.get_info();
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("meshoverlay"),
@@ -158,6 +159,26 @@ fn request_device(
     Err(RenderError::NoAdapter {
         tried: tried.join("; "),
     })
+}
+
+/// Keeps the first instance that found an adapter on `backends` for the life of the
+/// process, so that the graphics driver stays loaded between starts.
+///
+/// Dropping the last instance unloads the driver library (the Vulkan loader unloads its
+/// driver; EGL terminates the display and unloads the DRI driver), and Mesa does not free
+/// all of its process-wide state on unload: measured with lavapipe, a new 10 MiB code
+/// mapping and a few dozen KiB of heap stayed behind on every start/stop cycle that drew.
+/// Each renderer still opens its own instance and device and releases them when it stops;
+/// this one stays idle.
+fn keep_driver_loaded(backends: wgpu::Backends, instance: &wgpu::Instance) {
+    static KEPT: Mutex<Vec<(wgpu::Backends, wgpu::Instance)>> = Mutex::new(Vec::new());
+    let mut kept = KEPT.lock().unwrap();
+    if !kept
+        .iter()
+        .any(|(kept_backends, _)| *kept_backends == backends)
+    {
+        kept.push((backends, instance.clone()));
+    }
 }
 
 /// The part of wgpu's adapter error about `backends` (it lists every backend it knows,
