@@ -1,6 +1,8 @@
 //! Benchmark of meshoverlay's per-frame work at 1080p: render + composite time with 1 and
 //! 5 people, split into skinning, upload, draw, readback and composite, plus the CPU
-//! skinning cost on an SMPL-sized body model (dense pose blend shapes).
+//! skinning cost on an SMPL-sized body model (dense pose blend shapes). The same stages
+//! are then read from the element's own `stats` (`meshoverlay-stats`: `frames`, `persons`,
+//! `<stage>-ns`) after a run through the element.
 //!
 //! ```sh
 //! cargo run --release -p gst-plugin-meshoverlay --example bench_meshoverlay [-- --frames N] [--backend vulkan|gl] [--dump DIR]
@@ -10,14 +12,14 @@
 
 use std::time::{Duration, Instant};
 
-use hmr2_meta::camera::FrameCamera;
-use hmr2_meta::math::Mat3;
-use hmr2_meta::pose::{FramePoses, PersonPose};
 use gstmeshoverlay::body_model::{BodyModel, NUM_JOINTS, NUM_POSE_FEATURES, SMPL_PARENTS};
-use gstmeshoverlay::composite::{FrameMut, PixelLayout};
+use gstmeshoverlay::composite::{ChannelOrder, FrameMut};
 use gstmeshoverlay::renderer::{BackendChoice, Renderer, StageTimings};
 use gstmeshoverlay::skinning::{vertex_normals, BodyPose, Skinner};
 use gstmeshoverlay::style::{RenderMode, Style};
+use hmr2_meta::camera::FrameCamera;
+use hmr2_meta::math::Mat3;
+use hmr2_meta::pose::{FramePoses, PersonPose};
 
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;
@@ -139,7 +141,7 @@ fn bench_render(
         }
         pixels.copy_from_slice(&clean);
         let poses = scene(persons, frame);
-        let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, PixelLayout::Rgba);
+        let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, ChannelOrder::Rgba);
         let start = Instant::now();
         let report = renderer
             .render(&poses, &style, &mut target)
@@ -421,6 +423,47 @@ fn bench_gpu_blend(label: &str, model: &BodyModel, frames: usize) {
     }
 }
 
+/// The frames of `scene(persons, ..)` pushed through the element; prints its `stats` as
+/// mean milliseconds per frame (totals over `frames`, the element's own layout).
+fn bench_element(backend: &str, persons: usize, frames: usize) {
+    use gst::prelude::*;
+    gst::init().unwrap();
+    gstmeshoverlay::plugin_register_static().unwrap();
+    let element = gst::ElementFactory::make("meshoverlay")
+        .property_from_str("backend", backend)
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps_str(&format!(
+        "video/x-raw,format=RGBA,width={WIDTH},height={HEIGHT},framerate=30/1"
+    ));
+    h.play();
+    let clean = background();
+    for frame in 0..frames {
+        let mut buffer = gst::Buffer::from_mut_slice(clean.clone());
+        scene(persons, frame)
+            .attach(buffer.get_mut().unwrap())
+            .unwrap();
+        h.push_and_pull(buffer).expect("a frame out");
+    }
+    let stats = element.property::<gst::Structure>("stats");
+    let counter = |field: &str| stats.get::<u64>(field).expect("a stats counter");
+    let per_frame = counter("frames").max(1) as f64;
+    let stages: Vec<String> = ["skinning", "upload", "draw", "readback", "composite"]
+        .iter()
+        .map(|stage| {
+            let ms = counter(&format!("{stage}-ns")) as f64 / 1e6 / per_frame;
+            format!("{stage} {ms:.2}")
+        })
+        .collect();
+    println!(
+        "element, {persons} person(s): frames {}, persons {}; mean ms per frame: {}",
+        counter("frames"),
+        counter("persons"),
+        stages.join("  ")
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let value = |flag: &str| {
@@ -430,11 +473,12 @@ fn main() {
             .cloned()
     };
     let frames: usize = value("--frames").map_or(60, |f| f.parse().expect("--frames N"));
-    let backend = match value("--backend").as_deref() {
-        None | Some("auto") => BackendChoice::Auto,
-        Some("vulkan") => BackendChoice::Vulkan,
-        Some("gl") => BackendChoice::Gl,
-        Some(other) => panic!("unknown backend {other}"),
+    let backend_name = value("--backend").unwrap_or_else(|| "auto".into());
+    let backend = match backend_name.as_str() {
+        "auto" => BackendChoice::Auto,
+        "vulkan" => BackendChoice::Vulkan,
+        "gl" => BackendChoice::Gl,
+        other => panic!("unknown backend {other}"),
     };
     let dump = value("--dump").map(std::path::PathBuf::from);
     if let Some(dir) = &dump {
@@ -496,6 +540,11 @@ fn main() {
         frames,
         dump,
     );
+
+    println!("Through the element (its stats structure):");
+    for persons in [1, 5] {
+        bench_element(&backend_name, persons, frames);
+    }
 
     println!("CPU skinning alone:");
     bench_skinning(

@@ -5,16 +5,17 @@
 
 use crate::projection::PixelRect;
 
-/// The packed 4-byte RGB layouts the element accepts.
+/// Which byte of a packed 4-byte pixel holds which channel, for the formats the element
+/// accepts (the x formats have a padding byte where the others have alpha).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PixelLayout {
+pub enum ChannelOrder {
     Rgba,
     Bgra,
     Rgbx,
     Bgrx,
 }
 
-impl PixelLayout {
+impl ChannelOrder {
     /// Byte positions of red, green and blue within a pixel.
     fn color_offsets(self) -> [usize; 3] {
         match self {
@@ -23,8 +24,8 @@ impl PixelLayout {
         }
     }
 
-    /// Byte position of alpha, for layouts that have one (the padding byte of the x
-    /// layouts is left as it is).
+    /// Byte position of alpha, for orders that have one (the padding byte of the x
+    /// orders is left as it is).
     fn alpha_offset(self) -> Option<usize> {
         match self {
             Self::Rgba | Self::Bgra => Some(3),
@@ -40,13 +41,24 @@ pub struct FrameMut<'a> {
     pub height: u32,
     /// Bytes from one row to the next.
     pub stride: usize,
-    pub layout: PixelLayout,
+    pub channel_order: ChannelOrder,
 }
 
 impl<'a> FrameMut<'a> {
     /// A frame whose rows follow each other with no padding (stride = 4 × width).
-    pub fn packed(data: &'a mut [u8], width: u32, height: u32, layout: PixelLayout) -> Self {
-        Self { data, width, height, stride: width as usize * 4, layout }
+    pub fn packed(
+        data: &'a mut [u8],
+        width: u32,
+        height: u32,
+        channel_order: ChannelOrder,
+    ) -> Self {
+        Self {
+            data,
+            width,
+            height,
+            stride: width as usize * 4,
+            channel_order,
+        }
     }
 }
 
@@ -71,8 +83,8 @@ pub fn blend_premultiplied(
         frame.width,
         frame.height
     );
-    let [r, g, b] = frame.layout.color_offsets();
-    let alpha = frame.layout.alpha_offset();
+    let [r, g, b] = frame.channel_order.color_offsets();
+    let alpha = frame.channel_order.alpha_offset();
     let row_bytes = window.width as usize * 4;
     for row in 0..window.height as usize {
         let src = &overlay[row * overlay_stride..row * overlay_stride + row_bytes];
@@ -98,20 +110,20 @@ pub fn blend_premultiplied(
 mod tests {
     use super::*;
 
-    fn frame_bytes(layout: PixelLayout, pixel: [u8; 4]) -> (Vec<u8>, PixelLayout) {
-        (pixel.repeat(4 * 3), layout)
+    fn frame_bytes(order: ChannelOrder, pixel: [u8; 4]) -> (Vec<u8>, ChannelOrder) {
+        (pixel.repeat(4 * 3), order)
     }
 
     #[test]
     fn opaque_pixel_replaces_in_channel_order() {
-        for (layout, expected) in [
-            (PixelLayout::Rgba, [200, 100, 50, 255]),
-            (PixelLayout::Bgra, [50, 100, 200, 255]),
-            (PixelLayout::Rgbx, [200, 100, 50, 7]),
-            (PixelLayout::Bgrx, [50, 100, 200, 7]),
+        for (order, expected) in [
+            (ChannelOrder::Rgba, [200, 100, 50, 255]),
+            (ChannelOrder::Bgra, [50, 100, 200, 255]),
+            (ChannelOrder::Rgbx, [200, 100, 50, 7]),
+            (ChannelOrder::Bgrx, [50, 100, 200, 7]),
         ] {
-            let (mut data, layout) = frame_bytes(layout, [1, 2, 3, 7]);
-            let mut frame = FrameMut::packed(&mut data, 4, 3, layout);
+            let (mut data, order) = frame_bytes(order, [1, 2, 3, 7]);
+            let mut frame = FrameMut::packed(&mut data, 4, 3, order);
             let window = PixelRect {
                 x: 2,
                 y: 1,
@@ -119,7 +131,7 @@ mod tests {
                 height: 1,
             };
             blend_premultiplied(&mut frame, window, &[200, 100, 50, 255], 256);
-            assert_eq!(&data[16 + 8..16 + 12], &expected, "{layout:?}");
+            assert_eq!(&data[16 + 8..16 + 12], &expected, "{order:?}");
             // Every other pixel is untouched.
             assert_eq!(&data[16 + 4..16 + 8], &[1, 2, 3, 7]);
             assert_eq!(&data[0..4], &[1, 2, 3, 7]);
@@ -129,7 +141,7 @@ mod tests {
     #[test]
     fn half_transparent_pixel_mixes() {
         let mut data = vec![100u8, 100, 100, 255];
-        let mut frame = FrameMut::packed(&mut data, 1, 1, PixelLayout::Rgba);
+        let mut frame = FrameMut::packed(&mut data, 1, 1, ChannelOrder::Rgba);
         // 50 % white over grey 100: 128 + 100 * 127 / 255 = 178.
         blend_premultiplied(
             &mut frame,
@@ -149,7 +161,7 @@ mod tests {
     fn transparent_pixels_leave_the_frame_bit_exact() {
         let original: Vec<u8> = (0..64).map(|i| (i * 37 % 251) as u8).collect();
         let mut data = original.clone();
-        let mut frame = FrameMut::packed(&mut data, 4, 4, PixelLayout::Bgrx);
+        let mut frame = FrameMut::packed(&mut data, 4, 4, ChannelOrder::Bgrx);
         blend_premultiplied(
             &mut frame,
             PixelRect {

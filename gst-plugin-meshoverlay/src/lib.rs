@@ -6,7 +6,8 @@
 //! The element is GStreamer glue around pure modules that can be used (and tested) on
 //! their own: [`body_model`] (loading and validation), [`skinning`] (the body's forward
 //! pass), [`projection`] (HMR2 camera to GPU), [`renderer`] (the GPU work, also used by
-//! the benchmark), [`composite`] (blending into the frame), [`style`] and [`geometry`].
+//! the benchmark), [`composite`] (blending into the frame), [`style`] and [`geometry`];
+//! `warn_once` keeps the element's warnings to one per kind of problem and stream.
 
 use gst::glib;
 
@@ -18,6 +19,7 @@ pub mod projection;
 pub mod renderer;
 pub mod skinning;
 pub mod style;
+mod warn_once;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     hmr2_meta::pose::register();

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use common::*;
 use gst::prelude::*;
-use hmr2_meta::camera::FrameCamera;
-use hmr2_meta::pose::FramePoses;
 use gstmeshoverlay::body_model::BodyModel;
-use gstmeshoverlay::composite::{FrameMut, PixelLayout};
+use gstmeshoverlay::composite::{ChannelOrder, FrameMut};
 use gstmeshoverlay::renderer::{BackendChoice, RenderError, Renderer};
 use gstmeshoverlay::style::Style;
+use hmr2_meta::camera::FrameCamera;
+use hmr2_meta::pose::FramePoses;
 
 /// Runs a short pipeline through meshoverlay with the given body model file and returns
 /// the error message it posted, or `None` when it played to the end.
@@ -222,7 +222,7 @@ fn lost_device_is_an_error_not_a_panic() {
         )],
     };
     let mut pixels = solid_frame(64, 48, [0, 0, 0, 255]);
-    let mut target = FrameMut::packed(&mut pixels, 64, 48, PixelLayout::Rgba);
+    let mut target = FrameMut::packed(&mut pixels, 64, 48, ChannelOrder::Rgba);
     renderer
         .render(&poses, &Style::default(), &mut target)
         .expect("a healthy device renders");
@@ -250,13 +250,27 @@ fn people_wider_than_the_largest_texture_are_an_error_not_a_crash() {
     let poses = FramePoses {
         frame_width: WIDTH,
         frame_height: HEIGHT,
-        persons: vec![person(&camera, &[UPRIGHT; 24], [0.0; 10], [0.0, 0.0, 20.0], None)],
+        persons: vec![person(
+            &camera,
+            &[UPRIGHT; 24],
+            [0.0; 10],
+            [0.0, 0.0, 20.0],
+            None,
+        )],
     };
     let mut pixels = solid_frame(WIDTH, HEIGHT, [0, 0, 0, 255]);
     let original = pixels.clone();
-    let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, PixelLayout::Rgba);
-    let err = renderer.render(&poses, &Style::default(), &mut target).unwrap_err();
-    assert!(matches!(err, RenderError::TooLarge { width: WIDTH, .. }), "{err:?}");
+    let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, ChannelOrder::Rgba);
+    let err = renderer
+        .render(&poses, &Style::default(), &mut target)
+        .unwrap_err();
+    assert!(
+        matches!(err, RenderError::TooLarge { width: WIDTH, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("largest texture"), "{err}");
-    assert!(pixels == original, "a failed render must leave the frame untouched");
+    assert!(
+        pixels == original,
+        "a failed render must leave the frame untouched"
+    );
 }

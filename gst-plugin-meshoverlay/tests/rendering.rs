@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use gst::prelude::*;
+use gstmeshoverlay::style::PALETTE;
 use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::pose::FramePoses;
-use gstmeshoverlay::style::PALETTE;
 
 const W: u32 = 320;
 const H: u32 = 240;
@@ -423,8 +423,17 @@ fn every_frame_comes_out_with_its_timestamps() {
     }
     assert_eq!(h.buffers_in_queue(), 0);
     let stats = h.element().unwrap().property::<gst::Structure>("stats");
-    assert_eq!(stats.get::<u64>("frames-rendered").unwrap(), 8);
+    // Every frame is counted; the 8 carrying a person drew one each.
+    assert_eq!(stats.get::<u64>("frames").unwrap(), 12, "{stats}");
+    assert_eq!(stats.get::<u64>("persons").unwrap(), 8, "{stats}");
+    for stage in STAGES {
+        let ns = stats.get::<u64>(format!("{stage}-ns").as_str()).unwrap();
+        assert!(ns > 0, "{stage} took no time: {stats}");
+    }
 }
+
+/// The stages the `stats` structure reports as `<stage>-ns`.
+const STAGES: [&str; 5] = ["skinning", "upload", "draw", "readback", "composite"];
 
 #[test]
 fn properties_have_documented_defaults_and_stats() {
@@ -444,22 +453,26 @@ fn properties_have_documented_defaults_and_stats() {
         "auto"
     );
     let stats = element.property::<gst::Structure>("stats");
-    assert_eq!(stats.get::<u64>("frames-rendered").unwrap(), 0);
+    assert_eq!(stats.name(), "meshoverlay-stats");
+    assert_eq!(stats.get::<u64>("frames").unwrap(), 0);
+    assert_eq!(stats.get::<u64>("persons").unwrap(), 0);
     assert!(
         !stats.get::<String>("adapter").unwrap().is_empty(),
         "{stats}"
     );
-    for stage in [
-        "skinning",
-        "upload",
-        "draw",
-        "readback",
-        "composite",
-        "total",
-    ] {
-        assert!(
-            stats.has_field(format!("mean-{stage}-ms").as_str()),
+    for stage in STAGES {
+        assert_eq!(
+            stats.get::<u64>(format!("{stage}-ns").as_str()),
+            Ok(0),
             "{stats}"
         );
     }
+    // The same layout before the element starts.
+    let stopped = gst::ElementFactory::make("meshoverlay").build().unwrap();
+    let stats = stopped.property::<gst::Structure>("stats");
+    let names: Vec<&str> = stats.fields().map(|f| f.as_str()).collect();
+    let mut expected = vec!["adapter", "frames", "persons"];
+    let stage_fields: Vec<String> = STAGES.iter().map(|s| format!("{s}-ns")).collect();
+    expected.extend(stage_fields.iter().map(String::as_str));
+    assert_eq!(names, expected, "{stats}");
 }

@@ -6,10 +6,10 @@
 mod common;
 
 use common::*;
-use hmr2_meta::math::Mat3;
-use hmr2_meta::pose::{FramePoses, PersonPose};
 use gstmeshoverlay::body_model::BodyModel;
 use gstmeshoverlay::skinning::{BodyPose, Skinner};
+use hmr2_meta::math::Mat3;
+use hmr2_meta::pose::{FramePoses, PersonPose};
 use serde_json::Value;
 
 fn ground_truth() -> Value {

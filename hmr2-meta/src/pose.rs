@@ -122,6 +122,9 @@ pub enum Undrawable {
     NonFinite(&'static str),
     #[error("focal length {0} is not positive")]
     NonPositiveFocalLength(f32),
+    /// `cam_t`'s z (metres): the body's root is at or behind the camera.
+    #[error("camera translation z = {0} m puts the body at or behind the camera")]
+    BehindCamera(f32),
 }
 
 impl PersonPose {
@@ -131,7 +134,8 @@ impl PersonPose {
     }
 
     /// Checks that the values can be posed and projected: every rotation, shape coefficient
-    /// and camera value finite, and a positive focal length.
+    /// and camera value finite, a positive focal length, and the body in front of the
+    /// camera (`cam_t` z > 0, as every HMR2 prediction has).
     pub fn check_drawable(&self) -> Result<(), Undrawable> {
         let finite = |values: &[f32]| values.iter().all(|v| v.is_finite());
         if !is_finite(&self.global_orient) {
@@ -154,6 +158,9 @@ impl PersonPose {
         }
         if self.focal_length <= 0.0 {
             return Err(Undrawable::NonPositiveFocalLength(self.focal_length));
+        }
+        if self.cam_t[2] <= 0.0 {
+            return Err(Undrawable::BehindCamera(self.cam_t[2]));
         }
         Ok(())
     }
@@ -393,9 +400,17 @@ mod tests {
         let mut p = good.clone();
         p.cam_t[2] = f32::INFINITY;
         assert_eq!(p.check_drawable(), Err(Undrawable::NonFinite("cam-t")));
-        let mut p = good;
+        let mut p = good.clone();
         p.focal_length = 0.0;
         assert_eq!(p.check_drawable(), Err(Undrawable::NonPositiveFocalLength(0.0)));
+        for z in [0.0, -20.0] {
+            let mut p = good.clone();
+            p.cam_t[2] = z;
+            assert_eq!(p.check_drawable(), Err(Undrawable::BehindCamera(z)));
+        }
+        let mut p = good;
+        p.cam_t[2] = 1e-3;
+        assert_eq!(p.check_drawable(), Ok(()));
     }
 
     #[test]

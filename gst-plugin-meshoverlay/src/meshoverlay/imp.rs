@@ -1,9 +1,9 @@
 //! GStreamer glue of `meshoverlay`: properties, caps, start/stop of the render context and
 //! the per-frame call into [`crate::renderer`].
 
+use std::mem::{discriminant, Discriminant};
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
-use std::time::Duration;
 
 use gst::glib;
 use gst::prelude::*;
@@ -12,13 +12,14 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use hmr2_meta::pose::{FramePoses, PoseMetaError};
+use hmr2_meta::pose::{FramePoses, PersonPose, PoseMetaError, Undrawable};
 
 use super::{Backend, Mode};
 use crate::body_model::BodyModel;
-use crate::composite::{FrameMut, PixelLayout};
+use crate::composite::{ChannelOrder, FrameMut};
 use crate::renderer::{BackendChoice, RenderError, Renderer, StageTimings};
 use crate::style::{RenderMode, Style, DEFAULT_OPACITY, PALETTE_COLOR};
+use crate::warn_once::WarnOnce;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -70,25 +71,36 @@ impl Settings {
 /// Running totals for the `stats` property.
 #[derive(Debug, Default)]
 struct Stats {
-    frames_rendered: u64,
-    total: StageTimings,
-    last: StageTimings,
+    /// Frames that went through the element, drawn on or not.
+    frames: u64,
+    /// People drawn, summed over the frames.
+    persons: u64,
+    stages: StageTimings,
+}
+
+/// The kinds of problem warned about once per stream.
+#[derive(Debug, PartialEq)]
+enum Warning {
+    UnreadableMeta(Discriminant<PoseMetaError>),
+    AspectMismatch,
+    /// The reason a person cannot be drawn, and the field for non-finite values.
+    Undrawable(Discriminant<Undrawable>, &'static str),
+}
+
+impl Warning {
+    fn undrawable(reason: &Undrawable) -> Self {
+        let field = match reason {
+            Undrawable::NonFinite(field) => field,
+            Undrawable::NonPositiveFocalLength(_) | Undrawable::BehindCamera(_) => "",
+        };
+        Self::Undrawable(discriminant(reason), field)
+    }
 }
 
 struct State {
     renderer: Renderer,
     stats: Stats,
-    /// Kinds of unreadable metadata already warned about in this stream.
-    warned_bad_meta: Vec<std::mem::Discriminant<PoseMetaError>>,
-    warned_aspect: bool,
-}
-
-impl State {
-    /// A new stream is reported afresh.
-    fn reset_warnings(&mut self) {
-        self.warned_bad_meta.clear();
-        self.warned_aspect = false;
-    }
+    warned: WarnOnce<Warning>,
 }
 
 #[derive(Default)]
@@ -102,10 +114,6 @@ impl ObjectSubclass for MeshOverlay {
     const NAME: &'static str = "GstMeshOverlay";
     type Type = super::MeshOverlay;
     type ParentType = gst_video::VideoFilter;
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 impl ObjectImpl for MeshOverlay {
@@ -161,9 +169,10 @@ impl ObjectImpl for MeshOverlay {
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb(
-                        "Read-only statistics since the element started: the GPU adapter, \
-                         frames rendered, and the mean and last-frame milliseconds of each \
-                         stage (skinning, upload, draw, readback, composite, total)",
+                        "Counters since the element started: adapter (the GPU in use), frames \
+                         (frames processed, drawn on or not), persons (people drawn), and \
+                         nanoseconds spent in skinning-ns (posing on the CPU), upload-ns, \
+                         draw-ns, readback-ns and composite-ns",
                     )
                     .read_only()
                     .build(),
@@ -216,33 +225,43 @@ impl ObjectImpl for MeshOverlay {
 }
 
 impl MeshOverlay {
+    /// The `stats` structure: the same fields whether the element runs or not (zeros and
+    /// an empty adapter when stopped).
     fn stats(&self) -> gst::Structure {
         let state = self.state.lock().unwrap();
-        let mut builder = gst::Structure::builder("meshoverlay-stats");
-        let Some(state) = state.as_ref() else {
-            return builder.field("frames-rendered", 0u64).build();
+        let (adapter, stats) = match state.as_ref() {
+            Some(state) => (state.renderer.adapter_description(), &state.stats),
+            None => (String::new(), &Stats::default()),
         };
-        let stats = &state.stats;
-        let frames = stats.frames_rendered.max(1) as f64;
-        let mean = |d: Duration| ms(d) / frames;
-        let t = &stats.total;
-        let l = &stats.last;
-        builder = builder
-            .field("adapter", state.renderer.adapter_description())
-            .field("frames-rendered", stats.frames_rendered);
-        for (name, total, last) in [
-            ("skinning", t.skinning, l.skinning),
-            ("upload", t.upload, l.upload),
-            ("draw", t.draw, l.draw),
-            ("readback", t.readback, l.readback),
-            ("composite", t.composite, l.composite),
-            ("total", t.total(), l.total()),
-        ] {
-            builder = builder
-                .field(format!("mean-{name}-ms"), mean(total))
-                .field(format!("last-{name}-ms"), ms(last));
+        let mut builder = gst::Structure::builder("meshoverlay-stats")
+            .field("adapter", adapter)
+            .field("frames", stats.frames)
+            .field("persons", stats.persons);
+        for (stage, time) in stats.stages.stages() {
+            builder = builder.field(format!("{stage}-ns"), time.as_nanos() as u64);
         }
         builder.build()
+    }
+
+    /// Warns once per stream and kind of problem about people whose values cannot be
+    /// drawn (the renderer leaves them out).
+    fn warn_undrawable(&self, warned: &mut WarnOnce<Warning>, persons: &[PersonPose]) {
+        for (index, person) in persons.iter().enumerate() {
+            let Err(reason) = person.check_drawable() else {
+                continue;
+            };
+            if warned.first(Warning::undrawable(&reason)) {
+                let track = person
+                    .track_id
+                    .map_or("untracked".to_string(), |id| format!("track {id}"));
+                gst::element_imp_warning!(
+                    self,
+                    gst::StreamError::Format,
+                    ("person {index} ({track}) in the pose metadata is not drawn: {reason}; \
+                         further people with this problem in this stream are not reported")
+                );
+            }
+        }
     }
 }
 
@@ -323,8 +342,7 @@ impl BaseTransformImpl for MeshOverlay {
         *self.state.lock().unwrap() = Some(State {
             renderer,
             stats: Stats::default(),
-            warned_bad_meta: Vec::new(),
-            warned_aspect: false,
+            warned: WarnOnce::default(),
         });
         Ok(())
     }
@@ -332,7 +350,7 @@ impl BaseTransformImpl for MeshOverlay {
     fn sink_event(&self, event: gst::Event) -> bool {
         if let gst::EventView::StreamStart(_) = event.view() {
             if let Some(state) = self.state.lock().unwrap().as_mut() {
-                state.reset_warnings();
+                state.warned.new_stream();
             }
         }
         self.parent_sink_event(event)
@@ -353,6 +371,7 @@ impl VideoFilterImpl for MeshOverlay {
         let style = self.settings.lock().unwrap().style();
         let mut state_guard = self.state.lock().unwrap();
         let state = state_guard.as_mut().ok_or(gst::FlowError::Flushing)?;
+        state.stats.frames += 1;
         let poses = match FramePoses::from_buffer(frame.buffer()) {
             Ok(Some(poses)) if !poses.persons.is_empty() => poses,
             Ok(_) => {
@@ -364,9 +383,10 @@ impl VideoFilterImpl for MeshOverlay {
                 return Ok(gst::FlowSuccess::Ok);
             }
             Err(err) => {
-                let kind = std::mem::discriminant(&err);
-                if !state.warned_bad_meta.contains(&kind) {
-                    state.warned_bad_meta.push(kind);
+                if state
+                    .warned
+                    .first(Warning::UnreadableMeta(discriminant(&err)))
+                {
                     gst::element_imp_warning!(
                         self,
                         gst::StreamError::Format,
@@ -381,7 +401,7 @@ impl VideoFilterImpl for MeshOverlay {
             let frame_aspect = width as f32 / height as f32;
             let meta_aspect = poses.frame_width as f32 / poses.frame_height as f32;
             if (frame_aspect / meta_aspect - 1.0).abs() > ASPECT_TOLERANCE {
-                if !std::mem::replace(&mut state.warned_aspect, true) {
+                if state.warned.first(Warning::AspectMismatch) {
                     gst::element_imp_warning!(
                         self,
                         gst::StreamError::Format,
@@ -395,13 +415,14 @@ impl VideoFilterImpl for MeshOverlay {
                 return Ok(gst::FlowSuccess::Ok);
             }
         }
-        let layout = match frame.format() {
-            gst_video::VideoFormat::Rgba => PixelLayout::Rgba,
-            gst_video::VideoFormat::Bgra => PixelLayout::Bgra,
-            gst_video::VideoFormat::Rgbx => PixelLayout::Rgbx,
-            gst_video::VideoFormat::Bgrx => PixelLayout::Bgrx,
+        let channel_order = match frame.format() {
+            gst_video::VideoFormat::Rgba => ChannelOrder::Rgba,
+            gst_video::VideoFormat::Bgra => ChannelOrder::Bgra,
+            gst_video::VideoFormat::Rgbx => ChannelOrder::Rgbx,
+            gst_video::VideoFormat::Bgrx => ChannelOrder::Bgrx,
             _ => return Err(gst::FlowError::NotNegotiated),
         };
+        self.warn_undrawable(&mut state.warned, &poses.persons);
         let stride = frame.plane_stride()[0] as usize;
         let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
         let mut target = FrameMut {
@@ -409,7 +430,7 @@ impl VideoFilterImpl for MeshOverlay {
             width,
             height,
             stride,
-            layout,
+            channel_order,
         };
         match state.renderer.render(&poses, &style, &mut target) {
             Ok(report) => {
@@ -422,9 +443,8 @@ impl VideoFilterImpl for MeshOverlay {
                     report.timings
                 );
                 let stats = &mut state.stats;
-                stats.frames_rendered += 1;
-                stats.last = report.timings;
-                stats.total += report.timings;
+                stats.persons += report.persons as u64;
+                stats.stages += report.timings;
                 Ok(gst::FlowSuccess::Ok)
             }
             Err(err) => {

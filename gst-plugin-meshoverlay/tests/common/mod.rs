@@ -7,8 +7,8 @@
 #![allow(clippy::needless_range_loop)]
 
 use hmr2_meta::camera::FrameCamera;
-pub use hmr2_meta::math::IDENTITY;
 use hmr2_meta::math::Mat3;
+pub use hmr2_meta::math::IDENTITY;
 use hmr2_meta::pose::{FramePoses, PersonPose};
 
 pub const SMPL_TREE: [i32; 24] = [
