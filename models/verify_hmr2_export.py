@@ -14,12 +14,15 @@ exporter reads from 4D-Humans' own code, with random weights at full size:
    place (``epoch=35-step=1000000.ckpt``, the config two folders up);
 3. 4D-Humans' own ``load_hmr2`` on that checkpoint (the outcome is reported: on torch >= 2.6
    Lightning's loader refuses it, which is why the exporter loads it itself);
-4. the exporter in a child process for fp32, ``--square-input`` and ``--fp16`` (each runs
+4. 4D-Humans' SMPL head alone exported with a dynamic batch, without and with the
+   exporter's explicit ``torch.cross`` dim (the outcome without it is reported; with it the
+   export must match eager torch);
+5. the exporter in a child process for fp32, ``--square-input`` and ``--fp16`` (each runs
    its own ONNX Runtime vs torch validation), timed, with peak memory;
-5. an independent comparison: HMR2's ``forward_step`` (4D-Humans' code, weights from the
+6. an independent comparison: HMR2's ``forward_step`` (4D-Humans' code, weights from the
    checkpoint) against ONNX Runtime on each exported file, max abs difference per output;
-6. ``models/check`` on each file;
-7. a checkpoint with one backbone weight missing and one head weight renamed: the exporter
+7. ``models/check`` on each file;
+8. a checkpoint with one backbone weight missing and one head weight renamed: the exporter
    must refuse it and name both keys.
 
 Run it with a Python that has torch, ONNX, ONNX Runtime, onnxconverter-common and what
@@ -269,7 +272,65 @@ def step_compare(cache: Path, exports: dict, n: int, seed: int) -> dict:
         result["exports"][name] = {"input": sess.get_inputs()[0].shape, "max_abs_diff": diffs,
                                    "rotation_orthonormality_err": ortho, "ort_load_s": round(load_s, 1),
                                    "ort_s_per_crop": round(run_s / n, 2)}
+        del sess  # one session in memory at a time
     return result
+
+
+def step_cross_dim(cache: Path) -> dict:
+    """4D-Humans' SMPL head alone (real code, small: no backbone) exported with a dynamic
+    batch, without and with the exporter's explicit cross dim; the fixed export is compared
+    with eager torch on another batch size."""
+    import contextlib
+    import inspect
+    import io
+    import warnings
+
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from hmr2.configs import get_config
+    from hmr2.models.heads import build_smpl_head
+
+    sys.path.insert(0, str(MODELS))
+    import export_hmr2
+
+    warnings.simplefilter("ignore")
+    torch.manual_seed(0)
+    cfg = get_config(str(cache / CKPT_REL.parent.parent / "model_config.yaml"), update_cachedir=True)
+    head = build_smpl_head(cfg).eval()
+
+    class Head(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = head
+
+        def forward(self, feats):
+            params, cam, _ = self.head(feats)
+            return params["global_orient"], params["body_pose"], cam
+
+    kwargs = dict(input_names=["feats"], output_names=["go", "pose", "cam"], opset_version=17,
+                  dynamic_axes={n: {0: "batch"} for n in ("feats", "go", "pose", "cam")})
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False
+    res = {}
+    for fixed in (False, True):
+        buf = io.BytesIO()
+        try:
+            with torch.no_grad(), (export_hmr2.explicit_cross_dim() if fixed else contextlib.nullcontext()):
+                torch.onnx.export(Head(), (torch.randn(2, 1280, 16, 12),), buf, **kwargs)
+        except Exception as e:
+            res["with_fix" if fixed else "without_fix"] = f"export failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+            continue
+        x = torch.randn(5, 1280, 16, 12)
+        got = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"]).run(None, {"feats": x.numpy()})
+        with torch.no_grad():
+            want = Head()(x)
+        diff = max(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want))
+        res["with_fix" if fixed else "without_fix"] = f"exported; ONNX Runtime vs eager torch, batch 5: max abs diff {diff:.1e}"
+        if fixed:
+            res["max_abs_diff"] = diff
+    res["ok"] = res.get("max_abs_diff", 1.0) <= 1e-4
+    return res
 
 
 # ---------------------------------------------------------------------------------------
@@ -299,6 +360,8 @@ def child_step(args) -> int:
         res = step_build(cache, args.seed)
     elif args.step == "load_hmr2":
         res = step_load_hmr2(cache)
+    elif args.step == "cross_dim":
+        res = step_cross_dim(cache)
     else:
         res = step_compare(cache, json.loads(args.exports), args.crops, args.seed)
     print("RESULT " + json.dumps(res))
@@ -333,12 +396,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="passed to the exporter (0: torch's default)")
     ap.add_argument("--skip-load-hmr2", action="store_true", help="skip step 3 (4D-Humans' own load_hmr2)")
-    ap.add_argument("--skip-refusal", action="store_true", help="skip step 7 (the mismatched checkpoint)")
-    ap.add_argument("--skip-check", action="store_true", help="skip step 6 (models/check)")
+    ap.add_argument("--skip-refusal", action="store_true", help="skip step 8 (the mismatched checkpoint)")
+    ap.add_argument("--skip-cross-dim", action="store_true", help="skip step 4 (the SMPL head's cross dim)")
+    ap.add_argument("--skip-check", action="store_true", help="skip step 7 (models/check)")
     ap.add_argument("--source-commit", help="the source's commit, recorded in the summary (default: git rev-parse)")
-    ap.add_argument("--reuse", action="store_true", help="keep a checkpoint already in WORK (skip step 2)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep the checkpoint already in WORK (skip step 2) and the summary's earlier steps")
     # internal: one step in a child process
-    ap.add_argument("--step", choices=["build", "load_hmr2", "compare"], help=argparse.SUPPRESS)
+    ap.add_argument("--step", choices=["build", "load_hmr2", "cross_dim", "compare"], help=argparse.SUPPRESS)
     ap.add_argument("--cache", help=argparse.SUPPRESS)
     ap.add_argument("--exports", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -368,6 +433,8 @@ def main(argv=None) -> int:
     summary = {"python": platform.python_version(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
                "versions": versions(sys.executable),
                "source": str(source), "source_commit": args.source_commit or src_rev.stdout.strip() or None, "steps": {}}
+    if args.reuse and (work / "summary.json").is_file():  # steps run now replace their earlier entries
+        summary["steps"] = json.loads((work / "summary.json").read_text()).get("steps", {})
     print(f"versions: {summary['versions']}")
     failures = []
 
@@ -402,7 +469,15 @@ def main(argv=None) -> int:
                                          "result": res, "required": False}
         print(f"== load_hmr2: {res}", flush=True)
 
-    # 4: the exporter
+    # 4: the torch.cross fix, on 4D-Humans' SMPL head alone
+    if not args.skip_cross_dim:
+        print("== cross-dim: 4D-Humans' SMPL head alone, dynamic batch, without and with the explicit cross dim",
+              flush=True)
+        rc, secs, peak, out = run_child(me + ["--step", "cross_dim", "--cache", str(cache)], env, logs / "cross-dim.log")
+        res = result_of(out)
+        record("cross-dim", rc, secs, peak, out, rc == 0 and res is not None and res["ok"], result=res)
+
+    # 5: the exporter
     exports = {}
     for v in variants:
         out_path = exports_dir / f"hmr2-{v}.onnx"
@@ -422,7 +497,7 @@ def main(argv=None) -> int:
         if rc == 0:
             exports[v] = str(out_path)
 
-    # 5: independent comparison with 4D-Humans' forward_step
+    # 6: independent comparison with 4D-Humans' forward_step
     if exports:
         print("== compare: HMR2.forward_step vs ONNX Runtime on each export", flush=True)
         rc, secs, peak, out = run_child(me + ["--step", "compare", "--cache", str(cache), "--exports",
@@ -438,7 +513,7 @@ def main(argv=None) -> int:
                 ok &= r["ok"]
         record("compare", rc, secs, peak, out, ok, result=res)
 
-    # 6: models/check
+    # 7: models/check
     if not args.skip_check:
         for v, path in exports.items():
             r = subprocess.run([str(MODELS / "check"), path], capture_output=True, text=True)
@@ -448,7 +523,7 @@ def main(argv=None) -> int:
             record(f"check-{v}", r.returncode, 0, 0, out, r.returncode == 0 and "FITS" in out,
                    output=out.strip().splitlines())
 
-    # 7: a checkpoint that does not match must be refused, naming the keys
+    # 8: a checkpoint that does not match must be refused, naming the keys
     if not args.skip_refusal:
         bad = cache / "bad" / "checkpoints" / "bad.ckpt"
         argv_ = [sys.executable, str(EXPORTER), "--checkpoint", str(bad), "--out", str(work / "bad.onnx"),
@@ -459,6 +534,7 @@ def main(argv=None) -> int:
         record("refusal", rc, secs, peak, out, rc != 0 and named and not (work / "bad.onnx").exists(),
                message=[line for line in out.splitlines() if "export_hmr2:" in line])
 
+    failures = [name for name, step in summary["steps"].items() if step.get("ok") is False]
     summary["failures"] = failures
     (work / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"summary: {work / 'summary.json'}")
