@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 """Export a 4D-Humans HMR2.0 checkpoint to ONNX with the project's model interface.
 
-UNVERIFIED: written against 4D-Humans' published code (``hmr2.models.HMR2``,
-``hmr2.models.load_hmr2``, ``hmr2.configs.get_config``) but never run by the project:
-no checkpoint, torch or GPU machine was available where it was written. Report problems.
-
 Needs the user's own 4D-Humans install (the ``hmr2`` package, with torch) and its data
 (the checkpoint with ``model_config.yaml`` two folders up, as ``load_hmr2`` expects, and
 the SMPL file 4D-Humans asks for). Run it with the Python environment of that install::
 
     python models/export_hmr2.py --out models/hmr2.onnx            # default 4D-Humans checkpoint
     python models/export_hmr2.py --checkpoint PATH.ckpt --out hmr2.onnx --fp16
+
+Verified end to end against 4D-Humans' published source with a randomly initialised
+full-size model (``models/verify_hmr2_export.py``; figures in models/TOOLS.md), not with
+the released weights.
 
 Interface of the exported file (what ``hmr2pose`` checks at load time; ``models/check``
 prints it):
@@ -34,24 +34,152 @@ output is printed, and the script fails when one is beyond tolerance (fp32: 1e-3
 rotations, betas and camera; fp16: 5e-2).
 
 This file imports nothing beyond the standard library at module level, so
-``python models/export_hmr2.py --help`` works without torch.
+``python models/export_hmr2.py --help`` works without torch, and the checks that need no
+torch (``checkpoint_key_problems``, ``to_fp16``) can be tested without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import os
 import sys
 import tempfile
+import time
+import warnings
 from pathlib import Path
+from typing import Mapping
 
 OUTPUT_NAMES = ("global_orient", "body_pose", "betas", "pred_cam")
 TWO_GB = 2 * 1024 ** 3
 TOLERANCE = {"fp32": 1e-3, "fp16": 5e-2}
+# The parts of HMR2 the export contains: every one of their weights must come from the checkpoint.
+EXPORTED_PREFIXES = ("backbone.", "smpl_head.")
+IMAGE_SIZE = 256
+
+
+# ---------------------------------------------------------------------------------------
+# Checks without torch
+# ---------------------------------------------------------------------------------------
+
+
+def checkpoint_key_problems(checkpoint: Mapping[str, tuple | None], model: Mapping[str, tuple | None],
+                            prefixes=EXPORTED_PREFIXES) -> dict:
+    """Compare a checkpoint's state dict with the model's, for the exported parts only.
+
+    Both arguments map parameter names to shapes (or None where the shape is unknown).
+    Returns {"missing": [...], "unexpected": [...], "shape": [(name, ckpt_shape, model_shape)]}:
+    names under ``prefixes`` that the model has and the checkpoint lacks, that the checkpoint
+    has and the model lacks, and that both have with different shapes. Keys outside the
+    prefixes (the discriminator, the SMPL layer's buffers) are not compared: 4D-Humans loads
+    non-strictly and the export does not contain them.
+    """
+    ours = {k: v for k, v in model.items() if k.startswith(prefixes)}
+    theirs = {k: v for k, v in checkpoint.items() if k.startswith(prefixes)}
+    shape = [(k, tuple(theirs[k]), tuple(ours[k])) for k in sorted(ours.keys() & theirs.keys())
+             if ours[k] is not None and theirs[k] is not None and tuple(ours[k]) != tuple(theirs[k])]
+    return {"missing": sorted(ours.keys() - theirs.keys()),
+            "unexpected": sorted(theirs.keys() - ours.keys()),
+            "shape": shape}
+
+
+def describe_key_problems(problems: dict, limit: int = 12) -> str | None:
+    """A message naming the keys, or None when the checkpoint fits."""
+    parts = []
+    for kind, what in (("missing", "missing from the checkpoint"), ("unexpected", "in the checkpoint, not in the model")):
+        names = problems[kind]
+        if names:
+            shown = ", ".join(names[:limit]) + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+            parts.append(f"{len(names)} {what}: {shown}")
+    if problems["shape"]:
+        shown = ", ".join(f"{k} {c} vs {m}" for k, c, m in problems["shape"][:limit])
+        parts.append(f"{len(problems['shape'])} with another shape (checkpoint vs model): {shown}")
+    if not parts:
+        return None
+    return ("the checkpoint's weights do not match HMR2's backbone and SMPL head, so the export would carry "
+            "random weights: " + "; ".join(parts))
+
+
+def to_fp16(model):
+    """float16 weights and arithmetic, float32 inputs and outputs (an onnx ModelProto in, one out).
+
+    onnxconverter-common converts initializers, attribute tensors and value types, but leaves
+    Cast nodes alone. A Cast(to=float32) inside the exported graph (the SMPL head's zero query
+    token is ConstantOfShape + Cast(to=float32)) would then feed float32 into float16 MatMuls,
+    which ONNX Runtime refuses: such Casts are turned into Cast(to=float16), except where they
+    feed an operator the converter keeps in float32 (it casts around those itself).
+    """
+    try:
+        from onnxconverter_common import float16
+    except ImportError:
+        raise SystemExit("export_hmr2: --fp16 needs the 'onnxconverter-common' package (pip install onnxconverter-common)")
+    from onnx import TensorProto
+
+    float_casts = {n.name for n in model.graph.node
+                   if n.op_type == "Cast" and n.name and _cast_to(n) == TensorProto.FLOAT}
+    # keep_io_types: Cast nodes at the inputs and outputs, so the interface stays float32.
+    # Shape inference is off: it serialises the model, which protobuf cannot do over 2 GB.
+    model = float16.convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
+    kept_fp32 = set(float16.DEFAULT_OP_BLOCK_LIST)
+    consumers: dict[str, list] = {}
+    for n in model.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    retargeted = []
+    for n in model.graph.node:
+        if n.name in float_casts and _cast_to(n) == TensorProto.FLOAT:
+            if any(c.op_type in kept_fp32 for o in n.output for c in consumers.get(o, [])):
+                continue
+            for a in n.attribute:
+                if a.name == "to":
+                    a.i = TensorProto.FLOAT16
+            retargeted.append(n.name)
+    return model, retargeted
+
+
+def _cast_to(node) -> int | None:
+    for a in node.attribute:
+        if a.name == "to":
+            return a.i
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Loading and export (torch and 4D-Humans)
+# ---------------------------------------------------------------------------------------
+
+
+def torch_load_checkpoint(path: Path):
+    """torch.load of a Lightning checkpoint written by 4D-Humans' training.
+
+    Its hyper-parameters hold a yacs CfgNode (and whatever else the config pickles), so the
+    weights-only unpickler that torch >= 2.6 uses by default refuses the file; it is loaded
+    with the full unpickler, as 4D-Humans itself does on the torch it was written with.
+    Only load checkpoints you trust.
+    """
+    import torch
+
+    params = inspect.signature(torch.load).parameters
+    kwargs = {"map_location": "cpu"}
+    if "weights_only" in params:
+        kwargs["weights_only"] = False
+    if "mmap" in params:  # weights paged in from the file instead of read into memory first
+        try:
+            return torch.load(str(path), mmap=True, **kwargs)
+        except RuntimeError:  # an old (non-zip) serialisation cannot be memory-mapped
+            pass
+    return torch.load(str(path), **kwargs)
 
 
 def load_model(checkpoint: str | None):
-    """Load HMR2 from the user's 4D-Humans install, in eval mode, on the CPU."""
+    """Load HMR2 like 4D-Humans' ``load_hmr2``, in eval mode, on the CPU, without a renderer.
+
+    Differences from ``load_hmr2``, all on purpose: the checkpoint is read with the full
+    unpickler on every torch (see ``torch_load_checkpoint``); the renderer is not set up
+    (``init_renderer=False``); and instead of a silent non-strict load, a checkpoint whose
+    backbone or SMPL-head weights do not match the model is an error naming the keys.
+    """
     try:
         import hmr2  # noqa: F401
         from hmr2.models import HMR2, DEFAULT_CHECKPOINT, check_smpl_exists
@@ -68,15 +196,27 @@ def load_model(checkpoint: str | None):
     if not cfg_path.is_file():
         raise SystemExit(f"export_hmr2: {cfg_path} not found (load_hmr2 expects it two folders above the checkpoint)")
     cfg = get_config(str(cfg_path), update_cachedir=True)
-    # The same override load_hmr2() applies: ViT backbone, 256 crop, 192x256 box.
+    # What load_hmr2() does for the ViT backbone: 256 crop, 192x256 box.
     if cfg.MODEL.BACKBONE.TYPE == "vit" and "BBOX_SHAPE" not in cfg.MODEL:
         cfg.defrost()
         cfg.MODEL.BBOX_SHAPE = [192, 256]
         cfg.freeze()
+    # load_hmr2 asserts this for the ViT backbone; the export's interface assumes it always.
+    if cfg.MODEL.IMAGE_SIZE != IMAGE_SIZE:
+        raise SystemExit(f"export_hmr2: {cfg_path} has MODEL.IMAGE_SIZE {cfg.MODEL.IMAGE_SIZE}; "
+                         f"the export needs {IMAGE_SIZE} (HMR2.0's ViT crop)")
     check_smpl_exists()  # HMR2's constructor builds its SMPL layer
-    # load_hmr2() does the same, but without init_renderer=False it also opens a pyrender
-    # offscreen context, which a headless export does not need.
-    model = HMR2.load_from_checkpoint(str(ckpt), strict=False, cfg=cfg, init_renderer=False)
+    print(f"loading {ckpt} ...", flush=True)
+    state = torch_load_checkpoint(ckpt)
+    state = state.get("state_dict", state)
+    # Renderer off: it would open an OpenGL context, which the export does not need.
+    model = HMR2(cfg=cfg, init_renderer=False)
+    shapes = lambda sd: {k: tuple(v.shape) if hasattr(v, "shape") else None for k, v in sd.items()}  # noqa: E731
+    message = describe_key_problems(checkpoint_key_problems(shapes(state), shapes(model.state_dict())))
+    if message:
+        raise SystemExit(f"export_hmr2: {ckpt}: {message}")
+    model.load_state_dict(state, strict=False)  # the rest (discriminator, SMPL buffers) as load_hmr2 does
+    del state
     model = model.to("cpu").eval()
     return model, cfg
 
@@ -109,6 +249,34 @@ def make_wrapper(model, square_input: bool):
     return HMR2Export(model).eval()
 
 
+@contextlib.contextmanager
+def explicit_cross_dim():
+    """While tracing: ``torch.cross`` calls without ``dim`` get the dim eager torch would use.
+
+    4D-Humans' rot6d_to_rotmat calls ``torch.cross(b1, b2)``; without ``dim`` eager torch
+    takes the first dimension of size 3, but the ONNX exporter cannot infer one under a
+    dynamic batch. Here that first size-3 dimension is computed from the traced shapes
+    (for the [B*24, 3] vectors it is 1, as B*24 is never 3) and passed explicitly, so the
+    graph computes exactly what eager torch does.
+    """
+    import torch
+
+    original = torch.cross
+
+    def cross(input, other, dim=None, **kwargs):
+        if dim is None:
+            with warnings.catch_warnings():  # the traced shape is read on purpose, at trace time
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                dim = next(i for i, n in enumerate(input.shape) if int(n) == 3)
+        return original(input, other, dim=dim, **kwargs)
+
+    torch.cross = cross
+    try:
+        yield
+    finally:
+        torch.cross = original
+
+
 def reference_outputs(model, images, square_input):
     """The unwrapped HMR2 forward (``model.forward_step``) on 256x256 crops, for validation."""
     import torch
@@ -136,40 +304,34 @@ def export(wrapper, out: Path, opset: int, square_input: bool, fp16: bool):
         kwargs["dynamo"] = False  # the TorchScript exporter: dynamic_axes, no extra deps
     with tempfile.TemporaryDirectory(prefix="hmr2-export-") as tmp:
         raw = Path(tmp) / "hmr2.onnx"
-        with torch.no_grad():
+        with torch.no_grad(), explicit_cross_dim():
             torch.onnx.export(wrapper, (dummy,), str(raw), **kwargs)
         # torch may already have spilled weights to files beside raw; onnx.load gathers them
         model = onnx.load(str(raw), load_external_data=True)
     if fp16:
-        model = to_fp16(model)
+        model, retargeted = to_fp16(model)
+        print(f"fp16: {len(retargeted)} Cast(to=float32) node(s) inside the graph now cast to float16: "
+              f"{', '.join(retargeted) or '-'}")
     meta = {"producer": "hmr2-gst models/export_hmr2.py", "input": f"256x{width}",
             "precision": "fp16" if fp16 else "fp32"}
     for k, v in meta.items():
         e = model.metadata_props.add()
         e.key, e.value = k, v
     out.parent.mkdir(parents=True, exist_ok=True)
-    data_name = out.name + ".data"
+    data = out.parent / (out.name + ".data")
     weight_bytes = sum(len(t.raw_data) for t in model.graph.initializer)
     big = weight_bytes > TWO_GB - 64 * 1024 ** 2  # protobuf cannot serialise one message over 2 GB
+    if data.exists():
+        data.unlink()  # save_as_external_data appends to an existing file; a stale one would mislead
     if big:
-        if (out.parent / data_name).exists():
-            (out.parent / data_name).unlink()  # save_as_external_data appends to an existing file
         onnx.save_model(model, str(out), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=data_name, size_threshold=1024)
+                        location=data.name, size_threshold=1024)
+        # the external data file comes out owner-only (0600); give it the .onnx file's mode
+        os.chmod(data, out.stat().st_mode & 0o777)
     else:
         onnx.save_model(model, str(out))
     onnx.checker.check_model(str(out))
     return big
-
-
-def to_fp16(model):
-    """float16 weights and arithmetic, float32 inputs and outputs."""
-    try:
-        from onnxconverter_common import float16
-    except ImportError:
-        raise SystemExit("export_hmr2: --fp16 needs the 'onnxconverter-common' package (pip install onnxconverter-common)")
-    # keep_io_types: Cast nodes at the inputs and outputs, so the interface stays float32.
-    return float16.convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
 
 
 def validate(model, wrapper, path: Path, square_input: bool, fp16: bool, n: int = 4, seed: int = 0) -> bool:
@@ -211,7 +373,7 @@ def validate(model, wrapper, path: Path, square_input: bool, fp16: bool, n: int 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
-        description="Export a 4D-Humans HMR2.0 checkpoint to ONNX for hmr2pose (UNVERIFIED: not run by the project).",
+        description="Export a 4D-Humans HMR2.0 checkpoint to ONNX for hmr2pose.",
         epilog="See models/TOOLS.md for the step-by-step guide.")
     ap.add_argument("--checkpoint", help="HMR2.0 .ckpt (default: 4D-Humans' DEFAULT_CHECKPOINT)")
     ap.add_argument("--out", required=True, help="ONNX file to write (OUT.data beside it when over 2 GB)")
@@ -231,17 +393,23 @@ def main(argv=None) -> int:
         raise SystemExit("export_hmr2: torch is not installed in this Python; use your 4D-Humans environment")
     if args.threads:
         torch.set_num_threads(args.threads)
+    t0 = time.monotonic()
     model, _ = load_model(args.checkpoint)
+    t1 = time.monotonic()
     wrapper = make_wrapper(model, args.square_input)
     out = Path(args.out)
     print(f"exporting to {out} (input 256x{256 if args.square_input else 192}, opset {args.opset}, "
-          f"{'fp16' if args.fp16 else 'fp32'}) ...")
+          f"{'fp16' if args.fp16 else 'fp32'}) ...", flush=True)
     external = export(wrapper, out, args.opset, args.square_input, args.fp16)
+    t2 = time.monotonic()
     size = out.stat().st_size + ((out.parent / (out.name + ".data")).stat().st_size if external else 0)
-    print(f"wrote {out}{' and ' + out.name + '.data' if external else ''} ({size / 1e9:.2f} GB)")
+    print(f"wrote {out}{' and ' + out.name + '.data' if external else ''} ({size / 1e9:.2f} GB)", flush=True)
     if args.no_validate:
+        print(f"time: load {t1 - t0:.0f} s, export {t2 - t1:.0f} s")
         return 0
-    if not validate(model, wrapper, out, args.square_input, args.fp16):
+    ok = validate(model, wrapper, out, args.square_input, args.fp16)
+    print(f"time: load {t1 - t0:.0f} s, export {t2 - t1:.0f} s, validation {time.monotonic() - t2:.0f} s")
+    if not ok:
         print("export_hmr2: validation FAILED: ONNX Runtime and torch disagree beyond tolerance", file=sys.stderr)
         return 1
     print("validation passed; check the interface with: models/check", out)
