@@ -3,7 +3,7 @@
 //! skeleton lands on the landmarks, nobody means no person, a person cut by the frame edge
 //! still fits, and a model of neither family is refused with its cause in the message.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use gst::prelude::*;
@@ -42,7 +42,7 @@ fn options() -> SessionOptions {
 }
 
 /// The frames of an image or clip as RGBA, after an optional filter description.
-fn decode(path: &PathBuf, filter: &str, frames: usize) -> (Vec<Vec<u8>>, usize, usize) {
+fn decode(path: &Path, filter: &str, frames: usize) -> (Vec<Vec<u8>>, usize, usize) {
     init();
     let description = format!(
         "filesrc location={} ! decodebin ! videoconvert ! {filter} videoconvert ! \
@@ -159,7 +159,7 @@ fn nobody_gives_no_person() {
 }
 
 /// Runs the element with its default models over `frames` frames of a clip.
-fn element_poses(clip: &PathBuf, frames: usize) -> Vec<FramePoses> {
+fn element_poses(clip: &Path, frames: usize) -> Vec<FramePoses> {
     init();
     std::env::remove_var(gsthmr2::hmr2pose::models::MODELS_DIR_ENV);
     let description = format!(

@@ -45,12 +45,7 @@ fn person(index: usize, frame: usize, center: [f32; 2], side: f32) -> PersonPose
         rotation(axis, 0.35 * (phase + j as f32).sin())
     });
     PersonPose {
-        bbox: [
-            center[0] - side / 2.0,
-            center[1] - side / 2.0,
-            center[0] + side / 2.0,
-            center[1] + side / 2.0,
-        ],
+        bbox: [center[0] - side / 2.0, center[1] - side / 2.0, center[0] + side / 2.0, center[1] + side / 2.0],
         track_id: Some(index as u64),
         global_orient: rotation([1.0, 0.1 * phase.sin(), 0.0], std::f32::consts::PI),
         body_pose,
@@ -87,9 +82,7 @@ fn scene(persons: usize, frame: usize) -> FramePoses {
 }
 
 fn background() -> Vec<u8> {
-    (0..HEIGHT)
-        .flat_map(|y| (0..WIDTH).flat_map(move |x| [(x / 8) as u8, (y / 5) as u8, 90, 255]))
-        .collect()
+    (0..HEIGHT).flat_map(|y| (0..WIDTH).flat_map(move |x| [(x / 8) as u8, (y / 5) as u8, 90, 255])).collect()
 }
 
 /// CPU time of the whole process (all threads, lavapipe's included) in ms, from
@@ -127,10 +120,7 @@ fn bench_render(
 ) {
     let clean = background();
     let mut pixels = clean.clone();
-    let style = Style {
-        mode,
-        ..Default::default()
-    };
+    let style = Style { mode, ..Default::default() };
     let mut samples: Vec<StageTimings> = Vec::new();
     let mut wall = Vec::new();
     let mut window = Default::default();
@@ -143,9 +133,7 @@ fn bench_render(
         let poses = scene(persons, frame);
         let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, ChannelOrder::Rgba);
         let start = Instant::now();
-        let report = renderer
-            .render(&poses, &style, &mut target)
-            .expect("rendering");
+        let report = renderer.render(&poses, &style, &mut target).expect("rendering");
         let elapsed = start.elapsed();
         window = report.window;
         if frame >= 5 {
@@ -153,13 +141,9 @@ fn bench_render(
             wall.push(ms(elapsed));
         }
     }
-    let cpu_per_frame = cpu_start
-        .zip(process_cpu_ms())
-        .map_or("n/a".to_string(), |(a, b)| {
-            format!("{:.1}", (b - a) / frames as f64)
-        });
-    let stage =
-        |f: fn(&StageTimings) -> Duration| median(samples.iter().map(|t| ms(f(t))).collect());
+    let cpu_per_frame =
+        cpu_start.zip(process_cpu_ms()).map_or("n/a".to_string(), |(a, b)| format!("{:.1}", (b - a) / frames as f64));
+    let stage = |f: fn(&StageTimings) -> Duration| median(samples.iter().map(|t| ms(f(t))).collect());
     let wall_median = median(wall.clone());
     let wall_mean = wall.iter().sum::<f64>() / wall.len() as f64;
     println!(
@@ -187,25 +171,13 @@ fn smpl_sized_model() -> BodyModel {
     let v = 6890;
     let mut seed = 12345u64;
     let mut random = move || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         ((seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
     };
     let v_template: Vec<f32> = (0..v * 3).map(|_| random()).collect();
-    let faces = (0..13776u32)
-        .map(|f| {
-            [
-                f % v as u32,
-                (f * 7 + 1) % v as u32,
-                (f * 13 + 2) % v as u32,
-            ]
-        })
-        .collect();
+    let faces = (0..13776u32).map(|f| [f % v as u32, (f * 7 + 1) % v as u32, (f * 13 + 2) % v as u32]).collect();
     let shapedirs = (0..v * 3 * 10).map(|_| 0.01 * random()).collect();
-    let posedirs = (0..NUM_POSE_FEATURES * v * 3)
-        .map(|_| 0.001 * random())
-        .collect();
+    let posedirs = (0..NUM_POSE_FEATURES * v * 3).map(|_| 0.001 * random()).collect();
     let mut j_regressor = vec![0.0; NUM_JOINTS * v];
     let mut weights = vec![0.0; v * NUM_JOINTS];
     for vertex in 0..v {
@@ -235,11 +207,7 @@ fn bench_skinning(label: &str, model: &BodyModel, frames: usize) {
     for persons in [1, 5] {
         let mut times = Vec::new();
         for frame in 0..frames + 3 {
-            let poses: Vec<BodyPose> = scene(persons, frame)
-                .persons
-                .iter()
-                .map(BodyPose::from)
-                .collect();
+            let poses: Vec<BodyPose> = scene(persons, frame).persons.iter().map(BodyPose::from).collect();
             let start = Instant::now();
             skinner.pose_all(&poses, &mut posed);
             for body in &posed {
@@ -249,10 +217,7 @@ fn bench_skinning(label: &str, model: &BodyModel, frames: usize) {
                 times.push(ms(start.elapsed()));
             }
         }
-        println!(
-            "{label:<44} {persons} person(s): {:6.2} ms per frame (skinning + normals, median)",
-            median(times)
-        );
+        println!("{label:<44} {persons} person(s): {:6.2} ms per frame (skinning + normals, median)", median(times));
     }
 }
 
@@ -291,10 +256,9 @@ fn bench_gpu_blend(label: &str, model: &BodyModel, frames: usize) {
         println!("{label}: no adapter for the compute comparison");
         return;
     };
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        required_limits: adapter.limits(),
-        ..Default::default()
-    }))
+    let (device, queue) = pollster::block_on(
+        adapter.request_device(&wgpu::DeviceDescriptor { required_limits: adapter.limits(), ..Default::default() }),
+    )
     .expect("device");
     let columns = model.num_vertices * 3;
     let betas = model.num_shape_coeffs.min(10);
@@ -327,11 +291,8 @@ fn bench_gpu_blend(label: &str, model: &BodyModel, frames: usize) {
         cache: None,
     });
     for persons in [1usize, 5] {
-        let coefficients_buffer = storage(
-            "coefficients",
-            &vec![0.0; persons * rows],
-            read | wgpu::BufferUsages::COPY_DST,
-        );
+        let coefficients_buffer =
+            storage("coefficients", &vec![0.0; persons * rows], read | wgpu::BufferUsages::COPY_DST);
         let out_bytes = (persons * columns * 4) as u64;
         let blended = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("blended"),
@@ -355,33 +316,16 @@ fn bench_gpu_blend(label: &str, model: &BodyModel, frames: usize) {
             label: None,
             layout: &pipeline.get_bind_group_layout(0),
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: rows_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: template_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: coefficients_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: blended.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: params_buffer.as_entire_binding(),
-                },
+                wgpu::BindGroupEntry { binding: 0, resource: rows_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: template_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: coefficients_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 3, resource: blended.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 4, resource: params_buffer.as_entire_binding() },
             ],
         });
         let (mut compute, mut with_readback) = (Vec::new(), Vec::new());
         for frame in 0..frames + 3 {
-            let coefficients: Vec<f32> = (0..persons * rows)
-                .map(|k| 0.01 * ((k + frame) as f32).sin())
-                .collect();
+            let coefficients: Vec<f32> = (0..persons * rows).map(|k| 0.01 * ((k + frame) as f32).sin()).collect();
             let start = Instant::now();
             queue.write_buffer(&coefficients_buffer, 0, bytemuck::cast_slice(&coefficients));
             let mut encoder = device.create_command_encoder(&Default::default());
@@ -392,23 +336,13 @@ fn bench_gpu_blend(label: &str, model: &BodyModel, frames: usize) {
                 pass.dispatch_workgroups((columns as u32).div_ceil(64), 1, 1);
             }
             let index = queue.submit([encoder.finish()]);
-            device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: Some(index),
-                    timeout: None,
-                })
-                .unwrap();
+            device.poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: None }).unwrap();
             let computed = start.elapsed();
             let mut encoder = device.create_command_encoder(&Default::default());
             encoder.copy_buffer_to_buffer(&blended, 0, &readback, 0, out_bytes);
             let index = queue.submit([encoder.finish()]);
             readback.map_async(wgpu::MapMode::Read, .., |r| r.expect("map"));
-            device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: Some(index),
-                    timeout: None,
-                })
-                .unwrap();
+            device.poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: None }).unwrap();
             readback.unmap();
             if frame >= 3 {
                 compute.push(ms(computed));
@@ -429,21 +363,14 @@ fn bench_element(backend: &str, persons: usize, frames: usize) {
     use gst::prelude::*;
     gst::init().unwrap();
     gstmeshoverlay::plugin_register_static().unwrap();
-    let element = gst::ElementFactory::make("meshoverlay")
-        .property_from_str("backend", backend)
-        .build()
-        .unwrap();
+    let element = gst::ElementFactory::make("meshoverlay").property_from_str("backend", backend).build().unwrap();
     let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
-    h.set_src_caps_str(&format!(
-        "video/x-raw,format=RGBA,width={WIDTH},height={HEIGHT},framerate=30/1"
-    ));
+    h.set_src_caps_str(&format!("video/x-raw,format=RGBA,width={WIDTH},height={HEIGHT},framerate=30/1"));
     h.play();
     let clean = background();
     for frame in 0..frames {
         let mut buffer = gst::Buffer::from_mut_slice(clean.clone());
-        scene(persons, frame)
-            .attach(buffer.get_mut().unwrap())
-            .unwrap();
+        scene(persons, frame).attach(buffer.get_mut().unwrap()).unwrap();
         h.push_and_pull(buffer).expect("a frame out");
     }
     let stats = element.property::<gst::Structure>("stats");
@@ -466,12 +393,7 @@ fn bench_element(backend: &str, persons: usize, frames: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     let frames: usize = value("--frames").map_or(60, |f| f.parse().expect("--frames N"));
     let backend_name = value("--backend").unwrap_or_else(|| "auto".into());
     let backend = match backend_name.as_str() {
@@ -500,46 +422,11 @@ fn main() {
         model.num_faces()
     );
     let dump = dump.as_deref();
-    bench_render(
-        &mut renderer,
-        "solid, 1 person",
-        1,
-        RenderMode::Solid,
-        frames,
-        dump,
-    );
-    bench_render(
-        &mut renderer,
-        "solid, 5 people",
-        5,
-        RenderMode::Solid,
-        frames,
-        dump,
-    );
-    bench_render(
-        &mut renderer,
-        "wireframe, 1 person",
-        1,
-        RenderMode::Wireframe,
-        frames,
-        dump,
-    );
-    bench_render(
-        &mut renderer,
-        "skeleton, 1 person",
-        1,
-        RenderMode::Skeleton,
-        frames,
-        dump,
-    );
-    bench_render(
-        &mut renderer,
-        "skeleton, 5 people",
-        5,
-        RenderMode::Skeleton,
-        frames,
-        dump,
-    );
+    bench_render(&mut renderer, "solid, 1 person", 1, RenderMode::Solid, frames, dump);
+    bench_render(&mut renderer, "solid, 5 people", 5, RenderMode::Solid, frames, dump);
+    bench_render(&mut renderer, "wireframe, 1 person", 1, RenderMode::Wireframe, frames, dump);
+    bench_render(&mut renderer, "skeleton, 1 person", 1, RenderMode::Skeleton, frames, dump);
+    bench_render(&mut renderer, "skeleton, 5 people", 5, RenderMode::Skeleton, frames, dump);
 
     println!("Through the element (its stats structure):");
     for persons in [1, 5] {
@@ -547,26 +434,11 @@ fn main() {
     }
 
     println!("CPU skinning alone:");
-    bench_skinning(
-        "bundled mannequin (V 3052, sparse posedirs)",
-        &model,
-        frames,
-    );
+    bench_skinning("bundled mannequin (V 3052, sparse posedirs)", &model, frames);
     let smpl_sized = smpl_sized_model();
     bench_skinning("SMPL-sized (V 6890, dense posedirs)", &smpl_sized, frames);
-    println!(
-        "GPU compute alternative (blend-shape pass only, {}):",
-        renderer.adapter_description()
-    );
+    println!("GPU compute alternative (blend-shape pass only, {}):", renderer.adapter_description());
     drop(renderer);
-    bench_gpu_blend(
-        "bundled mannequin (dense on the GPU)",
-        &model,
-        frames.min(20),
-    );
-    bench_gpu_blend(
-        "SMPL-sized (V 6890, dense posedirs)",
-        &smpl_sized,
-        frames.min(20),
-    );
+    bench_gpu_blend("bundled mannequin (dense on the GPU)", &model, frames.min(20));
+    bench_gpu_blend("SMPL-sized (V 6890, dense posedirs)", &smpl_sized, frames.min(20));
 }

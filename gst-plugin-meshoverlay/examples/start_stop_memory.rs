@@ -36,11 +36,7 @@ fn rss_bytes(trim: bool) -> u64 {
         release_free_heap();
     }
     let statm = std::fs::read_to_string("/proc/self/statm").expect("reading /proc/self/statm");
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("statm's resident field");
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("statm's resident field");
     pages * 4096
 }
 
@@ -75,28 +71,17 @@ fn poses(with_person: bool) -> FramePoses {
     FramePoses {
         frame_width: WIDTH,
         frame_height: HEIGHT,
-        persons: if with_person {
-            vec![upright_person()]
-        } else {
-            Vec::new()
-        },
+        persons: if with_person { vec![upright_person()] } else { Vec::new() },
     }
 }
 
 fn element_cycle(backend: &str, with_person: bool) {
-    let element = gst::ElementFactory::make("meshoverlay")
-        .property_from_str("backend", backend)
-        .build()
-        .unwrap();
+    let element = gst::ElementFactory::make("meshoverlay").property_from_str("backend", backend).build().unwrap();
     let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
-    h.set_src_caps_str(&format!(
-        "video/x-raw,format=RGBA,width={WIDTH},height={HEIGHT},framerate=30/1"
-    ));
+    h.set_src_caps_str(&format!("video/x-raw,format=RGBA,width={WIDTH},height={HEIGHT},framerate=30/1"));
     h.play();
     let mut buffer = gst::Buffer::from_mut_slice(vec![0u8; (WIDTH * HEIGHT * 4) as usize]);
-    poses(with_person)
-        .attach(buffer.get_mut().unwrap())
-        .unwrap();
+    poses(with_person).attach(buffer.get_mut().unwrap()).unwrap();
     let out = h.push_and_pull(buffer).expect("a frame out");
     let drawn = out.map_readable().unwrap().iter().any(|&b| b != 0);
     assert_eq!(drawn, with_person, "the person was drawn only when present");
@@ -107,9 +92,7 @@ fn renderer_cycle(model: &BodyModel, backend: BackendChoice) {
     let mut renderer = Renderer::new(model, backend).expect("a GPU");
     let mut pixels = vec![0u8; (WIDTH * HEIGHT * 4) as usize];
     let mut frame = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, ChannelOrder::Rgba);
-    let report = renderer
-        .render(&poses(true), &Style::default(), &mut frame)
-        .expect("rendering");
+    let report = renderer.render(&poses(true), &Style::default(), &mut frame).expect("rendering");
     assert_eq!(report.persons, 1);
 }
 
@@ -118,10 +101,8 @@ fn wgpu_device(backends: wgpu::Backends) -> (wgpu::Instance, wgpu::Device, wgpu:
     descriptor.backends = backends;
     descriptor.flags = wgpu::InstanceFlags::empty();
     let instance = wgpu::Instance::new(descriptor);
-    let adapter =
-        pollster::block_on(instance.request_adapter(&Default::default())).expect("adapter");
-    let (device, queue) =
-        pollster::block_on(adapter.request_device(&Default::default())).expect("device");
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default())).expect("adapter");
+    let (device, queue) = pollster::block_on(adapter.request_device(&Default::default())).expect("device");
     (instance, device, queue)
 }
 
@@ -171,11 +152,7 @@ fn wgpu_draw_cycle(backends: wgpu::Backends) {
         multiview_mask: None,
         cache: None,
     });
-    let size = wgpu::Extent3d {
-        width: 64,
-        height: 64,
-        depth_or_array_layers: 1,
-    };
+    let size = wgpu::Extent3d { width: 64, height: 64, depth_or_array_layers: 1 };
     let texture = |format, usage| {
         device.create_texture(&wgpu::TextureDescriptor {
             label: None,
@@ -192,20 +169,14 @@ fn wgpu_draw_cycle(backends: wgpu::Backends) {
         wgpu::TextureFormat::Rgba8Unorm,
         wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
     );
-    let depth = texture(
-        wgpu::TextureFormat::Depth32Float,
-        wgpu::TextureUsages::RENDER_ATTACHMENT,
-    );
+    let depth = texture(wgpu::TextureFormat::Depth32Float, wgpu::TextureUsages::RENDER_ATTACHMENT);
     let readback = device.create_buffer(&wgpu::BufferDescriptor {
         label: None,
         size: 256 * 64,
         usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
         mapped_at_creation: false,
     });
-    let (color_view, depth_view) = (
-        color.create_view(&Default::default()),
-        depth.create_view(&Default::default()),
-    );
+    let (color_view, depth_view) = (color.create_view(&Default::default()), depth.create_view(&Default::default()));
     let mut encoder = device.create_command_encoder(&Default::default());
     {
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -221,10 +192,7 @@ fn wgpu_draw_cycle(backends: wgpu::Backends) {
             })],
             depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
                 view: &depth_view,
-                depth_ops: Some(wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(1.0),
-                    store: wgpu::StoreOp::Discard,
-                }),
+                depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(1.0), store: wgpu::StoreOp::Discard }),
                 stencil_ops: None,
             }),
             ..Default::default()
@@ -236,40 +204,21 @@ fn wgpu_draw_cycle(backends: wgpu::Backends) {
         color.as_image_copy(),
         wgpu::TexelCopyBufferInfo {
             buffer: &readback,
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(256),
-                rows_per_image: None,
-            },
+            layout: wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(256), rows_per_image: None },
         },
         size,
     );
     queue.submit([encoder.finish()]);
     readback.map_async(wgpu::MapMode::Read, .., |r| r.expect("mapping"));
-    device
-        .poll(wgpu::PollType::Wait {
-            submission_index: None,
-            timeout: None,
-        })
-        .unwrap();
-    let drawn = readback
-        .slice(..)
-        .get_mapped_range()
-        .unwrap()
-        .iter()
-        .any(|&b| b != 0);
+    device.poll(wgpu::PollType::Wait { submission_index: None, timeout: None }).unwrap();
+    let drawn = readback.slice(..).get_mapped_range().unwrap().iter().any(|&b| b != 0);
     assert!(drawn, "the triangle was not drawn");
     readback.unmap();
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     let cycles: usize = value("--cycles").map_or(300, |c| c.parse().expect("--cycles N"));
     let backend = value("--backend").unwrap_or_else(|| "vulkan".into());
     let what = value("--what").unwrap_or_else(|| "element".into());
@@ -297,11 +246,7 @@ fn main() {
     let warm_up = (cycles / 6).max(1);
     let mut at_warm_up = 0;
     let started = std::time::Instant::now();
-    let trimmed = if trim {
-        ", heap trimmed before each reading"
-    } else {
-        ""
-    };
+    let trimmed = if trim { ", heap trimmed before each reading" } else { "" };
     println!("{what} on {backend}: {cycles} start/stop cycles{trimmed}");
     for cycle in 1..=cycles {
         match what.as_str() {

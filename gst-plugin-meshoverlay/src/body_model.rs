@@ -15,9 +15,8 @@ pub const NUM_JOINTS: usize = 24;
 /// Pose-feature entries: the flattened (R − I) of joints 1..23.
 pub const NUM_POSE_FEATURES: usize = 9 * (NUM_JOINTS - 1);
 /// SMPL's kinematic tree; the format requires exactly this one.
-pub const SMPL_PARENTS: [i32; NUM_JOINTS] = [
-    -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
-];
+pub const SMPL_PARENTS: [i32; NUM_JOINTS] =
+    [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21];
 /// `__metadata__` value of `format` that identifies the file type.
 pub const FORMAT_NAME: &str = "hmr2-body-model";
 /// `__metadata__` value of `version` this reader understands.
@@ -86,21 +85,15 @@ fn shape_string(shape: &[usize]) -> String {
 }
 
 fn f32s(data: &[u8]) -> Vec<f32> {
-    data.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 fn u32s(data: &[u8]) -> Vec<u32> {
-    data.chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    data.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 fn i32s(data: &[u8]) -> Vec<i32> {
-    data.chunks_exact(4)
-        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    data.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 impl BodyModel {
@@ -130,28 +123,17 @@ impl BodyModel {
 
     /// Parses and validates a model held in memory; `origin` names it in errors.
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Self, BodyModelError> {
-        let fail = |problem: String| BodyModelError {
-            origin: origin.to_string(),
-            problem,
-        };
-        let (_, header) = SafeTensors::read_metadata(bytes)
-            .map_err(|err| fail(format!("not a valid safetensors file: {err}")))?;
-        let tensors = SafeTensors::deserialize(bytes)
-            .map_err(|err| fail(format!("not a valid safetensors file: {err}")))?;
+        let fail = |problem: String| BodyModelError { origin: origin.to_string(), problem };
+        let (_, header) =
+            SafeTensors::read_metadata(bytes).map_err(|err| fail(format!("not a valid safetensors file: {err}")))?;
+        let tensors =
+            SafeTensors::deserialize(bytes).map_err(|err| fail(format!("not a valid safetensors file: {err}")))?;
 
         let metadata = header.metadata().clone().unwrap_or_default();
         match metadata.get("format") {
             Some(format) if format == FORMAT_NAME => {}
-            Some(format) => {
-                return Err(fail(format!(
-                    "__metadata__ format is '{format}', expected '{FORMAT_NAME}'"
-                )))
-            }
-            None => {
-                return Err(fail(format!(
-                    "__metadata__ has no 'format' (expected '{FORMAT_NAME}')"
-                )))
-            }
+            Some(format) => return Err(fail(format!("__metadata__ format is '{format}', expected '{FORMAT_NAME}'"))),
+            None => return Err(fail(format!("__metadata__ has no 'format' (expected '{FORMAT_NAME}')"))),
         }
         match metadata.get("version") {
             Some(version) if version == FORMAT_VERSION => {}
@@ -165,36 +147,22 @@ impl BodyModel {
         if let Some(names) = metadata.get("joint_names") {
             let count = names.split(',').count();
             if count != NUM_JOINTS {
-                return Err(fail(format!(
-                    "__metadata__ joint_names lists {count} names, expected {NUM_JOINTS}"
-                )));
+                return Err(fail(format!("__metadata__ joint_names lists {count} names, expected {NUM_JOINTS}")));
             }
         }
 
         let tensor = |name: &str, dtype: Dtype| -> Result<RawTensor<'_>, BodyModelError> {
-            let view = tensors
-                .tensor(name)
-                .map_err(|_| fail(format!("tensor '{name}' is missing")))?;
+            let view = tensors.tensor(name).map_err(|_| fail(format!("tensor '{name}' is missing")))?;
             if view.dtype() != dtype {
-                return Err(fail(format!(
-                    "{name} has dtype {:?}, expected {dtype:?}",
-                    view.dtype()
-                )));
+                return Err(fail(format!("{name} has dtype {:?}, expected {dtype:?}", view.dtype())));
             }
-            Ok(RawTensor {
-                shape: view.shape().to_vec(),
-                data: view.data(),
-            })
+            Ok(RawTensor { shape: view.shape().to_vec(), data: view.data() })
         };
         let expect_shape = |name: &str, raw: &RawTensor, expected: &[usize]| {
             if raw.shape == expected {
                 Ok(())
             } else {
-                Err(fail(format!(
-                    "{name} has shape {}, expected {}",
-                    shape_string(&raw.shape),
-                    shape_string(expected)
-                )))
+                Err(fail(format!("{name} has shape {}, expected {}", shape_string(&raw.shape), shape_string(expected))))
             }
         };
 
@@ -233,11 +201,7 @@ impl BodyModel {
         let posedirs = match tensors.tensor("posedirs") {
             Ok(_) => {
                 let posedirs = tensor("posedirs", Dtype::F32)?;
-                expect_shape(
-                    "posedirs",
-                    &posedirs,
-                    &[NUM_POSE_FEATURES, num_vertices * 3],
-                )?;
+                expect_shape("posedirs", &posedirs, &[NUM_POSE_FEATURES, num_vertices * 3])?;
                 Some(posedirs)
             }
             Err(_) => None,
@@ -253,9 +217,7 @@ impl BodyModel {
             let values = f32s(raw.data);
             match values.iter().position(|v| !v.is_finite()) {
                 None => Ok(values),
-                Some(i) => Err(fail(format!(
-                    "{name} has a non-finite value at flat index {i}"
-                ))),
+                Some(i) => Err(fail(format!("{name} has a non-finite value at flat index {i}"))),
             }
         };
         let v_template = finite("v_template", &v_template)?;
@@ -268,10 +230,7 @@ impl BodyModel {
         let weights = finite("weights", &weights)?;
 
         let face_indices = u32s(faces.data);
-        if let Some(i) = face_indices
-            .iter()
-            .position(|&index| index as usize >= num_vertices)
-        {
+        if let Some(i) = face_indices.iter().position(|&index| index as usize >= num_vertices) {
             return Err(fail(format!(
                 "faces[{}][{}] = {} is not a vertex index (V = {num_vertices})",
                 i / 3,
@@ -279,21 +238,14 @@ impl BodyModel {
                 face_indices[i]
             )));
         }
-        let faces: Vec<[u32; 3]> = face_indices
-            .chunks_exact(3)
-            .map(|t| [t[0], t[1], t[2]])
-            .collect();
+        let faces: Vec<[u32; 3]> = face_indices.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
         debug_assert_eq!(faces.len(), num_faces);
 
         let parent_values = i32s(parents.data);
         let mut parents = [None; NUM_JOINTS];
         for (joint, &parent) in parent_values.iter().enumerate() {
             // Parents before children lets the kinematic chain run in one forward pass.
-            let valid = if joint == 0 {
-                parent == -1
-            } else {
-                parent >= 0 && (parent as usize) < joint
-            };
+            let valid = if joint == 0 { parent == -1 } else { parent >= 0 && (parent as usize) < joint };
             if !valid {
                 return Err(fail(format!(
                     "parents[{joint}] = {parent} does not make a tree with parents before children{}",
@@ -303,9 +255,7 @@ impl BodyModel {
             parents[joint] = (parent >= 0).then_some(parent as usize);
         }
         if parent_values != SMPL_PARENTS {
-            return Err(fail(format!(
-                "parents {parent_values:?} differ from SMPL's kinematic tree {SMPL_PARENTS:?}"
-            )));
+            return Err(fail(format!("parents {parent_values:?} differ from SMPL's kinematic tree {SMPL_PARENTS:?}")));
         }
 
         for (vertex, row) in weights.chunks_exact(NUM_JOINTS).enumerate() {
@@ -353,42 +303,25 @@ pub fn serialize(model: &BodyModel) -> Vec<u8> {
     let posedirs = le(&mut model.posedirs.iter().map(|x| x.to_le_bytes()));
     let j_regressor = le(&mut model.j_regressor.iter().map(|x| x.to_le_bytes()));
     let weights = le(&mut model.weights.iter().map(|x| x.to_le_bytes()));
-    let parents = le(&mut model
-        .parents
-        .iter()
-        .map(|p| p.map_or(-1i32, |p| p as i32).to_le_bytes()));
+    let parents = le(&mut model.parents.iter().map(|p| p.map_or(-1i32, |p| p as i32).to_le_bytes()));
     fn view(dtype: Dtype, shape: Vec<usize>, data: &[u8]) -> TensorView<'_> {
         TensorView::new(dtype, shape, data).expect("sizes follow from the model's own arrays")
     }
     let mut tensors = vec![
         ("v_template", view(Dtype::F32, vec![v, 3], &v_template)),
-        (
-            "faces",
-            view(Dtype::U32, vec![model.faces.len(), 3], &faces),
-        ),
-        (
-            "shapedirs",
-            view(Dtype::F32, vec![v, 3, model.num_shape_coeffs], &shapedirs),
-        ),
-        (
-            "J_regressor",
-            view(Dtype::F32, vec![NUM_JOINTS, v], &j_regressor),
-        ),
+        ("faces", view(Dtype::U32, vec![model.faces.len(), 3], &faces)),
+        ("shapedirs", view(Dtype::F32, vec![v, 3, model.num_shape_coeffs], &shapedirs)),
+        ("J_regressor", view(Dtype::F32, vec![NUM_JOINTS, v], &j_regressor)),
         ("weights", view(Dtype::F32, vec![v, NUM_JOINTS], &weights)),
         ("parents", view(Dtype::I32, vec![NUM_JOINTS], &parents)),
     ];
     if model.has_pose_correctives() {
-        tensors.push((
-            "posedirs",
-            view(Dtype::F32, vec![NUM_POSE_FEATURES, v * 3], &posedirs),
-        ));
+        tensors.push(("posedirs", view(Dtype::F32, vec![NUM_POSE_FEATURES, v * 3], &posedirs)));
     }
-    let metadata = [
-        ("format".to_string(), FORMAT_NAME.to_string()),
-        ("version".to_string(), FORMAT_VERSION.to_string()),
-    ]
-    .into_iter()
-    .collect();
+    let metadata =
+        [("format".to_string(), FORMAT_NAME.to_string()), ("version".to_string(), FORMAT_VERSION.to_string())]
+            .into_iter()
+            .collect();
     safetensors::serialize(tensors, Some(metadata)).expect("in-memory serialisation cannot fail")
 }
 
@@ -420,12 +353,8 @@ mod tests {
         assert!(model.has_pose_correctives());
         model.posedirs.clear();
         let bytes = serialize(&model);
-        let names: Vec<String> = SafeTensors::deserialize(&bytes)
-            .unwrap()
-            .names()
-            .into_iter()
-            .map(str::to_string)
-            .collect();
+        let names: Vec<String> =
+            SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(str::to_string).collect();
         assert!(!names.iter().any(|n| n == "posedirs"), "{names:?}");
         let loaded = BodyModel::from_bytes(&bytes, "no posedirs").unwrap();
         assert!(!loaded.has_pose_correctives());
@@ -437,41 +366,23 @@ mod tests {
     fn other_missing_tensors_are_rejected() {
         let bytes = serialize(&BodyModel::bundled().unwrap());
         let full = SafeTensors::deserialize(&bytes).unwrap();
-        for missing in [
-            "v_template",
-            "faces",
-            "shapedirs",
-            "J_regressor",
-            "weights",
-            "parents",
-        ] {
-            let kept: Vec<(String, safetensors::tensor::TensorView)> = full
-                .tensors()
-                .into_iter()
-                .filter(|(name, _)| name != missing)
-                .collect();
-            let metadata = [
-                ("format".to_string(), FORMAT_NAME.to_string()),
-                ("version".to_string(), FORMAT_VERSION.to_string()),
-            ]
-            .into_iter()
-            .collect();
+        for missing in ["v_template", "faces", "shapedirs", "J_regressor", "weights", "parents"] {
+            let kept: Vec<(String, safetensors::tensor::TensorView)> =
+                full.tensors().into_iter().filter(|(name, _)| name != missing).collect();
+            let metadata =
+                [("format".to_string(), FORMAT_NAME.to_string()), ("version".to_string(), FORMAT_VERSION.to_string())]
+                    .into_iter()
+                    .collect();
             let without = safetensors::serialize(kept, Some(metadata)).unwrap();
-            let err = BodyModel::from_bytes(&without, "m")
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains(&format!("tensor '{missing}' is missing")),
-                "{missing}: {err}"
-            );
+            let err = BodyModel::from_bytes(&without, "m").unwrap_err().to_string();
+            assert!(err.contains(&format!("tensor '{missing}' is missing")), "{missing}: {err}");
         }
     }
 
     /// The Anny body (`models/gen_anny_body.py`), when it has been generated.
     #[test]
     fn generated_anny_body_loads_when_present() {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.deps/models/anny-smpl.safetensors");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.deps/models/anny-smpl.safetensors");
         if !path.exists() {
             eprintln!("skipped: {} not generated", path.display());
             return;
@@ -486,20 +397,14 @@ mod tests {
     #[test]
     fn garbage_is_rejected_with_origin() {
         let err = BodyModel::from_bytes(b"not a model", "/tmp/x.safetensors").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("body model /tmp/x.safetensors: not a valid safetensors"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("body model /tmp/x.safetensors: not a valid safetensors"), "{err}");
     }
 
     #[test]
     fn each_inconsistency_is_named() {
         let good = BodyModel::bundled().unwrap();
         let check = |model: BodyModel, needle: &str| {
-            let err = BodyModel::from_bytes(&serialize(&model), "m")
-                .unwrap_err()
-                .to_string();
+            let err = BodyModel::from_bytes(&serialize(&model), "m").unwrap_err().to_string();
             assert!(err.contains(needle), "'{err}' does not contain '{needle}'");
         };
         let mut m = good.clone();

@@ -46,19 +46,8 @@ pub struct FrameMut<'a> {
 
 impl<'a> FrameMut<'a> {
     /// A frame whose rows follow each other with no padding (stride = 4 × width).
-    pub fn packed(
-        data: &'a mut [u8],
-        width: u32,
-        height: u32,
-        channel_order: ChannelOrder,
-    ) -> Self {
-        Self {
-            data,
-            width,
-            height,
-            stride: width as usize * 4,
-            channel_order,
-        }
+    pub fn packed(data: &'a mut [u8], width: u32, height: u32, channel_order: ChannelOrder) -> Self {
+        Self { data, width, height, stride: width as usize * 4, channel_order }
     }
 }
 
@@ -71,12 +60,7 @@ fn mul_div255(a: u32, b: u32) -> u32 {
 
 /// Blends `overlay` (premultiplied RGBA8 rows of `window.width` pixels, `overlay_stride`
 /// bytes apart) over the frame at `window`. The window must lie inside the frame.
-pub fn blend_premultiplied(
-    frame: &mut FrameMut<'_>,
-    window: PixelRect,
-    overlay: &[u8],
-    overlay_stride: usize,
-) {
+pub fn blend_premultiplied(frame: &mut FrameMut<'_>, window: PixelRect, overlay: &[u8], overlay_stride: usize) {
     assert!(
         window.x + window.width <= frame.width && window.y + window.height <= frame.height,
         "window {window:?} outside the {}x{} frame",
@@ -124,12 +108,7 @@ mod tests {
         ] {
             let (mut data, order) = frame_bytes(order, [1, 2, 3, 7]);
             let mut frame = FrameMut::packed(&mut data, 4, 3, order);
-            let window = PixelRect {
-                x: 2,
-                y: 1,
-                width: 1,
-                height: 1,
-            };
+            let window = PixelRect { x: 2, y: 1, width: 1, height: 1 };
             blend_premultiplied(&mut frame, window, &[200, 100, 50, 255], 256);
             assert_eq!(&data[16 + 8..16 + 12], &expected, "{order:?}");
             // Every other pixel is untouched.
@@ -143,17 +122,7 @@ mod tests {
         let mut data = vec![100u8, 100, 100, 255];
         let mut frame = FrameMut::packed(&mut data, 1, 1, ChannelOrder::Rgba);
         // 50 % white over grey 100: 128 + 100 * 127 / 255 = 178.
-        blend_premultiplied(
-            &mut frame,
-            PixelRect {
-                x: 0,
-                y: 0,
-                width: 1,
-                height: 1,
-            },
-            &[128, 128, 128, 128],
-            4,
-        );
+        blend_premultiplied(&mut frame, PixelRect { x: 0, y: 0, width: 1, height: 1 }, &[128, 128, 128, 128], 4);
         assert_eq!(data, vec![178, 178, 178, 255]);
     }
 
@@ -162,17 +131,7 @@ mod tests {
         let original: Vec<u8> = (0..64).map(|i| (i * 37 % 251) as u8).collect();
         let mut data = original.clone();
         let mut frame = FrameMut::packed(&mut data, 4, 4, ChannelOrder::Bgrx);
-        blend_premultiplied(
-            &mut frame,
-            PixelRect {
-                x: 0,
-                y: 0,
-                width: 4,
-                height: 4,
-            },
-            &[0; 64],
-            16,
-        );
+        blend_premultiplied(&mut frame, PixelRect { x: 0, y: 0, width: 4, height: 4 }, &[0; 64], 16);
         assert_eq!(data, original);
     }
 }

@@ -12,11 +12,8 @@ const BONE_SEGMENTS: usize = 8;
 
 /// Every edge of the triangles once, as a line list.
 pub fn unique_edges(faces: &[[u32; 3]]) -> Vec<u32> {
-    let mut edges: Vec<[u32; 2]> = faces
-        .iter()
-        .flat_map(|&[a, b, c]| [[a, b], [b, c], [c, a]])
-        .map(|[a, b]| [a.min(b), a.max(b)])
-        .collect();
+    let mut edges: Vec<[u32; 2]> =
+        faces.iter().flat_map(|&[a, b, c]| [[a, b], [b, c], [c, a]]).map(|[a, b]| [a.min(b), a.max(b)]).collect();
     edges.sort_unstable();
     edges.dedup();
     edges.into_iter().flatten().collect()
@@ -32,11 +29,7 @@ fn normalize(v: [f32; 3]) -> [f32; 3] {
 }
 
 fn cross(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
+    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 }
 
 /// Builds skeleton meshes (a sphere per joint, a tube per bone) with one fixed topology,
@@ -51,9 +44,7 @@ pub struct SkeletonMesher {
 
 impl SkeletonMesher {
     pub fn new(parents: &[Option<usize>; NUM_JOINTS]) -> Self {
-        let bones: Vec<(usize, usize)> = (0..NUM_JOINTS)
-            .filter_map(|j| parents[j].map(|p| (p, j)))
-            .collect();
+        let bones: Vec<(usize, usize)> = (0..NUM_JOINTS).filter_map(|j| parents[j].map(|p| (p, j))).collect();
 
         // UV sphere: a pole, SPHERE_RINGS - 1 rings, the other pole.
         let mut sphere = vec![[0.0, -1.0, 0.0]];
@@ -61,11 +52,7 @@ impl SkeletonMesher {
             let polar = std::f32::consts::PI * ring as f32 / SPHERE_RINGS as f32;
             for segment in 0..SPHERE_SEGMENTS {
                 let azimuth = std::f32::consts::TAU * segment as f32 / SPHERE_SEGMENTS as f32;
-                sphere.push([
-                    polar.sin() * azimuth.cos(),
-                    -polar.cos(),
-                    polar.sin() * azimuth.sin(),
-                ]);
+                sphere.push([polar.sin() * azimuth.cos(), -polar.cos(), polar.sin() * azimuth.sin()]);
             }
         }
         sphere.push([0.0, 1.0, 0.0]);
@@ -98,11 +85,7 @@ impl SkeletonMesher {
                 indices.extend([a0, b0, b1, a0, b1, a1]);
             }
         }
-        Self {
-            bones,
-            sphere,
-            indices,
-        }
+        Self { bones, sphere, indices }
     }
 
     pub fn indices(&self) -> &[u32] {
@@ -114,12 +97,7 @@ impl SkeletonMesher {
     }
 
     /// Appends one body's skeleton (positions and normals) for the given posed joints.
-    pub fn append(
-        &self,
-        joints: &[[f32; 3]; NUM_JOINTS],
-        positions: &mut Vec<[f32; 3]>,
-        normals: &mut Vec<[f32; 3]>,
-    ) {
+    pub fn append(&self, joints: &[[f32; 3]; NUM_JOINTS], positions: &mut Vec<[f32; 3]>, normals: &mut Vec<[f32; 3]>) {
         for joint in joints {
             for dir in &self.sphere {
                 positions.push([0, 1, 2].map(|a| joint[a] + JOINT_RADIUS * dir[a]));
@@ -129,11 +107,7 @@ impl SkeletonMesher {
         for &(parent, child) in &self.bones {
             let (a, b) = (joints[parent], joints[child]);
             let axis = normalize([b[0] - a[0], b[1] - a[1], b[2] - a[2]]);
-            let helper = if axis[0].abs() < 0.9 {
-                [1.0, 0.0, 0.0]
-            } else {
-                [0.0, 1.0, 0.0]
-            };
+            let helper = if axis[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] };
             let u = normalize(cross(axis, helper));
             let v = cross(axis, u);
             for end in [a, b] {
@@ -169,19 +143,10 @@ mod tests {
         mesher.append(&joints, &mut positions, &mut normals);
         assert_eq!(positions.len(), mesher.vertices_per_body());
         assert_eq!(normals.len(), positions.len());
-        assert!(mesher
-            .indices()
-            .iter()
-            .all(|&i| (i as usize) < positions.len()));
-        assert_eq!(
-            *mesher.indices().iter().max().unwrap() as usize,
-            positions.len() - 1
-        );
+        assert!(mesher.indices().iter().all(|&i| (i as usize) < positions.len()));
+        assert_eq!(*mesher.indices().iter().max().unwrap() as usize, positions.len() - 1);
         // Sphere vertices lie at the joint radius.
-        let d: f32 = (0..3)
-            .map(|a| (positions[3][a] - joints[0][a]).powi(2))
-            .sum::<f32>()
-            .sqrt();
+        let d: f32 = (0..3).map(|a| (positions[3][a] - joints[0][a]).powi(2)).sum::<f32>().sqrt();
         assert!((d - JOINT_RADIUS).abs() < 1e-6);
     }
 }

@@ -19,7 +19,6 @@ use hmr2_meta::math::{Mat3, IDENTITY};
 
 use crate::body_model::{BodyModel, NUM_JOINTS, NUM_POSE_FEATURES};
 
-
 /// Shape coefficients the metadata carries per person.
 pub const MAX_BETAS: usize = hmr2_meta::pose::NUM_BETAS;
 
@@ -41,11 +40,7 @@ pub struct BodyPose {
 impl BodyPose {
     /// The rest pose (T-pose, mean shape) at the origin.
     pub fn rest() -> Self {
-        Self {
-            betas: [0.0; MAX_BETAS],
-            rotations: [IDENTITY; NUM_JOINTS],
-            translation: [0.0; 3],
-        }
+        Self { betas: [0.0; MAX_BETAS], rotations: [IDENTITY; NUM_JOINTS], translation: [0.0; 3] }
     }
 }
 
@@ -53,11 +48,7 @@ impl From<&hmr2_meta::pose::PersonPose> for BodyPose {
     fn from(person: &hmr2_meta::pose::PersonPose) -> Self {
         let mut rotations = [person.global_orient; NUM_JOINTS];
         rotations[1..].copy_from_slice(&person.body_pose);
-        Self {
-            betas: person.betas,
-            rotations,
-            translation: person.cam_t,
-        }
+        Self { betas: person.betas, rotations, translation: person.cam_t }
     }
 }
 
@@ -78,12 +69,8 @@ struct Rigid {
 
 impl Rigid {
     fn then(&self, local: &Rigid) -> Rigid {
-        let r = std::array::from_fn(|i| {
-            std::array::from_fn(|j| (0..3).map(|k| self.r[i][k] * local.r[k][j]).sum())
-        });
-        let t = std::array::from_fn(|i| {
-            self.t[i] + (0..3).map(|k| self.r[i][k] * local.t[k]).sum::<f64>()
-        });
+        let r = std::array::from_fn(|i| std::array::from_fn(|j| (0..3).map(|k| self.r[i][k] * local.r[k][j]).sum()));
+        let t = std::array::from_fn(|i| self.t[i] + (0..3).map(|k| self.r[i][k] * local.t[k]).sum::<f64>());
         Rigid { r, t }
     }
 }
@@ -126,11 +113,7 @@ impl Skinner {
         let num_betas = s_file.min(MAX_BETAS);
 
         let has_pose_correctives = model.has_pose_correctives();
-        let pose_rows = if has_pose_correctives {
-            NUM_POSE_FEATURES
-        } else {
-            0
-        };
+        let pose_rows = if has_pose_correctives { NUM_POSE_FEATURES } else { 0 };
         let mut blend_rows = Vec::with_capacity((num_betas + pose_rows) * n);
         for s in 0..num_betas {
             blend_rows.extend((0..n).map(|i| model.shapedirs[i * s_file + s]));
@@ -159,12 +142,7 @@ impl Skinner {
         let mut weight_entries = Vec::new();
         for row in model.weights.chunks_exact(NUM_JOINTS) {
             weight_starts.push(weight_entries.len() as u32);
-            weight_entries.extend(
-                row.iter()
-                    .enumerate()
-                    .filter(|(_, &w)| w != 0.0)
-                    .map(|(j, &w)| (j as u8, w)),
-            );
+            weight_entries.extend(row.iter().enumerate().filter(|(_, &w)| w != 0.0).map(|(j, &w)| (j as u8, w)));
         }
         weight_starts.push(weight_entries.len() as u32);
 
@@ -211,10 +189,7 @@ impl Skinner {
     /// World transforms G_j along the tree (G_j's translation is posed joint j).
     fn world_transforms(&self, pose: &BodyPose) -> ([Rigid; NUM_JOINTS], [[f64; 3]; NUM_JOINTS]) {
         let rest = self.rest_joints(&pose.betas);
-        let mut world = [Rigid {
-            r: [[0.0; 3]; 3],
-            t: [0.0; 3],
-        }; NUM_JOINTS];
+        let mut world = [Rigid { r: [[0.0; 3]; 3], t: [0.0; 3] }; NUM_JOINTS];
         for j in 0..NUM_JOINTS {
             let r = pose.rotations[j].map(|row| row.map(f64::from));
             world[j] = match self.parents[j] {
@@ -240,8 +215,7 @@ impl Skinner {
         out.resize_with(poses.len(), PosedBody::default);
         for body in out.iter_mut() {
             body.vertices.clear();
-            body.vertices
-                .extend(self.v_template.chunks_exact(3).map(|c| [c[0], c[1], c[2]]));
+            body.vertices.extend(self.v_template.chunks_exact(3).map(|c| [c[0], c[1], c[2]]));
         }
         self.add_blend_shapes(poses, out);
         for (pose, body) in poses.iter().zip(out.iter_mut()) {
@@ -269,10 +243,8 @@ impl Skinner {
                 c
             })
             .collect();
-        let mut outputs: Vec<&mut [f32]> = out
-            .iter_mut()
-            .map(|body| bytemuck::cast_slice_mut::<[f32; 3], f32>(&mut body.vertices))
-            .collect();
+        let mut outputs: Vec<&mut [f32]> =
+            out.iter_mut().map(|body| bytemuck::cast_slice_mut::<[f32; 3], f32>(&mut body.vertices)).collect();
         for block_start in (0..n).step_by(BLEND_BLOCK) {
             let block_end = (block_start + BLEND_BLOCK).min(n);
             for (k, span) in self.row_spans.iter().enumerate() {
@@ -307,8 +279,8 @@ impl Skinner {
             m
         });
         for (vertex, position) in body.vertices.iter_mut().enumerate() {
-            let entries = &self.weight_entries
-                [self.weight_starts[vertex] as usize..self.weight_starts[vertex + 1] as usize];
+            let entries =
+                &self.weight_entries[self.weight_starts[vertex] as usize..self.weight_starts[vertex + 1] as usize];
             let mut blended = [0.0f32; 12];
             for &(joint, weight) in entries {
                 for (b, a) in blended.iter_mut().zip(&skinning[joint as usize]) {
@@ -332,8 +304,7 @@ impl Skinner {
 fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the features the function is compiled for were just detected.
             unsafe { axpy_avx2_fma(y, a, x) };
             return;
@@ -361,11 +332,7 @@ pub fn vertex_normals(vertices: &[[f32; 3]], faces: &[[u32; 3]], normals: &mut V
         let [a, b, c] = face.map(|i| vertices[i as usize]);
         let e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
         let e2 = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-        let n = [
-            e1[1] * e2[2] - e1[2] * e2[1],
-            e1[2] * e2[0] - e1[0] * e2[2],
-            e1[0] * e2[1] - e1[1] * e2[0],
-        ];
+        let n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
         for &i in face {
             let acc = &mut normals[i as usize];
             for axis in 0..3 {
@@ -375,11 +342,7 @@ pub fn vertex_normals(vertices: &[[f32; 3]], faces: &[[u32; 3]], normals: &mut V
     }
     for n in normals.iter_mut() {
         let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
-        *n = if length > 0.0 {
-            n.map(|x| x / length)
-        } else {
-            [0.0, 0.0, -1.0]
-        };
+        *n = if length > 0.0 { n.map(|x| x / length) } else { [0.0, 0.0, -1.0] };
     }
 }
 
@@ -403,11 +366,7 @@ mod tests {
             }
         }
         // The mannequin's pelvis joint is exactly at the origin and its head at y = 0.60.
-        assert!(
-            out[0].joints[0].iter().all(|c| c.abs() < 1e-5),
-            "{:?}",
-            out[0].joints[0]
-        );
+        assert!(out[0].joints[0].iter().all(|c| c.abs() < 1e-5), "{:?}", out[0].joints[0]);
         assert!((out[0].joints[15][1] - 0.60).abs() < 1e-4);
         assert_eq!(skinner.pose_joints(&BodyPose::rest()), out[0].joints);
     }
@@ -473,10 +432,7 @@ mod tests {
         let skinner = Skinner::new(&absent);
         skinner.pose_all(&poses, &mut without);
         assert_eq!(with_zeros, without);
-        assert_eq!(
-            skinner.blend_rows.len(),
-            MAX_BETAS * absent.num_vertices * 3
-        );
+        assert_eq!(skinner.blend_rows.len(), MAX_BETAS * absent.num_vertices * 3);
 
         // ...and the mannequin's own correctives do change the result (the check can fail).
         let mut corrected = Vec::new();

@@ -24,11 +24,7 @@ pub struct Style {
 
 impl Default for Style {
     fn default() -> Self {
-        Self {
-            mode: RenderMode::Solid,
-            color: PALETTE_COLOR,
-            opacity: DEFAULT_OPACITY as f32,
-        }
+        Self { mode: RenderMode::Solid, color: PALETTE_COLOR, opacity: DEFAULT_OPACITY as f32 }
     }
 }
 

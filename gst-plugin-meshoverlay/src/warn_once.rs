@@ -9,9 +9,7 @@ pub struct WarnOnce<K> {
 
 impl<K> Default for WarnOnce<K> {
     fn default() -> Self {
-        Self {
-            reported: Vec::new(),
-        }
+        Self { reported: Vec::new() }
     }
 }
 

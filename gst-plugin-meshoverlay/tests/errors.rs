@@ -30,18 +30,12 @@ fn pipeline_error(body_model: &std::path::Path) -> Option<String> {
     let _ = pipeline.set_state(gst::State::Playing);
     let bus = pipeline.bus().unwrap();
     let message = bus
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(60),
-            &[gst::MessageType::Error, gst::MessageType::Eos],
-        )
+        .timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::Error, gst::MessageType::Eos])
         .expect("neither an error nor the end within 60 s");
     pipeline.set_state(gst::State::Null).unwrap();
     match message.view() {
         gst::MessageView::Error(err) => {
-            assert_eq!(
-                err.src().map(|s| s.name().to_string()).as_deref(),
-                Some("overlay")
-            );
+            assert_eq!(err.src().map(|s| s.name().to_string()).as_deref(), Some("overlay"));
             Some(err.error().to_string())
         }
         _ => None,
@@ -52,14 +46,8 @@ fn assert_error_names(model: &[u8], file: &str, needle: &str) {
     let path = write_temp(file, model);
     let message = pipeline_error(&path).unwrap_or_else(|| panic!("{file} was accepted"));
     let origin = format!("body model {}", path.display());
-    assert!(
-        message.contains(&origin),
-        "'{message}' does not name the file"
-    );
-    assert!(
-        message.contains(needle),
-        "'{message}' does not contain '{needle}'"
-    );
+    assert!(message.contains(&origin), "'{message}' does not name the file");
+    assert!(message.contains(needle), "'{message}' does not contain '{needle}'");
 }
 
 fn base_model() -> ModelArrays {
@@ -74,12 +62,9 @@ fn a_valid_synthetic_model_plays() {
 
 #[test]
 fn missing_body_model_file() {
-    let message = pipeline_error(std::path::Path::new("/nonexistent/dir/body.safetensors"))
-        .expect("a missing file was accepted");
-    assert!(
-        message.contains("body model /nonexistent/dir/body.safetensors: cannot read the file"),
-        "{message}"
-    );
+    let message =
+        pipeline_error(std::path::Path::new("/nonexistent/dir/body.safetensors")).expect("a missing file was accepted");
+    assert!(message.contains("body model /nonexistent/dir/body.safetensors: cannot read the file"), "{message}");
 }
 
 #[test]
@@ -121,20 +106,12 @@ fn wrong_shape() {
 fn bad_face_index() {
     let mut m = base_model();
     m.faces[4] = 10;
-    assert_error_names(
-        &m.to_bytes(),
-        "face.safetensors",
-        "faces[1][1] = 10 is not a vertex index (V = 10)",
-    );
+    assert_error_names(&m.to_bytes(), "face.safetensors", "faces[1][1] = 10 is not a vertex index (V = 10)");
 }
 
 #[test]
 fn missing_tensor() {
-    let tensors: Vec<RawTensor> = base_model()
-        .tensors()
-        .into_iter()
-        .filter(|t| t.name != "weights")
-        .collect();
+    let tensors: Vec<RawTensor> = base_model().tensors().into_iter().filter(|t| t.name != "weights").collect();
     assert_error_names(
         &safetensors_bytes(&tensors, FORMAT_METADATA),
         "no-weights.safetensors",
@@ -158,11 +135,7 @@ fn wrong_dtype() {
 #[test]
 fn wrong_or_missing_format_metadata() {
     let tensors = base_model().tensors();
-    assert_error_names(
-        &safetensors_bytes(&tensors, &[]),
-        "no-meta.safetensors",
-        "__metadata__ has no 'format'",
-    );
+    assert_error_names(&safetensors_bytes(&tensors, &[]), "no-meta.safetensors", "__metadata__ has no 'format'");
     assert_error_names(
         &safetensors_bytes(&tensors, &[("format", "hmr2-body-model"), ("version", "2")]),
         "version.safetensors",
@@ -174,35 +147,19 @@ fn wrong_or_missing_format_metadata() {
 fn inconsistent_values() {
     let mut m = base_model();
     m.weights[3 * 24] += 0.25;
-    assert_error_names(
-        &m.to_bytes(),
-        "weights.safetensors",
-        "weights of vertex 3 sum to",
-    );
+    assert_error_names(&m.to_bytes(), "weights.safetensors", "weights of vertex 3 sum to");
 
     let mut m = base_model();
     m.v_template[7] = f32::INFINITY;
-    assert_error_names(
-        &m.to_bytes(),
-        "inf.safetensors",
-        "v_template has a non-finite value at flat index 7",
-    );
+    assert_error_names(&m.to_bytes(), "inf.safetensors", "v_template has a non-finite value at flat index 7");
 
     let mut m = base_model();
     m.parents[6] = 8;
-    assert_error_names(
-        &m.to_bytes(),
-        "parents.safetensors",
-        "parents[6] = 8 does not make a tree",
-    );
+    assert_error_names(&m.to_bytes(), "parents.safetensors", "parents[6] = 8 does not make a tree");
 
     let mut m = base_model();
     m.parents[15] = 9;
-    assert_error_names(
-        &m.to_bytes(),
-        "tree.safetensors",
-        "differ from SMPL's kinematic tree",
-    );
+    assert_error_names(&m.to_bytes(), "tree.safetensors", "differ from SMPL's kinematic tree");
 }
 
 #[test]
@@ -213,26 +170,16 @@ fn lost_device_is_an_error_not_a_panic() {
     let poses = FramePoses {
         frame_width: 64,
         frame_height: 48,
-        persons: vec![person(
-            &camera,
-            &[UPRIGHT; 24],
-            [0.0; 10],
-            [0.0, 0.1, 20.0],
-            None,
-        )],
+        persons: vec![person(&camera, &[UPRIGHT; 24], [0.0; 10], [0.0, 0.1, 20.0], None)],
     };
     let mut pixels = solid_frame(64, 48, [0, 0, 0, 255]);
     let mut target = FrameMut::packed(&mut pixels, 64, 48, ChannelOrder::Rgba);
-    renderer
-        .render(&poses, &Style::default(), &mut target)
-        .expect("a healthy device renders");
+    renderer.render(&poses, &Style::default(), &mut target).expect("a healthy device renders");
 
     renderer.simulate_device_loss();
     // The lost-device callback may run on wgpu's own schedule: give it a moment.
     std::thread::sleep(Duration::from_millis(100));
-    let err = renderer
-        .render(&poses, &Style::default(), &mut target)
-        .unwrap_err();
+    let err = renderer.render(&poses, &Style::default(), &mut target).unwrap_err();
     assert!(matches!(err, RenderError::DeviceLost(_)), "{err:?}");
     assert!(err.to_string().starts_with("GPU device lost"), "{err}");
 }
@@ -250,27 +197,13 @@ fn people_wider_than_the_largest_texture_are_an_error_not_a_crash() {
     let poses = FramePoses {
         frame_width: WIDTH,
         frame_height: HEIGHT,
-        persons: vec![person(
-            &camera,
-            &[UPRIGHT; 24],
-            [0.0; 10],
-            [0.0, 0.0, 20.0],
-            None,
-        )],
+        persons: vec![person(&camera, &[UPRIGHT; 24], [0.0; 10], [0.0, 0.0, 20.0], None)],
     };
     let mut pixels = solid_frame(WIDTH, HEIGHT, [0, 0, 0, 255]);
     let original = pixels.clone();
     let mut target = FrameMut::packed(&mut pixels, WIDTH, HEIGHT, ChannelOrder::Rgba);
-    let err = renderer
-        .render(&poses, &Style::default(), &mut target)
-        .unwrap_err();
-    assert!(
-        matches!(err, RenderError::TooLarge { width: WIDTH, .. }),
-        "{err:?}"
-    );
+    let err = renderer.render(&poses, &Style::default(), &mut target).unwrap_err();
+    assert!(matches!(err, RenderError::TooLarge { width: WIDTH, .. }), "{err:?}");
     assert!(err.to_string().contains("largest texture"), "{err}");
-    assert!(
-        pixels == original,
-        "a failed render must leave the frame untouched"
-    );
+    assert!(pixels == original, "a failed render must leave the frame untouched");
 }

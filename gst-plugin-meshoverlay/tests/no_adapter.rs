@@ -11,11 +11,7 @@ use gstmeshoverlay::renderer::{BackendChoice, RenderError, Renderer};
 
 fn hide_drivers() {
     // Read by the Vulkan loader and by libglvnd's EGL when the first instance is made.
-    for variable in [
-        "VK_ICD_FILENAMES",
-        "VK_DRIVER_FILES",
-        "__EGL_VENDOR_LIBRARY_FILENAMES",
-    ] {
+    for variable in ["VK_ICD_FILENAMES", "VK_DRIVER_FILES", "__EGL_VENDOR_LIBRARY_FILENAMES"] {
         std::env::set_var(variable, "/nonexistent/meshoverlay-test.json");
     }
 }
@@ -30,10 +26,7 @@ fn start_error(backend: &str) -> String {
     let message = pipeline
         .bus()
         .unwrap()
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(60),
-            &[gst::MessageType::Error, gst::MessageType::Eos],
-        )
+        .timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::Error, gst::MessageType::Eos])
         .expect("no message within 60 s");
     pipeline.set_state(gst::State::Null).unwrap();
     match message.view() {
@@ -54,16 +47,10 @@ fn no_adapter_names_the_backends_tried() {
     }
 
     let message = start_error("vulkan");
-    assert!(
-        message.starts_with("no GPU adapter found (backends tried: Vulkan"),
-        "{message}"
-    );
+    assert!(message.starts_with("no GPU adapter found (backends tried: Vulkan"), "{message}");
     assert!(!message.contains("GL:"), "{message}");
 
     let message = start_error("auto");
-    assert!(
-        message.starts_with("no GPU adapter found (backends tried: Vulkan"),
-        "{message}"
-    );
+    assert!(message.starts_with("no GPU adapter found (backends tried: Vulkan"), "{message}");
     assert!(message.contains("; GL:"), "{message}");
 }

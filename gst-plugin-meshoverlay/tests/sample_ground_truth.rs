@@ -13,10 +13,7 @@ use hmr2_meta::pose::{FramePoses, PersonPose};
 use serde_json::Value;
 
 fn ground_truth() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../models/sample/sample_poses.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/sample/sample_poses.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -68,52 +65,29 @@ fn skinned_joints_match_the_python_reference() {
 #[test]
 fn rendered_silhouette_fills_the_reference_box() {
     let truth = ground_truth();
-    let (w, h) = (
-        truth["width"].as_u64().unwrap() as u32,
-        truth["height"].as_u64().unwrap() as u32,
-    );
+    let (w, h) = (truth["width"].as_u64().unwrap() as u32, truth["height"].as_u64().unwrap() as u32);
     let caps = format!("video/x-raw,format=BGRx,width={w},height={h},framerate=30/1");
     let mut harness = harness(&caps, &[("opacity", 1.0f64.into())]);
     let background = solid_frame(w, h, [0, 0, 0, 0]);
     for index in [0usize, 23, 47, 89] {
         let frame = &truth["frames"][index];
-        let poses = FramePoses {
-            frame_width: w,
-            frame_height: h,
-            persons: vec![person_of(frame)],
-        };
-        let out = buffer_bytes(
-            &harness
-                .push_and_pull(buffer_with_poses(&background, Some(&poses)))
-                .unwrap(),
-        );
+        let poses = FramePoses { frame_width: w, frame_height: h, persons: vec![person_of(frame)] };
+        let out = buffer_bytes(&harness.push_and_pull(buffer_with_poses(&background, Some(&poses))).unwrap());
         let mask = changed_mask(&background, &out);
-        let columns: Vec<u32> = (0..w)
-            .filter(|&x| (0..h).any(|y| mask[(y * w + x) as usize]))
-            .collect();
+        let columns: Vec<u32> = (0..w).filter(|&x| (0..h).any(|y| mask[(y * w + x) as usize])).collect();
         let (top, bottom) = mask_rows(&mask, w).expect("drawn");
         // Covered pixels span the box: pixel i is covered when its centre i + 0.5 is inside.
         let bbox = floats(&frame["bbox"]);
-        let found = [
-            columns[0] as f32 + 0.5,
-            top as f32 + 0.5,
-            *columns.last().unwrap() as f32 + 0.5,
-            bottom as f32 + 0.5,
-        ];
+        let found =
+            [columns[0] as f32 + 0.5, top as f32 + 0.5, *columns.last().unwrap() as f32 + 0.5, bottom as f32 + 0.5];
         for k in 0..4 {
-            assert!(
-                (found[k] - bbox[k]).abs() <= 1.0,
-                "frame {index}: box {found:?} vs reference {bbox:?}"
-            );
+            assert!((found[k] - bbox[k]).abs() <= 1.0, "frame {index}: box {found:?} vs reference {bbox:?}");
         }
         // Every projected joint lies on the body.
         let joints_2d = floats(&frame["joints_2d"]);
         for j in 0..24 {
             let (u, v) = (joints_2d[j * 2] as u32, joints_2d[j * 2 + 1] as u32);
-            assert!(
-                mask[(v * w + u) as usize],
-                "frame {index}: joint {j} at ({u}, {v}) is not drawn"
-            );
+            assert!(mask[(v * w + u) as usize], "frame {index}: joint {j} at ({u}, {v}) is not drawn");
         }
     }
 }

@@ -26,15 +26,9 @@ fn max_error(arrays: &ModelArrays, model: &BodyModel, poses: &[BodyPose]) -> f64
     skinner.pose_all(poses, &mut posed);
     let mut worst = 0.0f64;
     for (pose, body) in poses.iter().zip(&posed) {
-        let (vertices, joints) =
-            reference_forward(arrays, &pose.betas, &pose.rotations, pose.translation);
+        let (vertices, joints) = reference_forward(arrays, &pose.betas, &pose.rotations, pose.translation);
         assert_eq!(body.vertices.len(), vertices.len());
-        for (got, want) in body
-            .vertices
-            .iter()
-            .zip(&vertices)
-            .chain(body.joints.iter().zip(&joints))
-        {
+        for (got, want) in body.vertices.iter().zip(&vertices).chain(body.joints.iter().zip(&joints)) {
             for a in 0..3 {
                 worst = worst.max((got[a] as f64 - want[a]).abs());
             }
@@ -54,9 +48,8 @@ fn mannequin_matches_reference_for_random_poses_and_shapes() {
     let arrays = mannequin_arrays();
     let model = BodyModel::bundled().unwrap();
     let mut rng = Rng::new(1);
-    let poses: Vec<BodyPose> = (0..4)
-        .map(|i| random_pose(&mut rng, 3.0, [0.3 * i as f32, -0.2, 1.5 * i as f32]))
-        .collect();
+    let poses: Vec<BodyPose> =
+        (0..4).map(|i| random_pose(&mut rng, 3.0, [0.3 * i as f32, -0.2, 1.5 * i as f32])).collect();
     let error = max_error(&arrays, &model, &poses);
     assert!(error < TOLERANCE, "max error {error}");
 }
@@ -69,9 +62,7 @@ fn synthetic_models_match_reference() {
         let arrays = random_model(&mut rng, v, s);
         let model = BodyModel::from_bytes(&arrays.to_bytes(), "synthetic").unwrap();
         assert_eq!(model.num_shape_coeffs, s);
-        let poses: Vec<BodyPose> = (0..3)
-            .map(|_| random_pose(&mut rng, 2.0, [0.1, 0.2, 0.3]))
-            .collect();
+        let poses: Vec<BodyPose> = (0..3).map(|_| random_pose(&mut rng, 2.0, [0.1, 0.2, 0.3])).collect();
         let error = max_error(&arrays, &model, &poses);
         assert!(error < TOLERANCE, "V {v}, S {s}: max error {error}");
     }
@@ -98,11 +89,7 @@ fn reference_is_sensitive_to_the_pose_feature_layout() {
         .vertices
         .iter()
         .zip(&vertices)
-        .map(|(a, b)| {
-            (0..3)
-                .map(|k| (a[k] as f64 - b[k]).abs())
-                .fold(0.0, f64::max)
-        })
+        .map(|(a, b)| (0..3).map(|k| (a[k] as f64 - b[k]).abs()).fold(0.0, f64::max))
         .fold(0.0, f64::max);
     assert!(error > 1e-3, "a transposed pose went unnoticed ({error})");
 }

@@ -95,15 +95,10 @@ fn libraries_unloaded() -> Option<u64> {
 
 /// Starts the element with the body model at `model`, draws one person, stops it.
 fn cycle(model: &std::path::Path, poses: &FramePoses) {
-    let properties = [
-        ("opacity", 1.0f64.to_value()),
-        ("body-model", model.to_str().unwrap().to_value()),
-    ];
+    let properties = [("opacity", 1.0f64.to_value()), ("body-model", model.to_str().unwrap().to_value())];
     let mut h = harness(CAPS, &properties);
     let background = solid_frame(W, H, [0, 0, 0, 255]);
-    let out = h
-        .push_and_pull(buffer_with_poses(&background, Some(poses)))
-        .unwrap();
+    let out = h.push_and_pull(buffer_with_poses(&background, Some(poses))).unwrap();
     assert!(buffer_bytes(&out) != background, "the person was not drawn");
     h.element().unwrap().set_state(gst::State::Null).unwrap();
 }
@@ -118,13 +113,7 @@ fn start_stop_cycles_keep_no_memory() {
     let poses = FramePoses {
         frame_width: W,
         frame_height: H,
-        persons: vec![person(
-            &camera,
-            &rotations,
-            [0.0; 10],
-            [0.0, 0.1, 40.0],
-            None,
-        )],
+        persons: vec![person(&camera, &rotations, [0.0; 10], [0.0, 0.1, 40.0], None)],
     };
     let (mut at_start, mut at_end) = (u64::MAX, u64::MAX);
     let mut unloaded_at_start = None;
@@ -140,9 +129,7 @@ fn start_stop_cycles_keep_no_memory() {
             at_end = at_end.min(rss_bytes());
         }
     }
-    let unloaded = libraries_unloaded()
-        .zip(unloaded_at_start)
-        .map(|(a, b)| a - b);
+    let unloaded = libraries_unloaded().zip(unloaded_at_start).map(|(a, b)| a - b);
     let growth = at_end as f64 - at_start as f64;
     let per_cycle = growth / (CYCLES - MEASURED_FROM) as f64;
     println!(
@@ -152,10 +139,7 @@ fn start_stop_cycles_keep_no_memory() {
         growth / 1024.0,
         per_cycle / 1024.0
     );
-    assert!(
-        unloaded.is_none_or(|n| n == 0),
-        "{unloaded:?} shared libraries were unloaded by starting and stopping"
-    );
+    assert!(unloaded.is_none_or(|n| n == 0), "{unloaded:?} shared libraries were unloaded by starting and stopping");
     assert!(
         per_cycle <= BOUND_PER_CYCLE,
         "{:.1} KiB kept per start/stop cycle (bound {:.0} KiB)",

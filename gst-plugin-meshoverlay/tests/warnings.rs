@@ -41,15 +41,9 @@ fn upright_person(track_id: Option<u64>) -> PersonPose {
 /// Pushes a frame with a good person (index 0) and `bad` (index 1, track 7); returns
 /// whether the frame changed.
 fn push(h: &mut gst_check::Harness, bad: &PersonPose) -> bool {
-    let poses = FramePoses {
-        frame_width: W,
-        frame_height: H,
-        persons: vec![upright_person(Some(3)), bad.clone()],
-    };
+    let poses = FramePoses { frame_width: W, frame_height: H, persons: vec![upright_person(Some(3)), bad.clone()] };
     let background = solid_frame(W, H, [0, 0, 0, 255]);
-    let out = h
-        .push_and_pull(buffer_with_poses(&background, Some(&poses)))
-        .unwrap();
+    let out = h.push_and_pull(buffer_with_poses(&background, Some(&poses))).unwrap();
     buffer_bytes(&out) != background
 }
 
@@ -59,46 +53,22 @@ fn each_undrawable_value_is_warned_about_once() {
     type Change = fn(&mut PersonPose);
     // Each change, and the words its warning must contain (None: a kind already reported).
     let cases: [(&str, Change, Option<&str>); 11] = [
-        (
-            "NaN in body-pose",
-            |p| p.body_pose[4][1][2] = f32::NAN,
-            Some("field 'body-pose' holds a non-finite value"),
-        ),
-        (
-            "NaN elsewhere in body-pose",
-            |p| p.body_pose[20][0][0] = f32::NAN,
-            None,
-        ),
+        ("NaN in body-pose", |p| p.body_pose[4][1][2] = f32::NAN, Some("field 'body-pose' holds a non-finite value")),
+        ("NaN elsewhere in body-pose", |p| p.body_pose[20][0][0] = f32::NAN, None),
         (
             "Inf in global-orient",
             |p| p.global_orient[0][0] = f32::INFINITY,
             Some("field 'global-orient' holds a non-finite value"),
         ),
-        (
-            "NaN in betas",
-            |p| p.betas[9] = f32::NAN,
-            Some("field 'betas' holds a non-finite value"),
-        ),
-        (
-            "-Inf in cam-t",
-            |p| p.cam_t[0] = f32::NEG_INFINITY,
-            Some("field 'cam-t' holds a non-finite value"),
-        ),
+        ("NaN in betas", |p| p.betas[9] = f32::NAN, Some("field 'betas' holds a non-finite value")),
+        ("-Inf in cam-t", |p| p.cam_t[0] = f32::NEG_INFINITY, Some("field 'cam-t' holds a non-finite value")),
         (
             "NaN in principal-point",
             |p| p.principal_point[1] = f32::NAN,
             Some("field 'principal-point' holds a non-finite value"),
         ),
-        (
-            "NaN focal length",
-            |p| p.focal_length = f32::NAN,
-            Some("field 'focal-length' holds a non-finite value"),
-        ),
-        (
-            "zero focal length",
-            |p| p.focal_length = 0.0,
-            Some("focal length 0 is not positive"),
-        ),
+        ("NaN focal length", |p| p.focal_length = f32::NAN, Some("field 'focal-length' holds a non-finite value")),
+        ("zero focal length", |p| p.focal_length = 0.0, Some("focal length 0 is not positive")),
         ("negative focal length", |p| p.focal_length = -250.0, None),
         (
             "body at the camera",
@@ -140,7 +110,8 @@ fn each_undrawable_value_is_warned_about_once() {
     let posted = warnings(&bus);
     assert_eq!(posted.len(), 1, "{posted:?}");
     assert!(
-        posted[0].starts_with("person 1 (untracked) in the pose metadata is not drawn: focal length -1 is not positive"),
+        posted[0]
+            .starts_with("person 1 (untracked) in the pose metadata is not drawn: focal length -1 is not positive"),
         "{}",
         posted[0]
     );
@@ -148,16 +119,10 @@ fn each_undrawable_value_is_warned_about_once() {
 
 /// A buffer whose pose metadata has been altered by `change` after it was written.
 fn buffer_with_altered_meta(change: impl Fn(&mut gst::StructureRef)) -> gst::Buffer {
-    let poses = FramePoses {
-        frame_width: W,
-        frame_height: H,
-        persons: vec![upright_person(Some(1))],
-    };
+    let poses = FramePoses { frame_width: W, frame_height: H, persons: vec![upright_person(Some(1))] };
     let mut buffer = buffer_with_poses(&solid_frame(W, H, [0, 0, 0, 255]), Some(&poses));
     {
-        let mut meta =
-            gst::meta::CustomMeta::from_mut_buffer(buffer.get_mut().unwrap(), POSE_META_NAME)
-                .unwrap();
+        let mut meta = gst::meta::CustomMeta::from_mut_buffer(buffer.get_mut().unwrap(), POSE_META_NAME).unwrap();
         change(meta.mut_structure());
     }
     buffer
@@ -192,11 +157,7 @@ fn unreadable_and_mismatched_metadata_are_warned_about_once_per_kind() {
             |s| s.set("frame-width", 400i32),
             Some("pose metadata describes a 400x120 picture, frames are 160x120"),
         ),
-        (
-            "the same shape again",
-            |s| s.set("frame-width", 300i32),
-            None,
-        ),
+        ("the same shape again", |s| s.set("frame-width", 300i32), None),
     ];
     let clean = solid_frame(W, H, [0, 0, 0, 255]);
     for (name, change, expected) in cases {

@@ -24,10 +24,7 @@ pub const MAX_COORDINATE: f64 = 65536.0;
 #[derive(Debug, thiserror::Error)]
 pub enum BoxFileError {
     #[error("cannot read boxes file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("boxes file {path}: {source}")]
     Invalid { path: PathBuf, source: BoxLineError },
 }
@@ -36,30 +33,13 @@ pub enum BoxFileError {
 #[derive(Debug, thiserror::Error)]
 pub enum BoxLineError {
     #[error("line {line}: {source}")]
-    Json {
-        line: usize,
-        source: serde_json::Error,
-    },
+    Json { line: usize, source: serde_json::Error },
     #[error("line {line}: box {index} has a coordinate that is not a finite number ({value:?})")]
-    NotFinite {
-        line: usize,
-        index: usize,
-        value: f64,
-    },
-    #[error(
-        "line {line}: box {index} has a coordinate beyond ±{MAX_COORDINATE} pixels ({value:?})"
-    )]
-    OutOfBounds {
-        line: usize,
-        index: usize,
-        value: f64,
-    },
+    NotFinite { line: usize, index: usize, value: f64 },
+    #[error("line {line}: box {index} has a coordinate beyond ±{MAX_COORDINATE} pixels ({value:?})")]
+    OutOfBounds { line: usize, index: usize, value: f64 },
     #[error("line {line}: box {index} {coords:?} is empty or inverted (x1 <= x0 or y1 <= y0)")]
-    Empty {
-        line: usize,
-        index: usize,
-        coords: [f64; 4],
-    },
+    Empty { line: usize, index: usize, coords: [f64; 4] },
 }
 
 #[derive(Deserialize)]
@@ -81,11 +61,7 @@ fn check_box(line: usize, index: usize, b: &[f64; 4]) -> Result<[f32; 4], BoxLin
         return Err(BoxLineError::OutOfBounds { line, index, value });
     }
     if !(b[2] > b[0] && b[3] > b[1]) {
-        return Err(BoxLineError::Empty {
-            line,
-            index,
-            coords: *b,
-        });
+        return Err(BoxLineError::Empty { line, index, coords: *b });
     }
     Ok(b.map(|v| v as f32))
 }
@@ -93,37 +69,24 @@ fn check_box(line: usize, index: usize, b: &[f64; 4]) -> Result<[f32; 4], BoxLin
 impl BoxTable {
     pub fn parse(text: &str) -> Result<Self, BoxLineError> {
         let mut table = HashMap::new();
-        for (n, text) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
+        for (n, text) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let line = n + 1;
-            let parsed: Line =
-                serde_json::from_str(text).map_err(|source| BoxLineError::Json { line, source })?;
+            let parsed: Line = serde_json::from_str(text).map_err(|source| BoxLineError::Json { line, source })?;
             let boxes = parsed
                 .boxes
                 .iter()
                 .enumerate()
                 .map(|(index, b)| check_box(line, index, b))
                 .collect::<Result<Vec<_>, _>>()?;
-            table
-                .entry(parsed.frame_index)
-                .or_insert_with(Vec::new)
-                .extend(boxes);
+            table.entry(parsed.frame_index).or_insert_with(Vec::new).extend(boxes);
         }
         Ok(Self(table))
     }
 
     pub fn load(path: &Path) -> Result<Self, BoxFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BoxFileError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|source| BoxFileError::Invalid {
-            path: path.to_owned(),
-            source,
-        })
+        let text =
+            std::fs::read_to_string(path).map_err(|source| BoxFileError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text).map_err(|source| BoxFileError::Invalid { path: path.to_owned(), source })
     }
 
     /// Region-of-interest rectangles (x, y, width, height) for a frame, rounded outwards
@@ -148,9 +111,7 @@ pub fn install(pad: &gst::Pad, table: BoxTable) {
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         let index = next_index.fetch_add(1, Ordering::Relaxed);
         let rois = table.rois(index);
-        if let (false, Some(gst::PadProbeData::Buffer(buffer))) =
-            (rois.is_empty(), info.data.as_mut())
-        {
+        if let (false, Some(gst::PadProbeData::Buffer(buffer))) = (rois.is_empty(), info.data.as_mut()) {
             let buffer = buffer.make_mut();
             for rect in rois {
                 gst_video::VideoRegionOfInterestMeta::add(buffer, "person", rect);
@@ -192,38 +153,20 @@ mod tests {
         for coord in ["1e39", "-1e39", "70000"] {
             let text = format!("{good}{{\"frame_index\": 1, \"boxes\": [[0, 0, {coord}, 10]]}}\n");
             let err = BoxTable::parse(&text).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    BoxLineError::OutOfBounds {
-                        line: 2,
-                        index: 0,
-                        ..
-                    }
-                ),
-                "{coord}: {err}"
-            );
+            assert!(matches!(err, BoxLineError::OutOfBounds { line: 2, index: 0, .. }), "{coord}: {err}");
         }
         let text = format!("{good}\n{{\"frame_index\": 1, \"boxes\": [[0, 0, 1e400, 10]]}}\n");
         let err = BoxTable::parse(&text).unwrap_err();
         assert!(err.to_string().starts_with("line 3:"), "{err}");
         // The bound itself is accepted, and boxes may reach outside the frame.
-        let edge = format!(
-            "{{\"frame_index\": 0, \"boxes\": [[-{MAX_COORDINATE}, -5, {MAX_COORDINATE}, 10]]}}"
-        );
-        assert_eq!(
-            BoxTable::parse(&edge).unwrap().rois(0),
-            vec![(0, 0, 65536, 10)]
-        );
+        let edge = format!("{{\"frame_index\": 0, \"boxes\": [[-{MAX_COORDINATE}, -5, {MAX_COORDINATE}, 10]]}}");
+        assert_eq!(BoxTable::parse(&edge).unwrap().rois(0), vec![(0, 0, 65536, 10)]);
     }
 
     #[test]
     fn load_names_the_file() {
         let err = BoxTable::load(Path::new("/nonexistent/boxes.jsonl")).unwrap_err();
         assert!(matches!(err, BoxFileError::Read { .. }));
-        assert!(
-            err.to_string().contains("/nonexistent/boxes.jsonl"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("/nonexistent/boxes.jsonl"), "{err}");
     }
 }

@@ -12,10 +12,7 @@ use std::fmt::Write as _;
 /// named element (`name.` in gst-launch syntax).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
-    Element {
-        factory: String,
-        props: Vec<(String, String)>,
-    },
+    Element { factory: String, props: Vec<(String, String)> },
     Caps(String),
     Ref(String),
 }
@@ -37,10 +34,7 @@ pub struct El {
 
 /// Starts an element node.
 pub fn el(factory: &str) -> El {
-    El {
-        factory: factory.to_owned(),
-        props: Vec::new(),
-    }
+    El { factory: factory.to_owned(), props: Vec::new() }
 }
 
 impl El {
@@ -66,10 +60,7 @@ impl El {
 
 impl From<El> for Node {
     fn from(e: El) -> Self {
-        Node::Element {
-            factory: e.factory,
-            props: e.props,
-        }
+        Node::Element { factory: e.factory, props: e.props }
     }
 }
 
@@ -113,9 +104,7 @@ pub enum Style {
 }
 
 fn plain_value(v: &str) -> bool {
-    !v.is_empty()
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-+./:@%,=".contains(c))
+    !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "_-+./:@%,=".contains(c))
 }
 
 fn parse_quote(v: &str) -> String {
@@ -136,11 +125,7 @@ fn parse_quote(v: &str) -> String {
 
 /// Quotes one shell word when needed.
 pub fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-+./:@%,=".contains(c))
-    {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_-+./:@%,=".contains(c)) {
         word.to_owned()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
@@ -187,11 +172,7 @@ impl Chain {
 
 impl Description {
     pub fn render(&self, style: Style) -> String {
-        self.0
-            .iter()
-            .map(|c| c.render(style))
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.0.iter().map(|c| c.render(style)).collect::<Vec<_>>().join(" ")
     }
 
     /// The command line a user can paste into a shell.
@@ -207,13 +188,8 @@ mod tests {
     #[test]
     fn renders_both_styles() {
         let d = Description(vec![
-            Chain::new()
-                .then(el("filesrc").prop("location", "/tmp/a b.mp4"))
-                .then(el("qtdemux").name("demux")),
-            Chain::new()
-                .to_ref("demux")
-                .caps("video/x-raw,format=I420")
-                .then(el("fakesink").prop("sync", false)),
+            Chain::new().then(el("filesrc").prop("location", "/tmp/a b.mp4")).then(el("qtdemux").name("demux")),
+            Chain::new().to_ref("demux").caps("video/x-raw,format=I420").then(el("fakesink").prop("sync", false)),
         ]);
         assert_eq!(
             d.render(Style::Parse),

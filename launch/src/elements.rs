@@ -36,10 +36,7 @@ pub const ELEMENT_PACKAGES: &[(&str, &str)] = &[
 
 /// The Debian package that provides `element`, when the tool knows it.
 pub fn debian_package(element: &str) -> Option<&'static str> {
-    ELEMENT_PACKAGES
-        .iter()
-        .find(|(e, _)| *e == element)
-        .map(|(_, p)| *p)
+    ELEMENT_PACKAGES.iter().find(|(e, _)| *e == element).map(|(_, p)| *p)
 }
 
 /// Why a pipeline could not be built.
@@ -66,11 +63,7 @@ fn missing_one(element: &str) -> String {
 /// `; `.
 pub fn missing_text(elements: &[String]) -> String {
     let parts: Vec<String> = elements.iter().map(|e| missing_one(e)).collect();
-    let noun = if elements.len() == 1 {
-        "element"
-    } else {
-        "elements"
-    };
+    let noun = if elements.len() == 1 { "element" } else { "elements" };
     format!("missing {noun} {}", parts.join("; "))
 }
 
@@ -83,11 +76,7 @@ pub fn build_pipeline(description: &Description) -> Result<gst::Pipeline, BuildE
     let element = match built {
         Ok(element) => element,
         Err(e) => {
-            let missing: Vec<String> = context
-                .missing_elements()
-                .into_iter()
-                .map(|s| s.to_string())
-                .collect();
+            let missing: Vec<String> = context.missing_elements().into_iter().map(|s| s.to_string()).collect();
             let message = crate::one_line(e.message(), 300);
             return Err(if !missing.is_empty() {
                 BuildError::MissingElements(missing)
@@ -98,9 +87,7 @@ pub fn build_pipeline(description: &Description) -> Result<gst::Pipeline, BuildE
             });
         }
     };
-    element
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| BuildError::NotAPipeline)
+    element.downcast::<gst::Pipeline>().map_err(|_| BuildError::NotAPipeline)
 }
 
 #[cfg(test)]
@@ -110,10 +97,7 @@ mod tests {
 
     #[test]
     fn names_the_package_of_a_missing_element() {
-        assert_eq!(
-            missing_text(&["x264enc".to_owned()]),
-            "missing element x264enc: install gstreamer1.0-plugins-ugly"
-        );
+        assert_eq!(missing_text(&["x264enc".to_owned()]), "missing element x264enc: install gstreamer1.0-plugins-ugly");
         assert_eq!(
             missing_text(&["h264parse".to_owned(), "nosuch".to_owned()]),
             "missing elements h264parse: install gstreamer1.0-plugins-bad; nosuch (no package known for it)"
@@ -129,12 +113,8 @@ mod tests {
         use clap::Parser;
         gst::init().unwrap();
         let parse = |args: &[&str]| Cli::try_parse_from(args).unwrap().command;
-        let Command::File(file) = parse(&["hmr2-launch", "file", "in.mp4"]) else {
-            unreachable!()
-        };
-        let Command::Rtsp(rtsp) = parse(&["hmr2-launch", "rtsp", "rtsp://h/x"]) else {
-            unreachable!()
-        };
+        let Command::File(file) = parse(&["hmr2-launch", "file", "in.mp4"]) else { unreachable!() };
+        let Command::Rtsp(rtsp) = parse(&["hmr2-launch", "rtsp", "rtsp://h/x"]) else { unreachable!() };
         let common = &file.common;
         let mut descriptions = Vec::new();
         for sink in [
@@ -143,10 +123,7 @@ mod tests {
             Sink::File("o.mov".into()),
             Sink::Display,
             Sink::Null,
-            Sink::Serve {
-                port: 8554,
-                mount: "/x".into(),
-            },
+            Sink::Serve { port: 8554, mount: "/x".into() },
         ] {
             let p = plan::file_plan("file:///in.mp4", true, common, sink.clone()).unwrap();
             descriptions.push(p.main);
@@ -159,8 +136,7 @@ mod tests {
             for node in d.0.iter().flat_map(|c| &c.0) {
                 if let Node::Element { factory, .. } = node {
                     assert!(
-                        debian_package(factory).is_some()
-                            || ["hmr2pose", "meshoverlay"].contains(&factory.as_str()),
+                        debian_package(factory).is_some() || ["hmr2pose", "meshoverlay"].contains(&factory.as_str()),
                         "{factory} is not in ELEMENT_PACKAGES"
                     );
                 }
@@ -184,9 +160,7 @@ mod tests {
             Err(BuildError::MissingElements(m)) => assert_eq!(m, ["hmr2-no-such-element"]),
             other => panic!("expected a missing element, got {other:?}"),
         }
-        let ok = Description(vec![Chain::new()
-            .then(el("videotestsrc"))
-            .then(el("fakesink"))]);
+        let ok = Description(vec![Chain::new().then(el("videotestsrc")).then(el("fakesink"))]);
         assert!(build_pipeline(&ok).is_ok());
     }
 }

@@ -59,18 +59,12 @@ pub struct Failure {
 impl Failure {
     /// Bad command line.
     pub fn usage(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            code: EXIT_USAGE,
-        }
+        Self { message: message.into(), code: EXIT_USAGE }
     }
 
     /// Anything that went wrong at run time.
     pub fn runtime(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            code: EXIT_FAILURE,
-        }
+        Self { message: message.into(), code: EXIT_FAILURE }
     }
 }
 
@@ -142,14 +136,8 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_owned());
-        let place = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        eprintln!(
-            "hmr2-launch: internal error{place}: {}",
-            one_line(&payload, 300)
-        );
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("hmr2-launch: internal error{place}: {}", one_line(&payload, 300));
     }));
 }
 
@@ -198,10 +186,7 @@ mod tests {
             clean_debug("../libs/gst/base/gstbasesrc.c(3132): gst_base_src_loop (): /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0:\nstreaming stopped, reason not-negotiated (-4)"),
             "streaming stopped, reason not-negotiated (-4)"
         );
-        assert_eq!(
-            clean_debug("x.rs(1): f (): /GstPipeline:p/GstMeshOverlay:overlay"),
-            ""
-        );
+        assert_eq!(clean_debug("x.rs(1): f (): /GstPipeline:p/GstMeshOverlay:overlay"), "");
         assert_eq!(clean_debug("plain text"), "plain text");
     }
 }

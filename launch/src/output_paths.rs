@@ -35,11 +35,7 @@ const MAX_LINKS: usize = 40;
 /// exist yet.
 pub fn resolve(path: &Path) -> io::Result<Resolved> {
     let mut pending: Vec<PathBuf> = Vec::new();
-    let absolute = if path.is_absolute() {
-        path.to_owned()
-    } else {
-        std::env::current_dir()?.join(path)
-    };
+    let absolute = if path.is_absolute() { path.to_owned() } else { std::env::current_dir()?.join(path) };
     // Components still to walk, last first, so a link's target can be pushed in front.
     let push_components = |pending: &mut Vec<PathBuf>, p: &Path| {
         for c in p.components().rev() {
@@ -99,26 +95,13 @@ pub fn resolve(path: &Path) -> io::Result<Resolved> {
 #[derive(Debug, thiserror::Error)]
 pub enum OutputPathError {
     #[error("{option} {path} is {what} ({read}): refusing to overwrite a file the run reads")]
-    IsRead {
-        option: &'static str,
-        path: PathBuf,
-        what: &'static str,
-        read: PathBuf,
-    },
+    IsRead { option: &'static str, path: PathBuf, what: &'static str, read: PathBuf },
     #[error("{first} and {second} name the same file ({path}): give each its own")]
-    SameOutputs {
-        first: &'static str,
-        second: &'static str,
-        path: PathBuf,
-    },
+    SameOutputs { first: &'static str, second: &'static str, path: PathBuf },
     #[error("{option} {path} is a directory: give a file name")]
     IsDirectory { option: &'static str, path: PathBuf },
     #[error("cannot resolve {option} {path}: {source}")]
-    Unresolvable {
-        option: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
+    Unresolvable { option: &'static str, path: PathBuf, source: io::Error },
 }
 
 /// A file the run reads, described for the error message ("the input", "the model").
@@ -136,14 +119,8 @@ pub struct OutputFile<'a> {
 /// Checks that no output is a directory, a file the run reads, or the other output.
 /// Returns the outputs resolved, in order. Files read that cannot be resolved (missing
 /// ones) are left to the caller's existence checks.
-pub fn check_outputs(
-    reads: &[ReadFile],
-    outputs: &[OutputFile],
-) -> Result<Vec<Resolved>, OutputPathError> {
-    let reads: Vec<(&ReadFile, Resolved)> = reads
-        .iter()
-        .filter_map(|r| Some((r, resolve(r.path).ok()?)))
-        .collect();
+pub fn check_outputs(reads: &[ReadFile], outputs: &[OutputFile]) -> Result<Vec<Resolved>, OutputPathError> {
+    let reads: Vec<(&ReadFile, Resolved)> = reads.iter().filter_map(|r| Some((r, resolve(r.path).ok()?))).collect();
     let mut resolved: Vec<(&OutputFile, Resolved)> = Vec::new();
     for out in outputs {
         let r = resolve(out.path).map_err(|source| OutputPathError::Unresolvable {
@@ -152,10 +129,7 @@ pub fn check_outputs(
             source,
         })?;
         if r.is_dir {
-            return Err(OutputPathError::IsDirectory {
-                option: out.option,
-                path: out.path.to_owned(),
-            });
+            return Err(OutputPathError::IsDirectory { option: out.option, path: out.path.to_owned() });
         }
         if let Some((read, _)) = reads.iter().find(|(_, rr)| rr.same_file(&r)) {
             return Err(OutputPathError::IsRead {
@@ -183,18 +157,14 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("hmr2-launch-paths-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("hmr2-launch-paths-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir.canonicalize().unwrap()
     }
 
     fn read<'a>(path: &'a Path) -> [ReadFile<'a>; 1] {
-        [ReadFile {
-            what: "the input",
-            path,
-        }]
+        [ReadFile { what: "the input", path }]
     }
 
     fn out<'a>(option: &'static str, path: &'a Path) -> OutputFile<'a> {
@@ -238,23 +208,14 @@ mod tests {
             std::fs::create_dir_all(dir.join("sub")).unwrap();
             let o = dir.join(name);
             let err = check_outputs(&reads, &[out("-o", &o)]).unwrap_err();
-            assert!(
-                matches!(err, OutputPathError::IsRead { .. }),
-                "{name}: {err}"
-            );
+            assert!(matches!(err, OutputPathError::IsRead { .. }), "{name}: {err}");
             assert!(err.to_string().contains("is the input"), "{err}");
         }
         let err = check_outputs(&reads, &[out("-o", &dir), out("--poses", &dir)]).unwrap_err();
         assert!(matches!(err, OutputPathError::IsDirectory { .. }), "{err}");
         let (a, b) = (dir.join("o.mp4"), dir.join("./o.mp4"));
         let err = check_outputs(&reads, &[out("-o", &a), out("--poses", &b)]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "-o and --poses name the same file ({}): give each its own",
-                b.display()
-            )
-        );
+        assert_eq!(err.to_string(), format!("-o and --poses name the same file ({}): give each its own", b.display()));
         let p = dir.join("p.jsonl");
         let ok = check_outputs(&reads, &[out("-o", &a), out("--poses", &p)]).unwrap();
         assert_eq!(ok[1].path, p);

@@ -23,10 +23,7 @@ pub const TEMP_SUFFIX: &str = ".hmr2-launch.part";
 /// The temporary file an output to `target` is written to: `.NAME.hmr2-launch.part` beside
 /// it.
 pub fn temp_path_for(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     target.with_file_name(format!(".{name}{TEMP_SUFFIX}"))
 }
 
@@ -47,9 +44,7 @@ pub fn remove_all() {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PendingOutputError {
-    #[error(
-        "{target} is being written by another hmr2-launch run (its temporary file {temp} is locked)"
-    )]
+    #[error("{target} is being written by another hmr2-launch run (its temporary file {temp} is locked)")]
     Busy { target: PathBuf, temp: PathBuf },
     #[error("cannot create {temp}: {source}")]
     Create { temp: PathBuf, source: io::Error },
@@ -86,16 +81,10 @@ impl PendingOutput {
     pub fn create(target: &Path) -> Result<Self, PendingOutputError> {
         let existing = std::fs::metadata(target).ok();
         if existing.as_ref().is_some_and(|m| !m.is_file()) {
-            return Ok(Self {
-                target: target.to_owned(),
-                temp: None,
-            });
+            return Ok(Self { target: target.to_owned(), temp: None });
         }
         let temp = temp_path_for(target);
-        let create_error = |source| PendingOutputError::Create {
-            temp: temp.clone(),
-            source,
-        };
+        let create_error = |source| PendingOutputError::Create { temp: temp.clone(), source };
         // The file at the temp path may be replaced between our open and our lock (its
         // owner renamed or removed it): only a locked file still at that path is ours.
         let file = loop {
@@ -107,10 +96,7 @@ impl PendingOutput {
                 .open(&temp)
                 .map_err(create_error)?;
             if !try_lock(&file).map_err(create_error)? {
-                return Err(PendingOutputError::Busy {
-                    target: target.to_owned(),
-                    temp,
-                });
+                return Err(PendingOutputError::Busy { target: target.to_owned(), temp });
             }
             let ours = file.metadata().map_err(create_error)?;
             match std::fs::metadata(&temp) {
@@ -125,10 +111,7 @@ impl PendingOutput {
             let _ = file.set_permissions(m.permissions());
         }
         live_temps().push(temp.clone());
-        Ok(Self {
-            target: target.to_owned(),
-            temp: Some((temp, file)),
-        })
+        Ok(Self { target: target.to_owned(), temp: Some((temp, file)) })
     }
 
     /// Where the data is written: the temporary file (or the target itself for a device).
@@ -154,15 +137,10 @@ impl PendingOutput {
         let Some((temp, file)) = self.temp.take() else {
             return Ok(());
         };
-        let commit_error = |source| PendingOutputError::Commit {
-            target: self.target.clone(),
-            source,
-        };
+        let commit_error = |source| PendingOutputError::Commit { target: self.target.clone(), source };
         // Held across the rename, so an abort (remove_all) sees the file before or after.
         let mut temps = live_temps();
-        let result = file
-            .sync_all()
-            .and_then(|()| std::fs::rename(&temp, &self.target));
+        let result = file.sync_all().and_then(|()| std::fs::rename(&temp, &self.target));
         if result.is_err() {
             let _ = std::fs::remove_file(&temp);
         }
@@ -197,8 +175,7 @@ mod tests {
     use std::io::Write;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("hmr2-launch-pending-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("hmr2-launch-pending-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -206,10 +183,7 @@ mod tests {
 
     #[test]
     fn names_the_temporary_file_beside_the_target() {
-        assert_eq!(
-            temp_path_for(Path::new("/a/b/out.mp4")),
-            Path::new("/a/b/.out.mp4.hmr2-launch.part")
-        );
+        assert_eq!(temp_path_for(Path::new("/a/b/out.mp4")), Path::new("/a/b/.out.mp4.hmr2-launch.part"));
     }
 
     #[test]

@@ -56,26 +56,17 @@ pub struct Plan {
 
 /// Whether a window can be opened.
 pub fn display_available() -> bool {
-    ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 /// Picks the sink from -o / --serve-rtsp / the environment; `serve` is the serving
 /// options of the subcommands that can serve (None for the others).
 pub fn choose_sink(common: &Common, serve: Option<&ServeArgs>) -> Result<Sink, Failure> {
-    if let Some(ServeArgs {
-        serve_rtsp: Some(port),
-        mount,
-    }) = serve
-    {
+    if let Some(ServeArgs { serve_rtsp: Some(port), mount }) = serve {
         if common.output.is_some() {
             return Err(Failure::usage("--serve-rtsp and -o cannot be combined"));
         }
-        return Ok(Sink::Serve {
-            port: *port,
-            mount: mount.clone(),
-        });
+        return Ok(Sink::Serve { port: *port, mount: mount.clone() });
     }
     if let Some(out) = &common.output {
         muxer_for(out)?;
@@ -86,11 +77,7 @@ pub fn choose_sink(common: &Common, serve: Option<&ServeArgs>) -> Result<Sink, F
     } else if common.poses.is_some() {
         Ok(Sink::Null)
     } else {
-        let serve = if serve.is_some() {
-            ", --serve-rtsp PORT"
-        } else {
-            ""
-        };
+        let serve = if serve.is_some() { ", --serve-rtsp PORT" } else { "" };
         Err(Failure::usage(format!(
             "no output: give -o FILE{serve} or --poses FILE (no display found: DISPLAY and WAYLAND_DISPLAY are unset)"
         )))
@@ -99,17 +86,14 @@ pub fn choose_sink(common: &Common, serve: Option<&ServeArgs>) -> Result<Sink, F
 
 /// The muxer for an output file, by extension.
 pub fn muxer_for(path: &Path) -> Result<&'static str, Failure> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase());
+    let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
     match ext.as_deref() {
         None | Some("mp4") | Some("m4v") => Ok("mp4mux"),
         Some("mov") => Ok("qtmux"),
         Some("mkv") => Ok("matroskamux"),
-        Some(other) => Err(Failure::usage(format!(
-            "cannot write '.{other}' files: use .mp4, .m4v, .mov or .mkv for -o"
-        ))),
+        Some(other) => {
+            Err(Failure::usage(format!("cannot write '.{other}' files: use .mp4, .m4v, .mov or .mkv for -o")))
+        }
     }
 }
 
@@ -119,10 +103,7 @@ fn path_str(p: &Path) -> String {
 
 /// hmr2pose with the properties the user set.
 pub fn pose_element(o: &PoseOptions) -> El {
-    let box_source = o
-        .box_source
-        .map(|b| b.nick())
-        .or(o.detector.as_ref().map(|_| "detector"));
+    let box_source = o.box_source.map(|b| b.nick()).or(o.detector.as_ref().map(|_| "detector"));
     el("hmr2pose")
         .name(POSE)
         .opt("model", o.model.as_deref().map(path_str))
@@ -195,9 +176,7 @@ pub fn processing(common: &Common, live: bool, with_overlay: bool) -> Chain {
 fn h264_encoder(common: &Common, low_latency: bool) -> El {
     let enc = el("x264enc").prop("bitrate", common.bitrate);
     if low_latency {
-        enc.prop("speed-preset", "ultrafast")
-            .prop("tune", "zerolatency")
-            .prop("key-int-max", 30)
+        enc.prop("speed-preset", "ultrafast").prop("tune", "zerolatency").prop("key-int-max", 30)
     } else {
         // No B-frames: with frame reordering mp4mux shifts the whole timeline by the
         // reorder delay, and the output must keep the input's timestamps.
@@ -213,11 +192,7 @@ pub fn sink_chain(common: &Common, sink: &Sink) -> Result<Chain, Failure> {
             .then(h264_encoder(common, false))
             .then(el("h264parse"))
             .then(el(muxer_for(path)?).name(MUXER))
-            .then(
-                el("filesink")
-                    .name(FILE_SINK)
-                    .prop("location", path_str(path)),
-            ),
+            .then(el("filesink").name(FILE_SINK).prop("location", path_str(path))),
         Sink::Display => Chain::new().then(el("autovideosink").prop("sync", false)),
         Sink::Null => Chain::new().then(el("fakesink").prop("sync", false)),
         Sink::Serve { .. } => Chain::new()
@@ -225,21 +200,13 @@ pub fn sink_chain(common: &Common, sink: &Sink) -> Result<Chain, Failure> {
             .then(h264_encoder(common, true))
             .then(el("h264parse").prop("config-interval", -1))
             .caps("video/x-h264,stream-format=byte-stream,alignment=au")
-            .then(
-                el("appsink")
-                    .name(SERVE_SINK)
-                    .prop("sync", false)
-                    .prop("max-buffers", 30)
-                    .prop("drop", true),
-            ),
+            .then(el("appsink").name(SERVE_SINK).prop("sync", false).prop("max-buffers", 30).prop("drop", true)),
     })
 }
 
 /// The first AAC encoder available.
 pub fn aac_encoder() -> Option<&'static str> {
-    ["avenc_aac", "voaacenc", "fdkaacenc", "faac"]
-        .into_iter()
-        .find(|f| gst::ElementFactory::find(f).is_some())
+    ["avenc_aac", "voaacenc", "fdkaacenc", "faac"].into_iter().find(|f| gst::ElementFactory::find(f).is_some())
 }
 
 fn serve_notes(sink: &Sink) -> Vec<String> {
@@ -291,23 +258,14 @@ pub fn file_plan(uri: &str, has_audio: bool, common: &Common, sink: Sink) -> Res
             }
         }
     }
-    Ok(Plan {
-        printed: main.clone(),
-        main,
-        source: None,
-        notes,
-        sink,
-        live: false,
-        has_overlay: with_overlay,
-    })
+    Ok(Plan { printed: main.clone(), main, source: None, notes, sink, live: false, has_overlay: with_overlay })
 }
 
 /// `webcam` / `test-source`: a live source chain → processing → sink.
 pub fn live_plan(source: Chain, common: &Common, sink: Sink) -> Result<Plan, Failure> {
     let with_overlay = sink != Sink::Null;
-    let main = Description(vec![source
-        .extend(processing(common, true, with_overlay))
-        .extend(sink_chain(common, &sink)?)]);
+    let main =
+        Description(vec![source.extend(processing(common, true, with_overlay)).extend(sink_chain(common, &sink)?)]);
     Ok(Plan {
         printed: main.clone(),
         main,
@@ -353,13 +311,7 @@ pub fn rtsp_plan(args: &RtspArgs, sink: Sink) -> Result<Plan, Failure> {
             .then(el("appsink").name(BRIDGE_SINK).prop("sync", false)),
     ]);
     let main = Description(vec![Chain::new()
-        .then(
-            el("appsrc")
-                .name(APPSRC)
-                .prop("is-live", true)
-                .prop("format", "time")
-                .prop("do-timestamp", false),
-        )
+        .then(el("appsrc").name(APPSRC).prop("is-live", true).prop("format", "time").prop("do-timestamp", false))
         .extend(processing(common, true, with_overlay))
         .extend(sink_chain(common, &sink)?)]);
     let printed = Description(vec![
@@ -373,15 +325,7 @@ pub fn rtsp_plan(args: &RtspArgs, sink: Sink) -> Result<Plan, Failure> {
         "hmr2-launch runs the rtspsrc part as its own pipeline and restarts it when the stream drops; a plain gst-launch-1.0 line does not reconnect"
             .into(),
     );
-    Ok(Plan {
-        main,
-        source: Some(source),
-        printed,
-        notes,
-        sink,
-        live: true,
-        has_overlay: with_overlay,
-    })
+    Ok(Plan { main, source: Some(source), printed, notes, sink, live: true, has_overlay: with_overlay })
 }
 
 #[cfg(test)]

@@ -68,11 +68,7 @@ impl<'a> PersonLine<'a> {
             bbox: &p.bbox,
             score: p.score,
             track_id: p.track_id,
-            smpl: SmplLine {
-                global_orient: &p.global_orient,
-                body_pose: &p.body_pose,
-                betas: &p.betas,
-            },
+            smpl: SmplLine { global_orient: &p.global_orient, body_pose: &p.body_pose, betas: &p.betas },
             camera: CameraLine {
                 cam_t: &p.cam_t,
                 focal_length: p.focal_length,
@@ -111,12 +107,7 @@ pub type SharedTap = Arc<Mutex<PoseTap>>;
 impl PoseTap {
     /// A tap writing to `file` (None: counting only).
     pub fn new(file: Option<File>) -> Self {
-        Self {
-            writer: file.map(BufWriter::new),
-            counts: PoseCounts::default(),
-            write_error: None,
-            caps_size: (0, 0),
-        }
+        Self { writer: file.map(BufWriter::new), counts: PoseCounts::default(), write_error: None, caps_size: (0, 0) }
     }
 
     /// Handles one buffer leaving hmr2pose.
@@ -127,9 +118,7 @@ impl PoseTap {
             Ok(p) => p,
             Err(e) => {
                 self.counts.meta_errors += 1;
-                self.counts
-                    .first_meta_error
-                    .get_or_insert_with(|| e.to_string());
+                self.counts.first_meta_error.get_or_insert_with(|| e.to_string());
                 None
             }
         };
@@ -141,9 +130,7 @@ impl PoseTap {
                 self.counts.frames_with_persons += 1;
             }
             self.counts.max_persons = self.counts.max_persons.max(n);
-            self.counts
-                .track_ids
-                .extend(p.persons.iter().filter_map(|q| q.track_id));
+            self.counts.track_ids.extend(p.persons.iter().filter_map(|q| q.track_id));
         }
         if self.writer.is_none() || self.write_error.is_some() {
             return;
@@ -159,9 +146,7 @@ impl PoseTap {
             width,
             height,
             has_poses: poses.is_some(),
-            persons: poses.as_ref().map_or_else(Vec::new, |p| {
-                p.persons.iter().map(PersonLine::new).collect()
-            }),
+            persons: poses.as_ref().map_or_else(Vec::new, |p| p.persons.iter().map(PersonLine::new).collect()),
         };
         let result = (|| -> std::io::Result<()> {
             let w = self.writer.as_mut().expect("checked above");
@@ -197,9 +182,7 @@ pub struct PoseWriteError(#[source] pub std::io::Error);
 /// Installs the tap on `pad` (the source pad of hmr2pose).
 pub fn install(pad: &gst::Pad, tap: SharedTap) {
     pad.add_probe(
-        gst::PadProbeType::BUFFER
-            | gst::PadProbeType::BUFFER_LIST
-            | gst::PadProbeType::EVENT_DOWNSTREAM,
+        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST | gst::PadProbeType::EVENT_DOWNSTREAM,
         move |_pad, info| {
             let mut tap = tap.lock().unwrap_or_else(|e| e.into_inner());
             match &info.data {
@@ -241,10 +224,7 @@ mod tests {
             let poses = FramePoses {
                 frame_width: 640,
                 frame_height: 360,
-                persons: vec![PersonPose {
-                    track_id: Some(3),
-                    ..Default::default()
-                }],
+                persons: vec![PersonPose { track_id: Some(3), ..Default::default() }],
             };
             poses.attach(b).unwrap();
         }
@@ -252,10 +232,7 @@ mod tests {
         tap.on_buffer(&gst::Buffer::with_size(4).unwrap());
         tap.finish().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["frame_index"], 0);
         assert_eq!(lines[0]["timestamp_ns"], 40_000_000);

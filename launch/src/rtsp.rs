@@ -48,17 +48,11 @@ impl Rebase {
     }
 
     /// Output timestamp for a frame at source running time `running`.
-    fn map(
-        &mut self,
-        running: Option<gst::ClockTime>,
-        duration: Option<gst::ClockTime>,
-    ) -> gst::ClockTime {
+    fn map(&mut self, running: Option<gst::ClockTime>, duration: Option<gst::ClockTime>) -> gst::ClockTime {
         let running = running.unwrap_or_else(|| {
             // No timestamp: continue from the last one.
             self.first_running.unwrap_or(gst::ClockTime::ZERO)
-                + self
-                    .last_pts
-                    .map_or(gst::ClockTime::ZERO, |p| p.saturating_sub(self.base))
+                + self.last_pts.map_or(gst::ClockTime::ZERO, |p| p.saturating_sub(self.base))
                 + self.last_duration.unwrap_or(gst::ClockTime::ZERO)
         });
         let first = *self.first_running.get_or_insert_with(|| {
@@ -149,8 +143,7 @@ impl RtspInput {
 
     fn connect(&mut self, attempt: u32) -> Result<(), Failure> {
         self.teardown();
-        let pipeline = build_pipeline(&self.description)
-            .map_err(|e| Failure::runtime(format!("RTSP source: {e}")))?;
+        let pipeline = build_pipeline(&self.description).map_err(|e| Failure::runtime(format!("RTSP source: {e}")))?;
         let appsink = pipeline
             .by_name(BRIDGE_SINK)
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
@@ -169,10 +162,7 @@ impl RtspInput {
         // The state change reports failures on the bus; poll() picks them up.
         let _ = pipeline.set_state(gst::State::Playing);
         self.source = Some(pipeline);
-        self.state = State::Connecting {
-            since: Instant::now(),
-            attempt,
-        };
+        self.state = State::Connecting { since: Instant::now(), attempt };
         Ok(())
     }
 
@@ -231,7 +221,8 @@ impl RtspInput {
                         let at = self.frames() - frames_now;
                         say!(
                             "{} reconnected to {} (try {attempt}); {at} frames had been received before",
-                            self.quiet_prefix, self.url
+                            self.quiet_prefix,
+                            self.url
                         );
                         let _ = self.main_bus.post(
                             gst::message::Application::builder(
@@ -246,19 +237,12 @@ impl RtspInput {
                     }
                     self.ever_streamed = true;
                 } else if lost.is_none() && since.elapsed() > self.stall_timeout {
-                    lost = Some(format!(
-                        "no frame within {:.1} s",
-                        self.stall_timeout.as_secs_f64()
-                    ));
+                    lost = Some(format!("no frame within {:.1} s", self.stall_timeout.as_secs_f64()));
                 }
             }
             State::Streaming => {
-                if lost.is_none() && last_frame_at.is_some_and(|t| t.elapsed() > self.stall_timeout)
-                {
-                    lost = Some(format!(
-                        "no frame for {:.1} s",
-                        self.stall_timeout.as_secs_f64()
-                    ));
+                if lost.is_none() && last_frame_at.is_some_and(|t| t.elapsed() > self.stall_timeout) {
+                    lost = Some(format!("no frame for {:.1} s", self.stall_timeout.as_secs_f64()));
                 }
             }
             State::Waiting { until, attempt } => {
@@ -289,11 +273,7 @@ impl RtspInput {
         };
         if self.failures > self.max_retries {
             self.state = State::Stopped;
-            let tries = if self.max_retries == 1 {
-                "try"
-            } else {
-                "tries"
-            };
+            let tries = if self.max_retries == 1 { "try" } else { "tries" };
             return Err(Failure::runtime(format!(
                 "rtsp: {what}: {cause}; giving up after {} reconnection {tries}",
                 self.max_retries
@@ -318,10 +298,7 @@ impl RtspInput {
             )
             .build(),
         );
-        self.state = State::Waiting {
-            until: Instant::now() + Duration::from_secs_f64(delay),
-            attempt,
-        };
+        self.state = State::Waiting { until: Instant::now() + Duration::from_secs_f64(delay), attempt };
         Ok(())
     }
 }
@@ -349,17 +326,14 @@ fn forward(
         .zip(buffer.pts())
         .and_then(|(seg, pts)| seg.to_running_time(pts));
     let duration = buffer.duration().or_else(|| {
-        sample
-            .caps()
-            .and_then(|c| gst_video::VideoInfo::from_caps(c).ok())
-            .and_then(|info| {
-                let fps = info.fps();
-                (fps.numer() > 0).then(|| {
-                    gst::ClockTime::SECOND
-                        .mul_div_floor(fps.denom() as u64, fps.numer() as u64)
-                        .unwrap_or(gst::ClockTime::ZERO)
-                })
+        sample.caps().and_then(|c| gst_video::VideoInfo::from_caps(c).ok()).and_then(|info| {
+            let fps = info.fps();
+            (fps.numer() > 0).then(|| {
+                gst::ClockTime::SECOND
+                    .mul_div_floor(fps.denom() as u64, fps.numer() as u64)
+                    .unwrap_or(gst::ClockTime::ZERO)
             })
+        })
     });
     let pts = s.map(running, duration);
     if let Some(caps) = sample.caps_owned() {

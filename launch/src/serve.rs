@@ -21,17 +21,11 @@ pub struct RtspServe {
 }
 
 pub fn start(port: u16, mount: &str, appsink: gst_app::AppSink) -> Result<RtspServe, Failure> {
-    let mount = if mount.starts_with('/') {
-        mount.to_owned()
-    } else {
-        format!("/{mount}")
-    };
+    let mount = if mount.starts_with('/') { mount.to_owned() } else { format!("/{mount}") };
     let context = glib::MainContext::new();
     let server = gst_rtsp_server::RTSPServer::new();
     server.set_service(&port.to_string());
-    let mounts = server
-        .mount_points()
-        .ok_or_else(|| Failure::runtime("RTSP server has no mount points"))?;
+    let mounts = server.mount_points().ok_or_else(|| Failure::runtime("RTSP server has no mount points"))?;
     let factory = gst_rtsp_server::RTSPMediaFactory::new();
     factory.set_launch(&serve_factory_launch());
     factory.set_shared(true);
@@ -78,9 +72,7 @@ pub fn start(port: u16, mount: &str, appsink: gst_app::AppSink) -> Result<RtspSe
     );
 
     let source = server.attach(Some(&context)).map_err(|_| {
-        Failure::runtime(format!(
-            "cannot serve RTSP on port {port}: the port is in use or not allowed"
-        ))
+        Failure::runtime(format!("cannot serve RTSP on port {port}: the port is in use or not allowed"))
     })?;
     let main_loop = glib::MainLoop::new(Some(&context), false);
     let loop_clone = main_loop.clone();
@@ -100,11 +92,7 @@ pub fn start(port: u16, mount: &str, appsink: gst_app::AppSink) -> Result<RtspSe
 
 impl Drop for RtspServe {
     fn drop(&mut self) {
-        if let Some(s) = self
-            .source
-            .take()
-            .and_then(|id| self.context.find_source_by_id(&id))
-        {
+        if let Some(s) = self.source.take().and_then(|id| self.context.find_source_by_id(&id)) {
             s.destroy();
         }
         self.main_loop.quit();

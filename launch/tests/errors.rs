@@ -12,9 +12,7 @@ const T: Duration = Duration::from_secs(60);
 #[test]
 fn missing_input_file() {
     let dir = scratch("err-missing");
-    let o = Launch::file(dir.join("nope.mp4"))
-        .output(dir.join("o.mp4"))
-        .run(T);
+    let o = Launch::file(dir.join("nope.mp4")).output(dir.join("o.mp4")).run(T);
     assert_fails_with(&o, "input file not found");
     assert_eq!(o.status.code(), Some(1));
 }
@@ -34,10 +32,7 @@ fn unreadable_stream() {
 fn missing_model() {
     let clip = sample_clip();
     let dir = scratch("err-model");
-    let o = Launch::file(&clip)
-        .output(dir.join("o.mp4"))
-        .opt("--model", dir.join("missing.onnx"))
-        .run(T);
+    let o = Launch::file(&clip).output(dir.join("o.mp4")).opt("--model", dir.join("missing.onnx")).run(T);
     assert_fails_with(&o, "model file not found");
 }
 
@@ -48,10 +43,7 @@ fn invalid_model_file_is_reported_by_the_element() {
     let dir = scratch("err-bad-model");
     let model = dir.join("garbage.onnx");
     std::fs::write(&model, b"not an onnx model").unwrap();
-    let o = Launch::file(&clip)
-        .output(dir.join("o.mp4"))
-        .opt("--model", &model)
-        .run(T);
+    let o = Launch::file(&clip).output(dir.join("o.mp4")).opt("--model", &model).run(T);
     assert_fails_with(&o, "pose");
 }
 
@@ -60,17 +52,9 @@ fn unreachable_rtsp_url_without_retries() {
     let port = free_port();
     let dir = scratch("err-rtsp");
     let url = format!("rtsp://127.0.0.1:{port}/nothing");
-    let o = Launch::new("rtsp")
-        .arg(&url)
-        .opt("--max-retries", "0")
-        .poses(dir.join("p.jsonl"))
-        .run(T);
+    let o = Launch::new("rtsp").arg(&url).opt("--max-retries", "0").poses(dir.join("p.jsonl")).run(T);
     assert_fails_with(&o, &format!("cannot connect to {url}"));
-    assert!(
-        text(&o).1.contains("giving up after 0 reconnection tries"),
-        "{}",
-        text(&o).1
-    );
+    assert!(text(&o).1.contains("giving up after 0 reconnection tries"), "{}", text(&o).1);
 }
 
 #[test]
@@ -88,10 +72,7 @@ fn failed_negotiation() {
     let dir = scratch("err-negotiation");
     let poses = dir.join("p.jsonl");
     // Caps that cannot even be linked: caught while the pipeline is built.
-    let o = Launch::test_source("0x0")
-        .max_frames(5)
-        .poses(&poses)
-        .run(T);
+    let o = Launch::test_source("0x0").max_frames(5).poses(&poses).run(T);
     assert_fails_with(&o, "format negotiation failed");
     // A 1x1 frame links but no downstream element accepts it at run time (not-negotiated
     // from the streaming thread, reported through the bus).
@@ -127,10 +108,7 @@ fn a_missing_element_is_named_with_its_package() {
         .env("GST_REGISTRY_1_0", dir.join("registry.bin"))
         .env("GST_REGISTRY", dir.join("registry.bin"))
         .run(Duration::from_secs(120));
-    assert_fails_with(
-        &o,
-        "missing element x264enc: install gstreamer1.0-plugins-ugly",
-    );
+    assert_fails_with(&o, "missing element x264enc: install gstreamer1.0-plugins-ugly");
     assert_eq!(o.status.code(), Some(1));
     assert!(!out.exists(), "no output without an encoder");
 }

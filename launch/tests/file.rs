@@ -16,57 +16,29 @@ fn file_run_keeps_frames_duration_and_writes_poses() {
     let out = dir.join("nested/sample-mesh.mp4");
     let poses = dir.join("sample-poses.jsonl");
     let start = Instant::now();
-    let o = Launch::file(&clip)
-        .output(&out)
-        .poses(&poses)
-        .run(Duration::from_secs(240));
+    let o = Launch::file(&clip).output(&out).poses(&poses).run(Duration::from_secs(240));
     let took = start.elapsed();
     let (stdout, stderr) = assert_succeeded(&o);
     eprintln!("file run took {took:?}; stderr:\n{stderr}");
 
     // The output paths are printed at the end.
-    assert!(
-        stdout.contains(&format!("video: {}", out.display())),
-        "stdout: {stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("poses: {}", poses.display())),
-        "stdout: {stdout}"
-    );
+    assert!(stdout.contains(&format!("video: {}", out.display())), "stdout: {stdout}");
+    assert!(stdout.contains(&format!("poses: {}", poses.display())), "stdout: {stdout}");
     // The summary reports frames, people and per-stage times.
-    assert!(
-        stderr.contains(&format!("{SAMPLE_FRAMES} frames in")),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("{SAMPLE_FRAMES} frames in")), "{stderr}");
     assert!(stderr.contains("people found:"), "{stderr}");
     assert!(stderr.contains("hmr2pose stats:"), "{stderr}");
 
     let output = decode(&out);
     assert_eq!(output.frames, input.frames, "frame count");
-    assert_eq!(
-        (output.width, output.height),
-        (input.width, input.height),
-        "frame size"
-    );
-    assert!(
-        output.video_caps.starts_with("video/x-h264"),
-        "codec: {}",
-        output.video_caps
-    );
+    assert_eq!((output.width, output.height), (input.width, input.height), "frame size");
+    assert!(output.video_caps.starts_with("video/x-h264"), "codec: {}", output.video_caps);
     let frame = gst::ClockTime::SECOND / SAMPLE_FPS;
     let (din, dout) = (input.duration.unwrap(), output.duration.unwrap());
-    assert!(
-        din.nseconds().abs_diff(dout.nseconds()) <= frame.nseconds(),
-        "duration {dout} vs input {din}"
-    );
+    assert!(din.nseconds().abs_diff(dout.nseconds()) <= frame.nseconds(), "duration {dout} vs input {din}");
     assert_eq!(output.first_pts, input.first_pts, "first timestamp");
     assert!(
-        output
-            .last_pts
-            .unwrap()
-            .nseconds()
-            .abs_diff(input.last_pts.unwrap().nseconds())
-            <= frame.nseconds(),
+        output.last_pts.unwrap().nseconds().abs_diff(input.last_pts.unwrap().nseconds()) <= frame.nseconds(),
         "last timestamp {:?} vs {:?}",
         output.last_pts,
         input.last_pts
@@ -74,10 +46,7 @@ fn file_run_keeps_frames_duration_and_writes_poses() {
 
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len() as u64, SAMPLE_FRAMES, "one pose line per frame");
-    let persons: usize = lines
-        .iter()
-        .map(|l| l["persons"].as_array().unwrap().len())
-        .sum();
+    let persons: usize = lines.iter().map(|l| l["persons"].as_array().unwrap().len()).sum();
     assert!(persons > 0, "no person in any frame");
     // Timestamps of the pose lines are the frames' timestamps.
     let first = lines[0]["timestamp_ns"].as_u64().unwrap();
@@ -97,27 +66,16 @@ fn other_containers_and_audio_are_kept() {
         clip.display()
     ));
     let input = decode(&clip);
-    assert!(
-        input.has_audio && input.frames == 30,
-        "test clip: {input:?}"
-    );
+    assert!(input.has_audio && input.frames == 30, "test clip: {input:?}");
     let out = dir.join("with-audio.mp4");
-    let o = Launch::file(&clip)
-        .output(&out)
-        .arg("-q")
-        .run(Duration::from_secs(120));
+    let o = Launch::file(&clip).output(&out).arg("-q").run(Duration::from_secs(120));
     assert_succeeded(&o);
     let output = decode(&out);
     assert!(output.has_audio, "the audio was dropped");
     assert_eq!(output.frames, 30);
     let frame = gst::ClockTime::SECOND / 15;
     assert!(
-        input
-            .duration
-            .unwrap()
-            .nseconds()
-            .abs_diff(output.duration.unwrap().nseconds())
-            <= frame.nseconds(),
+        input.duration.unwrap().nseconds().abs_diff(output.duration.unwrap().nseconds()) <= frame.nseconds(),
         "duration {:?} vs {:?}",
         output.duration,
         input.duration
@@ -164,20 +122,12 @@ fn boxes_file_becomes_the_person_boxes() {
         .env("HMR2_MODELS_DIR", &no_models)
         .run(Duration::from_secs(120));
     assert_succeeded(&o);
-    let expected: Vec<serde_json::Value> = std::fs::read_to_string(&boxes_file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let expected: Vec<serde_json::Value> =
+        std::fs::read_to_string(&boxes_file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len(), 10);
-    let numbers = |v: &serde_json::Value| -> Vec<f64> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect()
-    };
+    let numbers =
+        |v: &serde_json::Value| -> Vec<f64> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect() };
     for (line, truth) in lines.iter().zip(&expected) {
         let persons = line["persons"].as_array().unwrap();
         assert_eq!(persons.len(), 1, "{line}");
@@ -188,10 +138,7 @@ fn boxes_file_becomes_the_person_boxes() {
         }
     }
     // A missing boxes file is a one-line error.
-    let o = Launch::file(&clip)
-        .opt("--boxes", "/nonexistent/boxes.jsonl")
-        .output(&out)
-        .run(Duration::from_secs(60));
+    let o = Launch::file(&clip).opt("--boxes", "/nonexistent/boxes.jsonl").output(&out).run(Duration::from_secs(60));
     assert_fails_with(&o, "boxes file not found");
 }
 

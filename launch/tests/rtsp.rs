@@ -25,10 +25,7 @@ fn processes_frames_from_an_rtsp_server() {
     assert!(stdout.contains("video: "), "{stdout}");
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len(), n, "pose lines");
-    assert_eq!(
-        (lines[0]["width"].as_u64(), lines[0]["height"].as_u64()),
-        (Some(640), Some(360))
-    );
+    assert_eq!((lines[0]["width"].as_u64(), lines[0]["height"].as_u64()), (Some(640), Some(360)));
     let decoded = decode(&out);
     assert_eq!(decoded.frames, n as u64, "frames in the MP4");
     assert_eq!((decoded.width, decoded.height), (640, 360));
@@ -56,35 +53,21 @@ fn reconnects_after_the_server_is_killed_and_restarted() {
     tool.wait_until("the first frames", limit, |_| lines_written(&poses) >= 10);
     server.kill();
     let before = lines_written(&poses);
-    tool.wait_until("the tool to notice the drop", limit, |stderr| {
-        stderr.contains("reconnecting in")
-    });
+    tool.wait_until("the tool to notice the drop", limit, |stderr| stderr.contains("reconnecting in"));
     std::thread::sleep(Duration::from_millis(800));
     let server = TestRtspServer::start(port, LIVE_FACTORY_LAUNCH);
     assert_eq!(server.port, port);
     let (status, stderr) = tool.wait(limit);
     eprintln!("tool stderr:\n{stderr}");
     assert!(status.success(), "tool failed:\n{stderr}");
-    assert!(
-        stderr.contains(&format!("rtsp: stream {url} lost")),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("reconnected to"),
-        "no reconnection reported:\n{stderr}"
-    );
-    assert!(
-        before < total,
-        "the server was killed only after all frames ({before})"
-    );
+    assert!(stderr.contains(&format!("rtsp: stream {url} lost")), "{stderr}");
+    assert!(stderr.contains("reconnected to"), "no reconnection reported:\n{stderr}");
+    assert!(before < total, "the server was killed only after all frames ({before})");
     // Frames after the restart, timestamps still increasing, one valid MP4.
     let lines = check_pose_file(&poses);
     assert_eq!(lines.len(), total, "pose lines");
     let decoded = decode(&out);
-    assert_eq!(
-        decoded.frames, total as u64,
-        "frames in the MP4 across the reconnection"
-    );
+    assert_eq!(decoded.frames, total as u64, "frames in the MP4 across the reconnection");
     assert_eq!((decoded.width, decoded.height), (320, 240));
     drop(server);
 }

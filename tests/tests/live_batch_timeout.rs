@@ -31,43 +31,28 @@ fn batch_timeout_keeps_a_live_source_flowing() {
     .unwrap();
     let entered: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let e = entered.clone();
-    pipeline
-        .by_name("pose")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+    pipeline.by_name("pose").unwrap().static_pad("sink").unwrap().add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, info| {
             if let Some(gst::PadProbeData::Buffer(b)) = &info.data {
                 if let Some(pts) = b.pts() {
                     e.lock().unwrap().insert(pts.nseconds(), Instant::now());
                 }
             }
             gst::PadProbeReturn::Ok
-        });
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+        },
+    );
+    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut latencies = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while latencies.len() < 5 {
-        assert!(
-            Instant::now() < deadline,
-            "stalled: only {} frames out of a live source",
-            latencies.len()
-        );
+        assert!(Instant::now() < deadline, "stalled: only {} frames out of a live source", latencies.len());
         let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(500)) else {
             continue;
         };
         let b = sample.buffer().unwrap();
-        assert!(
-            hmr2_meta::pose::FramePoses::from_buffer(b)
-                .unwrap()
-                .is_some(),
-            "frame without pose meta"
-        );
+        assert!(hmr2_meta::pose::FramePoses::from_buffer(b).unwrap().is_some(), "frame without pose meta");
         let entered_at = entered.lock().unwrap()[&b.pts().unwrap().nseconds()];
         latencies.push(entered_at.elapsed());
     }

@@ -11,19 +11,12 @@ use std::time::{Duration, Instant};
 const SAMPLE_FRAMES: u64 = 90;
 
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// Runs `cmd` with a time limit, collecting its output.
 fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start the command");
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("cannot start the command");
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out_thread = std::thread::spawn(move || {
@@ -48,30 +41,19 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    Output {
-        status,
-        stdout: out_thread.join().unwrap(),
-        stderr: err_thread.join().unwrap(),
-    }
+    Output { status, stdout: out_thread.join().unwrap(), stderr: err_thread.join().unwrap() }
 }
 
 /// `target/<profile>`, where `cargo build --workspace` puts the plugin libraries.
 fn build_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf()
+    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
 }
 
 #[test]
 fn python_application_embeds_both_elements() {
     let python = repo_root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup.sh",
-        python.display()
-    );
+    assert!(python.exists(), "{} is missing: run scripts/setup.sh", python.display());
     let dir = build_dir();
     for lib in ["libgsthmr2.so", "libgstmeshoverlay.so"] {
         assert!(
@@ -92,19 +74,13 @@ fn python_application_embeds_both_elements() {
     let o = run_with_timeout(cmd, Duration::from_secs(240));
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        o.status.success(),
-        "embed_app.py failed:\n{stderr}\n{stdout}"
-    );
+    assert!(o.status.success(), "embed_app.py failed:\n{stderr}\n{stdout}");
     let summary: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap())
         .unwrap_or_else(|e| panic!("no JSON summary ({e}): {stdout}"));
     eprintln!("{summary}");
     assert_eq!(summary["frames"].as_u64(), Some(SAMPLE_FRAMES));
     assert_eq!(summary["pose_stats_frames"].as_u64(), Some(SAMPLE_FRAMES));
-    assert!(
-        summary["persons"].as_u64().unwrap() > 0,
-        "no person found: {summary}"
-    );
+    assert!(summary["persons"].as_u64().unwrap() > 0, "no person found: {summary}");
     let _ = std::fs::remove_dir_all(&scratch);
 }
 

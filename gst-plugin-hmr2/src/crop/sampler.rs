@@ -376,8 +376,9 @@ impl YuvCoefficients {
 }
 
 /// Clamps an RGB value to [0, 255] (as `max` then `min`, which compiles to two vector
-/// instructions).
+/// instructions and, unlike `clamp`, turns NaN into 0).
 #[inline(always)]
+#[allow(clippy::manual_clamp)]
 fn clamp_channel(v: f32) -> f32 {
     v.max(0.0).min(255.0)
 }

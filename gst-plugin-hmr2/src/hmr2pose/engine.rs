@@ -43,7 +43,7 @@ pub enum Job {
 /// A result: one HMR2 crop's estimate (relative to its person box), or all persons of a
 /// landmark frame.
 pub enum Estimate {
-    Crop(PersonEstimate),
+    Crop(Box<PersonEstimate>),
     Persons(Vec<PersonPose>),
 }
 
@@ -95,7 +95,7 @@ impl Engine for Estimator {
         match (self, job) {
             (Self::Hmr2(network), Job::Crops(batch)) => {
                 let estimates = network.run(batch.crops(), batch.len())?;
-                Ok(batch.slots().iter().copied().zip(estimates.into_iter().map(Estimate::Crop)).collect())
+                Ok(batch.slots().iter().copied().zip(estimates.into_iter().map(|e| Estimate::Crop(Box::new(e)))).collect())
             }
             (Self::Landmarks(estimator), Job::Frame(job)) => {
                 if job.reset {

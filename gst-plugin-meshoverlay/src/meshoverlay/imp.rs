@@ -188,12 +188,7 @@ impl ObjectImpl for MeshOverlay {
             "body-model" => {
                 let path: Option<String> = value.get().expect("type checked upstream");
                 settings.body_model = path.filter(|p| !p.is_empty()).map(PathBuf::from);
-                gst::info!(
-                    CAT,
-                    imp = self,
-                    "body model set to {:?}",
-                    settings.body_model
-                );
+                gst::info!(CAT, imp = self, "body model set to {:?}", settings.body_model);
             }
             "color" => settings.color = value.get().expect("type checked upstream"),
             "opacity" => settings.opacity = value.get().expect("type checked upstream"),
@@ -211,11 +206,7 @@ impl ObjectImpl for MeshOverlay {
         }
         let settings = self.settings.lock().unwrap();
         match pspec.name() {
-            "body-model" => settings
-                .body_model
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .to_value(),
+            "body-model" => settings.body_model.as_ref().map(|p| p.display().to_string()).to_value(),
             "color" => settings.color.to_value(),
             "opacity" => settings.opacity.to_value(),
             "mode" => settings.mode.to_value(),
@@ -252,9 +243,7 @@ impl MeshOverlay {
                 continue;
             };
             if warned.first(Warning::undrawable(&reason)) {
-                let track = person
-                    .track_id
-                    .map_or("untracked".to_string(), |id| format!("track {id}"));
+                let track = person.track_id.map_or("untracked".to_string(), |id| format!("track {id}"));
                 gst::element_imp_warning!(
                     self,
                     gst::StreamError::Format,
@@ -293,20 +282,8 @@ impl ElementImpl for MeshOverlay {
                 ])
                 .build();
             vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
+                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
+                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
             ]
         });
         PAD_TEMPLATES.as_ref()
@@ -314,8 +291,7 @@ impl ElementImpl for MeshOverlay {
 }
 
 impl BaseTransformImpl for MeshOverlay {
-    const MODE: gst_base::subclass::BaseTransformMode =
-        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
     const PASSTHROUGH_ON_SAME_CAPS: bool = false;
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
@@ -331,8 +307,8 @@ impl BaseTransformImpl for MeshOverlay {
             Backend::Vulkan => BackendChoice::Vulkan,
             Backend::Gl => BackendChoice::Gl,
         };
-        let renderer = Renderer::new(&model, backend)
-            .map_err(|err| gst::error_msg!(gst::LibraryError::Init, ("{err}")))?;
+        let renderer =
+            Renderer::new(&model, backend).map_err(|err| gst::error_msg!(gst::LibraryError::Init, ("{err}")))?;
         gst::info!(
             CAT,
             imp = self,
@@ -340,11 +316,7 @@ impl BaseTransformImpl for MeshOverlay {
             renderer.adapter_description(),
             model.num_vertices
         );
-        *self.state.lock().unwrap() = Some(State {
-            renderer,
-            stats: Stats::default(),
-            warned: WarnOnce::default(),
-        });
+        *self.state.lock().unwrap() = Some(State { renderer, stats: Stats::default(), warned: WarnOnce::default() });
         Ok(())
     }
 
@@ -376,18 +348,11 @@ impl VideoFilterImpl for MeshOverlay {
         let poses = match FramePoses::from_buffer(frame.buffer()) {
             Ok(Some(poses)) if !poses.persons.is_empty() => poses,
             Ok(_) => {
-                gst::log!(
-                    CAT,
-                    imp = self,
-                    "nobody in the pose metadata (or none): passing through"
-                );
+                gst::log!(CAT, imp = self, "nobody in the pose metadata (or none): passing through");
                 return Ok(gst::FlowSuccess::Ok);
             }
             Err(err) => {
-                if state
-                    .warned
-                    .first(Warning::UnreadableMeta(discriminant(&err)))
-                {
+                if state.warned.first(Warning::UnreadableMeta(discriminant(&err))) {
                     gst::element_imp_warning!(
                         self,
                         gst::StreamError::Format,
@@ -426,13 +391,7 @@ impl VideoFilterImpl for MeshOverlay {
         self.warn_undrawable(&mut state.warned, &poses.persons);
         let stride = frame.plane_stride()[0] as usize;
         let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
-        let mut target = FrameMut {
-            data,
-            width,
-            height,
-            stride,
-            channel_order,
-        };
+        let mut target = FrameMut { data, width, height, stride, channel_order };
         match state.renderer.render(&poses, &style, &mut target) {
             Ok(report) => {
                 gst::trace!(

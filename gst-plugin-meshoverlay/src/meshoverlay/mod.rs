@@ -23,15 +23,9 @@ pub enum Mode {
     #[default]
     #[enum_value(name = "Solid: the lit body surface", nick = "solid")]
     Solid = 0,
-    #[enum_value(
-        name = "Wireframe: the mesh edges, hidden lines removed",
-        nick = "wireframe"
-    )]
+    #[enum_value(name = "Wireframe: the mesh edges, hidden lines removed", nick = "wireframe")]
     Wireframe = 1,
-    #[enum_value(
-        name = "Skeleton: the 24 joints and the bones between them",
-        nick = "skeleton"
-    )]
+    #[enum_value(name = "Skeleton: the 24 joints and the bones between them", nick = "skeleton")]
     Skeleton = 2,
 }
 
@@ -41,10 +35,7 @@ pub enum Mode {
 #[enum_type(name = "GstMeshOverlayBackend")]
 pub enum Backend {
     #[default]
-    #[enum_value(
-        name = "Auto: Vulkan, then OpenGL (EGL) when no Vulkan device is found",
-        nick = "auto"
-    )]
+    #[enum_value(name = "Auto: Vulkan, then OpenGL (EGL) when no Vulkan device is found", nick = "auto")]
     Auto = 0,
     #[enum_value(name = "Vulkan only", nick = "vulkan")]
     Vulkan = 1,
@@ -58,10 +49,5 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
         Mode::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         Backend::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     }
-    gst::Element::register(
-        Some(plugin),
-        "meshoverlay",
-        gst::Rank::NONE,
-        MeshOverlay::static_type(),
-    )
+    gst::Element::register(Some(plugin), "meshoverlay", gst::Rank::NONE, MeshOverlay::static_type())
 }

@@ -17,17 +17,11 @@ pub(super) struct GrowingBuffer {
 
 impl GrowingBuffer {
     pub fn new(label: &'static str, usage: wgpu::BufferUsages) -> Self {
-        Self {
-            label,
-            usage: usage | wgpu::BufferUsages::COPY_DST,
-            buffer: None,
-        }
+        Self { label, usage: usage | wgpu::BufferUsages::COPY_DST, buffer: None }
     }
 
     pub fn write(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, data: &[u8]) {
-        let needed = (data.len() as u64)
-            .max(4)
-            .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        let needed = (data.len() as u64).max(4).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
         if self.buffer.as_ref().is_none_or(|b| b.size() < needed) {
             self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(self.label),
@@ -42,10 +36,7 @@ impl GrowingBuffer {
     }
 
     pub fn slice(&self) -> wgpu::BufferSlice<'_> {
-        self.buffer
-            .as_ref()
-            .expect("written before drawing")
-            .slice(..)
+        self.buffer.as_ref().expect("written before drawing").slice(..)
     }
 }
 
@@ -69,10 +60,7 @@ impl IndexBuffer {
             .expect("mapped at creation")
             .copy_from_slice(bytemuck::cast_slice(indices));
         buffer.unmap();
-        Self {
-            buffer,
-            count: indices.len() as u32,
-        }
+        Self { buffer, count: indices.len() as u32 }
     }
 }
 
@@ -114,11 +102,7 @@ impl Target {
     }
 
     fn new(device: &wgpu::Device, width: u32, height: u32) -> Self {
-        let size = wgpu::Extent3d {
-            width,
-            height,
-            depth_or_array_layers: 1,
-        };
+        let size = wgpu::Extent3d { width, height, depth_or_array_layers: 1 };
         let texture = |label, format, usage| {
             device.create_texture(&wgpu::TextureDescriptor {
                 label: Some(label),
@@ -136,11 +120,7 @@ impl Target {
             COLOR_FORMAT,
             wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
         );
-        let depth = texture(
-            "meshoverlay depth",
-            DEPTH_FORMAT,
-            wgpu::TextureUsages::RENDER_ATTACHMENT,
-        );
+        let depth = texture("meshoverlay depth", DEPTH_FORMAT, wgpu::TextureUsages::RENDER_ATTACHMENT);
         let readback_stride = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);
         let readback = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("meshoverlay readback"),

@@ -46,11 +46,7 @@ impl GpuContext {
                 wgpu::DeviceLostReason::Destroyed => "the device was destroyed".to_string(),
                 wgpu::DeviceLostReason::Unknown => "driver reported a loss".to_string(),
             };
-            *lost.lock().unwrap() = Some(if message.is_empty() {
-                reason
-            } else {
-                format!("{reason}: {message}")
-            });
+            *lost.lock().unwrap() = Some(if message.is_empty() { reason } else { format!("{reason}: {message}") });
         });
         // wgpu's default handler panics; errors outside scopes are recorded instead.
         let uncaptured = Arc::new(Mutex::new(None));
@@ -76,10 +72,7 @@ impl GpuContext {
             return Err(RenderError::DeviceLost(reason));
         }
         if let Some(message) = self.uncaptured.lock().unwrap().take() {
-            return Err(RenderError::Gpu {
-                context: "rendering".into(),
-                message,
-            });
+            return Err(RenderError::Gpu { context: "rendering".into(), message });
         }
         Ok(())
     }
@@ -95,23 +88,14 @@ impl GpuContext {
     }
 
     /// Waits (at most [`GPU_TIMEOUT`]) for `submission` to finish.
-    pub fn wait(
-        &self,
-        submission: wgpu::SubmissionIndex,
-        what: &'static str,
-    ) -> Result<(), RenderError> {
-        let result = self.device.poll(wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: Some(GPU_TIMEOUT),
-        });
+    pub fn wait(&self, submission: wgpu::SubmissionIndex, what: &'static str) -> Result<(), RenderError> {
+        let result =
+            self.device.poll(wgpu::PollType::Wait { submission_index: Some(submission), timeout: Some(GPU_TIMEOUT) });
         self.check_device()?;
         match result {
             Ok(_) => Ok(()),
             Err(wgpu::PollError::Timeout) => Err(RenderError::Timeout(what)),
-            Err(err) => Err(RenderError::Gpu {
-                context: what.into(),
-                message: err.to_string(),
-            }),
+            Err(err) => Err(RenderError::Gpu { context: what.into(), message: err.to_string() }),
         }
     }
 }
@@ -126,20 +110,16 @@ fn request_device(
         // Validation layers and debug labels cost time and are not installed on users' machines.
         descriptor.flags = wgpu::InstanceFlags::empty().with_env();
         let instance = wgpu::Instance::new(descriptor);
-        let adapter =
-            match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::HighPerformance,
-                ..Default::default()
-            })) {
-                Ok(adapter) => adapter,
-                Err(err) => {
-                    tried.push(format!(
-                        "{name}: {}",
-                        adapter_failure(backends, &err.to_string())
-                    ));
-                    continue;
-                }
-            };
+        let adapter = match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        })) {
+            Ok(adapter) => adapter,
+            Err(err) => {
+                tried.push(format!("{name}: {}", adapter_failure(backends, &err.to_string())));
+                continue;
+            }
+        };
         keep_driver_loaded(backends, &instance);
         let info = adapter.get_info();
         let descriptor = wgpu::DeviceDescriptor {
@@ -156,9 +136,7 @@ fn request_device(
             }),
         };
     }
-    Err(RenderError::NoAdapter {
-        tried: tried.join("; "),
-    })
+    Err(RenderError::NoAdapter { tried: tried.join("; ") })
 }
 
 /// Keeps the first instance that found an adapter on `backends` for the life of the
@@ -173,10 +151,7 @@ fn request_device(
 fn keep_driver_loaded(backends: wgpu::Backends, instance: &wgpu::Instance) {
     static KEPT: Mutex<Vec<(wgpu::Backends, wgpu::Instance)>> = Mutex::new(Vec::new());
     let mut kept = KEPT.lock().unwrap();
-    if !kept
-        .iter()
-        .any(|(kept_backends, _)| *kept_backends == backends)
-    {
+    if !kept.iter().any(|(kept_backends, _)| *kept_backends == backends) {
         kept.push((backends, instance.clone()));
     }
 }
@@ -184,18 +159,11 @@ fn keep_driver_loaded(backends: wgpu::Backends, instance: &wgpu::Instance) {
 /// The part of wgpu's adapter error about `backends` (it lists every backend it knows,
 /// mostly "not requested"), or the whole message when that part cannot be found.
 fn adapter_failure(backends: wgpu::Backends, message: &str) -> String {
-    let names: Vec<String> = backends
-        .iter_names()
-        .map(|(name, _)| name.to_lowercase())
-        .collect();
+    let names: Vec<String> = backends.iter_names().map(|(name, _)| name.to_lowercase()).collect();
     let relevant: Vec<&str> = message
         .split([',', ';'])
         .map(str::trim)
-        .filter(|part| {
-            names
-                .iter()
-                .any(|name| part.to_lowercase().contains(name.as_str()))
-        })
+        .filter(|part| names.iter().any(|name| part.to_lowercase().contains(name.as_str())))
         .filter(|part| !part.ends_with("not requested"))
         .collect();
     if relevant.is_empty() {
@@ -226,18 +194,12 @@ impl ErrorScopes {
             errors.extend(pollster::block_on(scope.pop()));
         }
         // Running out of memory is the cause to report when it led to other errors.
-        if errors
-            .iter()
-            .any(|e| matches!(e, wgpu::Error::OutOfMemory { .. }))
-        {
+        if errors.iter().any(|e| matches!(e, wgpu::Error::OutOfMemory { .. })) {
             return Err(RenderError::OutOfMemory(context.into()));
         }
         match errors.into_iter().next() {
             None => Ok(()),
-            Some(error) => Err(RenderError::Gpu {
-                context: context.into(),
-                message: error.to_string(),
-            }),
+            Some(error) => Err(RenderError::Gpu { context: context.into(), message: error.to_string() }),
         }
     }
 }

@@ -34,8 +34,7 @@ impl FrameResources {
         let pipelines = create_pipelines(device);
         let face_indices = IndexBuffer::new(device, "meshoverlay faces", &scenes.face_indices());
         let edge_indices = IndexBuffer::new(device, "meshoverlay edges", &scenes.edge_indices());
-        let skeleton_indices =
-            IndexBuffer::new(device, "meshoverlay skeleton", scenes.skeleton_indices());
+        let skeleton_indices = IndexBuffer::new(device, "meshoverlay skeleton", scenes.skeleton_indices());
         scopes.pop("setting up the renderer")?;
         let vertex = wgpu::BufferUsages::VERTEX;
         Ok(Self {
@@ -71,29 +70,15 @@ impl FrameResources {
             })
             .collect();
         let window = scene.window;
-        Target::ensure(
-            &mut self.target,
-            device,
-            context.max_texture_size,
-            window.width,
-            window.height,
-        );
-        self.positions
-            .write(device, queue, bytemuck::cast_slice(scenes.positions()));
-        self.normals
-            .write(device, queue, bytemuck::cast_slice(scenes.normals()));
-        self.instances
-            .write(device, queue, bytemuck::cast_slice(&instances));
+        Target::ensure(&mut self.target, device, context.max_texture_size, window.width, window.height);
+        self.positions.write(device, queue, bytemuck::cast_slice(scenes.positions()));
+        self.normals.write(device, queue, bytemuck::cast_slice(scenes.normals()));
+        self.instances.write(device, queue, bytemuck::cast_slice(&instances));
         scopes.pop("uploading vertices")
     }
 
     /// Draws every person of the scene into the target and waits for the GPU.
-    pub fn draw(
-        &self,
-        context: &GpuContext,
-        scene: &Scene,
-        mode: RenderMode,
-    ) -> Result<(), RenderError> {
+    pub fn draw(&self, context: &GpuContext, scene: &Scene, mode: RenderMode) -> Result<(), RenderError> {
         let scopes = ErrorScopes::push(&context.device);
         let target = self.target();
         let mut encoder = context.device.create_command_encoder(&Default::default());
@@ -111,10 +96,7 @@ impl FrameResources {
                 })],
                 depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
                     view: &target.depth_view,
-                    depth_ops: Some(wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(1.0),
-                        store: wgpu::StoreOp::Discard,
-                    }),
+                    depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(1.0), store: wgpu::StoreOp::Discard }),
                     stencil_ops: None,
                 }),
                 ..Default::default()
@@ -193,48 +175,29 @@ impl FrameResources {
                     rows_per_image: None,
                 },
             },
-            wgpu::Extent3d {
-                width: window.width,
-                height: window.height,
-                depth_or_array_layers: 1,
-            },
+            wgpu::Extent3d { width: window.width, height: window.height, depth_or_array_layers: 1 },
         );
         let submission = context.queue.submit([encoder.finish()]);
         let (sender, receiver) = mpsc::channel();
-        target
-            .readback
-            .slice(..readback_bytes(target, window))
-            .map_async(wgpu::MapMode::Read, move |result| {
-                let _ = sender.send(result);
-            });
+        target.readback.slice(..readback_bytes(target, window)).map_async(wgpu::MapMode::Read, move |result| {
+            let _ = sender.send(result);
+        });
         scopes.pop("reading the frame back")?;
         context.wait(submission, "reading the frame back")?;
         match receiver.try_recv() {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(err)) => Err(RenderError::Gpu {
-                context: "mapping the readback".into(),
-                message: err.to_string(),
-            }),
+            Ok(Err(err)) => Err(RenderError::Gpu { context: "mapping the readback".into(), message: err.to_string() }),
             Err(_) => Err(RenderError::Timeout("mapping the readback")),
         }
     }
 
     /// Blends the mapped readback of `window` over the frame and unmaps it.
-    pub fn composite(
-        &self,
-        frame: &mut FrameMut<'_>,
-        window: PixelRect,
-    ) -> Result<(), RenderError> {
+    pub fn composite(&self, frame: &mut FrameMut<'_>, window: PixelRect) -> Result<(), RenderError> {
         let target = self.target();
         {
-            let mapped = target
-                .readback
-                .slice(..readback_bytes(target, window))
-                .get_mapped_range()
-                .map_err(|err| RenderError::Gpu {
-                    context: "reading the mapped readback".into(),
-                    message: err.to_string(),
-                })?;
+            let mapped = target.readback.slice(..readback_bytes(target, window)).get_mapped_range().map_err(|err| {
+                RenderError::Gpu { context: "reading the mapped readback".into(), message: err.to_string() }
+            })?;
             blend_premultiplied(frame, window, &mapped, target.readback_stride as usize);
         }
         target.readback.unmap();

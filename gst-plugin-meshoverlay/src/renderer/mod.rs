@@ -62,9 +62,7 @@ pub enum RenderError {
     Timeout(&'static str),
     #[error("GPU error while {context}: {message}")]
     Gpu { context: String, message: String },
-    #[error(
-        "the people cover {width}x{height} pixels, more than the GPU's largest texture ({max})"
-    )]
+    #[error("the people cover {width}x{height} pixels, more than the GPU's largest texture ({max})")]
     TooLarge { width: u32, height: u32, max: u32 },
 }
 
@@ -136,11 +134,7 @@ impl Renderer {
         let context = GpuContext::open(backend)?;
         let scenes = SceneBuilder::new(model);
         let gpu = FrameResources::new(&context, &scenes)?;
-        Ok(Self {
-            gpu,
-            context,
-            scenes,
-        })
+        Ok(Self { gpu, context, scenes })
     }
 
     /// The adapter in use, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)".
@@ -171,9 +165,7 @@ impl Renderer {
             // A lost device shows first as failed operations; wgpu reports the loss itself
             // from its next maintenance pass, so run one and report the cause.
             match self.context.poll_lost_reason() {
-                Some(reason) if !matches!(err, RenderError::DeviceLost(_)) => {
-                    RenderError::DeviceLost(reason)
-                }
+                Some(reason) if !matches!(err, RenderError::DeviceLost(_)) => RenderError::DeviceLost(reason),
                 _ => err,
             }
         })
@@ -202,8 +194,7 @@ impl Renderer {
 
         let timings = &mut report.timings;
         let stage = Instant::now();
-        self.gpu
-            .upload(&self.context, &scene, &self.scenes, style.opacity)?;
+        self.gpu.upload(&self.context, &scene, &self.scenes, style.opacity)?;
         timings.upload = stage.elapsed();
 
         let stage = Instant::now();
@@ -224,11 +215,7 @@ impl Renderer {
     fn check_fits(&self, window: PixelRect) -> Result<(), RenderError> {
         let max = self.context.max_texture_size;
         if window.width > max || window.height > max {
-            return Err(RenderError::TooLarge {
-                width: window.width,
-                height: window.height,
-                max,
-            });
+            return Err(RenderError::TooLarge { width: window.width, height: window.height, max });
         }
         Ok(())
     }

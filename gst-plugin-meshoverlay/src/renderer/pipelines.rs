@@ -111,11 +111,7 @@ pub(super) fn create_pipelines(device: &wgpu::Device) -> Pipelines {
                 module: &shader,
                 entry_point: Some(fragment_entry),
                 compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: COLOR_FORMAT,
-                    blend: None,
-                    write_mask,
-                })],
+                targets: &[Some(wgpu::ColorTargetState { format: COLOR_FORMAT, blend: None, write_mask })],
             }),
             multiview_mask: None,
             cache: None,
@@ -143,21 +139,13 @@ pub(super) fn create_pipelines(device: &wgpu::Device) -> Pipelines {
         ),
     };
     Pipelines {
-        solid: pair(
-            "meshoverlay solid",
-            ColorWrites::ALL,
-            DepthBiasState::default(),
-        ),
+        solid: pair("meshoverlay solid", ColorWrites::ALL, DepthBiasState::default()),
         // Pushed slightly back so the edges lying on the front surface pass the depth test
         // while the ones behind it do not.
         depth_prepass: pair(
             "meshoverlay wireframe depth",
             ColorWrites::empty(),
-            DepthBiasState {
-                constant: 8,
-                slope_scale: 1.5,
-                clamp: 0.0,
-            },
+            DepthBiasState { constant: 8, slope_scale: 1.5, clamp: 0.0 },
         ),
         lines: make(
             "meshoverlay wireframe lines",

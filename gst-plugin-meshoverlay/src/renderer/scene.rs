@@ -85,13 +85,7 @@ impl SceneBuilder {
 
     /// Poses every drawable person of `poses` for a `frame_width` x `frame_height` frame
     /// and finds what they cover. People whose values cannot be drawn are left out.
-    pub fn build(
-        &mut self,
-        poses: &FramePoses,
-        style: &Style,
-        frame_width: u32,
-        frame_height: u32,
-    ) -> Scene {
+    pub fn build(&mut self, poses: &FramePoses, style: &Style, frame_width: u32, frame_height: u32) -> Scene {
         let people = self.select_people(poses, style, frame_width, frame_height);
         let vertices_per_body = self.pose_geometry(style.mode);
         let mut bounds = SceneBounds::default();
@@ -121,10 +115,9 @@ impl SceneBuilder {
             if person.check_drawable().is_ok() {
                 let pose = BodyPose::from(person);
                 people.push(PersonDraw {
-                    camera: person.camera().rescaled(
-                        [poses.frame_width, poses.frame_height],
-                        [frame_width, frame_height],
-                    ),
+                    camera: person
+                        .camera()
+                        .rescaled([poses.frame_width, poses.frame_height], [frame_width, frame_height]),
                     color: person_color(style.color, index, person.track_id),
                     proper_rotations: pose.rotations.iter().all(|r| determinant(r) > 0.0),
                 });
@@ -143,11 +136,7 @@ impl SceneBuilder {
             RenderMode::Solid | RenderMode::Wireframe => {
                 self.skinner.pose_all(&self.poses, &mut self.posed);
                 for body in &self.posed {
-                    vertex_normals(
-                        &body.vertices,
-                        self.skinner.faces(),
-                        &mut self.person_normals,
-                    );
+                    vertex_normals(&body.vertices, self.skinner.faces(), &mut self.person_normals);
                     self.positions.extend_from_slice(&body.vertices);
                     self.normals.extend_from_slice(&self.person_normals);
                 }
@@ -156,8 +145,7 @@ impl SceneBuilder {
             RenderMode::Skeleton => {
                 for pose in &self.poses {
                     let joints = self.skinner.pose_joints(pose);
-                    self.skeleton
-                        .append(&joints, &mut self.positions, &mut self.normals);
+                    self.skeleton.append(&joints, &mut self.positions, &mut self.normals);
                 }
                 self.skeleton.vertices_per_body()
             }

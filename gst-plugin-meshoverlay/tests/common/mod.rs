@@ -11,9 +11,7 @@ use hmr2_meta::math::Mat3;
 pub use hmr2_meta::math::IDENTITY;
 use hmr2_meta::pose::{FramePoses, PersonPose};
 
-pub const SMPL_TREE: [i32; 24] = [
-    -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
-];
+pub const SMPL_TREE: [i32; 24] = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21];
 
 pub fn init() {
     use std::sync::Once;
@@ -36,10 +34,7 @@ impl Rng {
     }
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
     pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
@@ -61,21 +56,9 @@ impl Rng {
 
 fn quaternion_to_matrix([x, y, z, w]: [f64; 4]) -> Mat3 {
     let m = [
-        [
-            1.0 - 2.0 * (y * y + z * z),
-            2.0 * (x * y - z * w),
-            2.0 * (x * z + y * w),
-        ],
-        [
-            2.0 * (x * y + z * w),
-            1.0 - 2.0 * (x * x + z * z),
-            2.0 * (y * z - x * w),
-        ],
-        [
-            2.0 * (x * z - y * w),
-            2.0 * (y * z + x * w),
-            1.0 - 2.0 * (x * x + y * y),
-        ],
+        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - z * w), 2.0 * (x * z + y * w)],
+        [2.0 * (x * y + z * w), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - x * w)],
+        [2.0 * (x * z - y * w), 2.0 * (y * z + x * w), 1.0 - 2.0 * (x * x + y * y)],
     ];
     m.map(|row| row.map(|v| v as f32))
 }
@@ -126,10 +109,7 @@ impl RawTensor {
 pub fn safetensors_bytes(tensors: &[RawTensor], metadata: &[(&str, &str)]) -> Vec<u8> {
     let mut entries = Vec::new();
     if !metadata.is_empty() {
-        let pairs: Vec<String> = metadata
-            .iter()
-            .map(|(k, v)| format!("\"{k}\":\"{v}\""))
-            .collect();
+        let pairs: Vec<String> = metadata.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
         entries.push(format!("\"__metadata__\":{{{}}}", pairs.join(",")));
     }
     let mut offset = 0;
@@ -208,9 +188,7 @@ pub fn write_temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
 /// A small random model: every array dense and random (weights positive, rows summing to
 /// one), so no entry of the forward pass is trivially zero.
 pub fn random_model(rng: &mut Rng, v: usize, s: usize) -> ModelArrays {
-    let mut r = |lo: f64, hi: f64, n: usize| -> Vec<f32> {
-        (0..n).map(|_| rng.range(lo, hi) as f32).collect()
-    };
+    let mut r = |lo: f64, hi: f64, n: usize| -> Vec<f32> { (0..n).map(|_| rng.range(lo, hi) as f32).collect() };
     let v_template = r(-0.8, 0.8, v * 3);
     let shapedirs = r(-0.05, 0.05, v * 3 * s);
     let posedirs = r(-0.02, 0.02, 207 * v * 3);
@@ -225,42 +203,18 @@ pub fn random_model(rng: &mut Rng, v: usize, s: usize) -> ModelArrays {
         row.iter_mut().for_each(|x| *x /= sum);
     }
     let faces = (0..v as u32 - 2).flat_map(|i| [i, i + 1, i + 2]).collect();
-    ModelArrays {
-        v,
-        s,
-        v_template,
-        faces,
-        shapedirs,
-        posedirs,
-        j_regressor,
-        weights,
-        parents: SMPL_TREE.to_vec(),
-    }
+    ModelArrays { v, s, v_template, faces, shapedirs, posedirs, j_regressor, weights, parents: SMPL_TREE.to_vec() }
 }
 
 /// The bundled mannequin's arrays, read with the safetensors crate directly.
 pub fn mannequin_arrays() -> ModelArrays {
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../models/mannequin.safetensors"
-    ))
-    .unwrap();
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/mannequin.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let f32s = |name: &str| -> Vec<f32> {
-        st.tensor(name)
-            .unwrap()
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect()
+        st.tensor(name).unwrap().data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
     };
-    let faces = st
-        .tensor("faces")
-        .unwrap()
-        .data()
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let faces =
+        st.tensor("faces").unwrap().data().chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
     let parents = st
         .tensor("parents")
         .unwrap()
@@ -396,21 +350,12 @@ pub fn reference_forward(
             [0, 1, 2].map(|a| out[a] + t[a])
         })
         .collect();
-    let joints = world
-        .iter()
-        .map(|g| [0, 1, 2].map(|a| g[a][3] + t[a]))
-        .collect();
+    let joints = world.iter().map(|g| [0, 1, 2].map(|a| g[a][3] + t[a])).collect();
     (vertices, joints)
 }
 
 pub fn person_rotations(person: &PersonPose) -> [Mat3; 24] {
-    std::array::from_fn(|j| {
-        if j == 0 {
-            person.global_orient
-        } else {
-            person.body_pose[j - 1]
-        }
-    })
+    std::array::from_fn(|j| if j == 0 { person.global_orient } else { person.body_pose[j - 1] })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -418,33 +363,19 @@ pub fn person_rotations(person: &PersonPose) -> [Mat3; 24] {
 // ---------------------------------------------------------------------------------------
 
 /// Pixels whose centre lies inside any of the triangles (either winding), as a mask.
-pub fn rasterize(
-    camera: &FrameCamera,
-    vertices: &[[f64; 3]],
-    faces: &[u32],
-    width: u32,
-    height: u32,
-) -> Vec<bool> {
+pub fn rasterize(camera: &FrameCamera, vertices: &[[f64; 3]], faces: &[u32], width: u32, height: u32) -> Vec<bool> {
     let mut mask = vec![false; (width * height) as usize];
     let projected: Vec<Option<[f64; 2]>> = vertices
         .iter()
-        .map(|p| {
-            camera
-                .project([p[0] as f32, p[1] as f32, p[2] as f32])
-                .map(|q| [q[0] as f64, q[1] as f64])
-        })
+        .map(|p| camera.project([p[0] as f32, p[1] as f32, p[2] as f32]).map(|q| [q[0] as f64, q[1] as f64]))
         .collect();
     for tri in faces.chunks_exact(3) {
-        let (Some(a), Some(b), Some(c)) = (
-            projected[tri[0] as usize],
-            projected[tri[1] as usize],
-            projected[tri[2] as usize],
-        ) else {
+        let (Some(a), Some(b), Some(c)) =
+            (projected[tri[0] as usize], projected[tri[1] as usize], projected[tri[2] as usize])
+        else {
             continue;
         };
-        let edge = |p: [f64; 2], q: [f64; 2], x: f64, y: f64| {
-            (q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0])
-        };
+        let edge = |p: [f64; 2], q: [f64; 2], x: f64, y: f64| (q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]);
         let x0 = a[0].min(b[0]).min(c[0]).floor().max(0.0) as u32;
         let x1 = (a[0].max(b[0]).max(c[0]).ceil() as i64).clamp(0, width as i64) as u32;
         let y0 = a[1].min(b[1]).min(c[1]).floor().max(0.0) as u32;
@@ -481,11 +412,7 @@ pub fn mask_rows(mask: &[bool], width: u32) -> Option<(u32, u32)> {
 
 /// Which pixels of a packed 4-byte frame differ from the original.
 pub fn changed_mask(original: &[u8], rendered: &[u8]) -> Vec<bool> {
-    original
-        .chunks_exact(4)
-        .zip(rendered.chunks_exact(4))
-        .map(|(a, b)| a != b)
-        .collect()
+    original.chunks_exact(4).zip(rendered.chunks_exact(4)).map(|(a, b)| a != b).collect()
 }
 
 /// A packed 4-byte frame of one colour.

@@ -21,9 +21,7 @@ const USAGE: &str = "usage: hmr2-check-model MODEL.onnx [MODEL.onnx ...]\n\
 fn file_size(path: &Path) -> String {
     let data = path.with_file_name(format!(
         "{}.data",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     ));
     let mb = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64 / 1e6).ok();
     match (mb(path), mb(&data)) {
@@ -36,11 +34,7 @@ fn file_size(path: &Path) -> String {
 /// Checks one model; true when it fits.
 fn check_one(path: &Path) -> bool {
     println!("model: {} ({})", path.display(), file_size(path));
-    let options = SessionOptions {
-        provider: ExecutionProvider::Cpu,
-        device_id: 0,
-        threads: 1,
-    };
+    let options = SessionOptions { provider: ExecutionProvider::Cpu, device_id: 0, threads: 1 };
     let opened = match onnxruntime::open_session(ModelSource::File(path), &options) {
         Ok(opened) => opened,
         Err(e) => {
@@ -72,15 +66,8 @@ fn check_one(path: &Path) -> bool {
                 Some(b) => format!("fixed batch of {b}"),
                 None => "any batch size".to_string(),
             };
-            let slice = if size.width == 256 {
-                ", crop columns 32..224 sliced in the graph"
-            } else {
-                ""
-            };
-            println!(
-                "result: FITS hmr2pose's contract (input {}x{}{slice}, {batch})",
-                size.height, size.width
-            );
+            let slice = if size.width == 256 { ", crop columns 32..224 sliced in the graph" } else { "" };
+            println!("result: FITS hmr2pose's contract (input {}x{}{slice}, {batch})", size.height, size.width);
             true
         }
         Err(err) => {

@@ -32,12 +32,7 @@ enum ParamsError {
     #[error("{given} betas given, at most {MAX_BETAS} are used")]
     TooManyBetas { given: usize },
     #[error("'{field}' has {given} numbers, not {expected} ({shape})")]
-    WrongCount {
-        field: &'static str,
-        given: usize,
-        expected: usize,
-        shape: &'static str,
-    },
+    WrongCount { field: &'static str, given: usize, expected: usize, shape: &'static str },
 }
 
 /// Why a run failed.
@@ -46,17 +41,11 @@ enum SkinError {
     #[error("{0}")]
     Model(String),
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {source}")]
     Params { path: PathBuf, source: ParamsError },
     #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),
 }
@@ -93,12 +82,7 @@ fn parse_pose(text: &str) -> Result<BodyPose, ParamsError> {
     }
     if let Some(r) = field("global_orient")? {
         if r.len() != 9 {
-            return Err(ParamsError::WrongCount {
-                field: "global_orient",
-                given: r.len(),
-                expected: 9,
-                shape: "3x3",
-            });
+            return Err(ParamsError::WrongCount { field: "global_orient", given: r.len(), expected: 9, shape: "3x3" });
         }
         pose.rotations[0] = mat3(&r);
     }
@@ -130,10 +114,7 @@ fn parse_pose(text: &str) -> Result<BodyPose, ParamsError> {
 }
 
 fn npy_bytes(vertices: &[[f32; 3]]) -> Vec<u8> {
-    let mut header = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, 3), }}",
-        vertices.len()
-    );
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, 3), }}", vertices.len());
     // magic (6) + version (2) + header length (2) + header, padded with spaces and a
     // newline to a multiple of 64 bytes
     let total = 10 + header.len() + 1;
@@ -148,14 +129,9 @@ fn npy_bytes(vertices: &[[f32; 3]]) -> Vec<u8> {
 
 fn run(model_path: &Path, params_path: &Path, out: Option<&Path>) -> Result<(), SkinError> {
     let model = BodyModel::from_file(model_path).map_err(|e| SkinError::Model(e.to_string()))?;
-    let text = std::fs::read_to_string(params_path).map_err(|source| SkinError::Read {
-        path: params_path.to_owned(),
-        source,
-    })?;
-    let pose = parse_pose(&text).map_err(|source| SkinError::Params {
-        path: params_path.to_owned(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(params_path)
+        .map_err(|source| SkinError::Read { path: params_path.to_owned(), source })?;
+    let pose = parse_pose(&text).map_err(|source| SkinError::Params { path: params_path.to_owned(), source })?;
     let skinner = Skinner::new(&model);
     let mut posed = Vec::new();
     skinner.pose_all(std::slice::from_ref(&pose), &mut posed);
@@ -165,16 +141,9 @@ fn run(model_path: &Path, params_path: &Path, out: Option<&Path>) -> Result<(), 
             let bytes = if path.extension().is_some_and(|e| e == "npy") {
                 npy_bytes(vertices)
             } else {
-                vertices
-                    .iter()
-                    .flatten()
-                    .flat_map(|x| x.to_le_bytes())
-                    .collect()
+                vertices.iter().flatten().flat_map(|x| x.to_le_bytes()).collect()
             };
-            std::fs::write(path, bytes).map_err(|source| SkinError::Write {
-                path: path.to_owned(),
-                source,
-            })
+            std::fs::write(path, bytes).map_err(|source| SkinError::Write { path: path.to_owned(), source })
         }
         None => {
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
@@ -230,9 +199,7 @@ mod tests {
 
     #[test]
     fn parses_nested_rotations_and_rejects_bad_counts() {
-        let body: Vec<Value> = (0..23)
-            .map(|_| serde_json::json!([[1, 0, 0], [0, 1, 0], [0, 0, 1]]))
-            .collect();
+        let body: Vec<Value> = (0..23).map(|_| serde_json::json!([[1, 0, 0], [0, 1, 0], [0, 0, 1]])).collect();
         let text = serde_json::json!({
             "betas": [0.5, -1.0],
             "global_orient": [[[1, 0, 0], [0, -1, 0], [0, 0, -1]]],
@@ -245,22 +212,9 @@ mod tests {
         assert_eq!(pose.rotations[0][1], [0.0, -1.0, 0.0]);
         assert_eq!(pose.translation, [0.0, 0.0, 5.0]);
         let err = parse_pose(r#"{"global_orient": [1, 0, 0]}"#).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                ParamsError::WrongCount {
-                    given: 3,
-                    expected: 9,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, ParamsError::WrongCount { given: 3, expected: 9, .. }), "{err}");
         assert!(err.to_string().contains("not 9"), "{err}");
-        assert!(matches!(
-            parse_pose(r#"{"betas": "x"}"#),
-            Err(ParamsError::NotNumbers(_))
-        ));
+        assert!(matches!(parse_pose(r#"{"betas": "x"}"#), Err(ParamsError::NotNumbers(_))));
     }
 
     #[test]

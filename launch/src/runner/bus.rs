@@ -31,10 +31,7 @@ pub fn describe_error(msg: &gst::Message, err: &gst::message::Error) -> String {
         }
     };
     if debug.contains("not-negotiated") || e.matches(gst::CoreError::Negotiation) {
-        with_debug(format!(
-            "format negotiation failed at {who}: {}",
-            e.message()
-        ))
+        with_debug(format!("format negotiation failed at {who}: {}", e.message()))
     } else if e.matches(gst::StreamError::TypeNotFound) || e.matches(gst::StreamError::WrongType) {
         with_debug(format!("cannot read the input ({who}): {}", e.message()))
     } else {
@@ -44,10 +41,8 @@ pub fn describe_error(msg: &gst::Message, err: &gst::message::Error) -> String {
 
 /// The first error posted within `wait`, described.
 pub fn first_bus_error(bus: &gst::Bus, wait: Duration) -> Option<String> {
-    let msg = bus.timed_pop_filtered(
-        gst::ClockTime::from_nseconds(wait.as_nanos() as u64),
-        &[gst::MessageType::Error],
-    )?;
+    let msg =
+        bus.timed_pop_filtered(gst::ClockTime::from_nseconds(wait.as_nanos() as u64), &[gst::MessageType::Error])?;
     match msg.view() {
         gst::MessageView::Error(e) => Some(describe_error(&msg, e)),
         _ => None,

@@ -35,10 +35,7 @@ pub fn check(common: &Common, sink: &Sink, input: Option<&Path>) -> Result<Check
     };
     let mut reads = vec![];
     if let Some(p) = input {
-        reads.push(ReadFile {
-            what: "the input",
-            path: p,
-        });
+        reads.push(ReadFile { what: "the input", path: p });
     }
     let named = [
         ("the model", common.pose.model.as_deref()),
@@ -56,10 +53,8 @@ pub fn check(common: &Common, sink: &Sink, input: Option<&Path>) -> Result<Check
         .filter_map(|(option, p)| Some(OutputFile { option, path: p? }))
         .collect();
     // Resolved in the order given: -o first, then --poses.
-    let mut targets = check_outputs(&reads, &outputs)
-        .map_err(|e| Failure::usage(e.to_string()))?
-        .into_iter()
-        .map(|r| r.path);
+    let mut targets =
+        check_outputs(&reads, &outputs).map_err(|e| Failure::usage(e.to_string()))?.into_iter().map(|r| r.path);
     let video_target = video.and_then(|_| targets.next());
     let poses_target = common.poses.as_ref().and_then(|_| targets.next());
 
@@ -68,34 +63,18 @@ pub fn check(common: &Common, sink: &Sink, input: Option<&Path>) -> Result<Check
             if !p.is_file() {
                 // "the model" → "model file not found: …"
                 let what = what.trim_start_matches("the ").trim_end_matches(" file");
-                return Err(Failure::runtime(format!(
-                    "{what} file not found: {}",
-                    p.display()
-                )));
+                return Err(Failure::runtime(format!("{what} file not found: {}", p.display())));
             }
         }
     }
-    let boxes = common
-        .pose
-        .boxes
-        .as_deref()
-        .map(BoxTable::load)
-        .transpose()
-        .map_err(|e| Failure::runtime(e.to_string()))?;
+    let boxes =
+        common.pose.boxes.as_deref().map(BoxTable::load).transpose().map_err(|e| Failure::runtime(e.to_string()))?;
 
     for target in [&video_target, &poses_target].into_iter().flatten() {
         if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Failure::runtime(format!(
-                    "cannot create the directory {}: {e}",
-                    dir.display()
-                ))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::runtime(format!("cannot create the directory {}: {e}", dir.display())))?;
         }
     }
-    Ok(Checked {
-        boxes,
-        video_target,
-        poses_target,
-    })
+    Ok(Checked { boxes, video_target, poses_target })
 }

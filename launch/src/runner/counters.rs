@@ -38,20 +38,14 @@ impl Counters {
 
     /// How far into the input the run got: the later of the video and audio ends.
     pub fn reached(&self) -> gst::ClockTime {
-        let ns = self
-            .video_end_ns
-            .load(Ordering::Relaxed)
-            .max(self.audio_end_ns.load(Ordering::Relaxed));
+        let ns = self.video_end_ns.load(Ordering::Relaxed).max(self.audio_end_ns.load(Ordering::Relaxed));
         gst::ClockTime::from_nseconds(ns)
     }
 }
 
 /// The latest end time (ns) among the buffers of a probe.
 fn end_ns(info: &gst::PadProbeInfo) -> Option<u64> {
-    let end = |b: &gst::BufferRef| {
-        b.pts()
-            .map(|p| (p + b.duration().unwrap_or(gst::ClockTime::ZERO)).nseconds())
-    };
+    let end = |b: &gst::BufferRef| b.pts().map(|p| (p + b.duration().unwrap_or(gst::ClockTime::ZERO)).nseconds());
     match &info.data {
         Some(gst::PadProbeData::Buffer(b)) => end(b),
         Some(gst::PadProbeData::BufferList(l)) => l.iter().filter_map(end).max(),
@@ -70,12 +64,7 @@ fn buffers_in(info: &gst::PadProbeInfo) -> u64 {
 /// Counts the frames that reach `queue` and that leave it, drops frames past `max_frames`
 /// (posting [`MAX_FRAMES_MESSAGE`] on `bus` when the last one is let in) and, once
 /// `closing` is set, every frame still queued.
-pub fn install_queue_probes(
-    queue: &gst::Element,
-    counters: &Arc<Counters>,
-    max_frames: Option<u64>,
-    bus: gst::Bus,
-) {
+pub fn install_queue_probes(queue: &gst::Element, counters: &Arc<Counters>, max_frames: Option<u64>, bus: gst::Bus) {
     let c = counters.clone();
     queue.static_pad("sink").expect("queue sink").add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
@@ -85,55 +74,42 @@ pub fn install_queue_probes(
         },
     );
     let c = counters.clone();
-    queue.static_pad("src").expect("queue src").add_probe(
-        gst::PadProbeType::BUFFER,
-        move |_, _| {
-            if c.closing.load(Ordering::Relaxed) {
-                return gst::PadProbeReturn::Drop;
+    queue.static_pad("src").expect("queue src").add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        if c.closing.load(Ordering::Relaxed) {
+            return gst::PadProbeReturn::Drop;
+        }
+        let n = c.admitted.fetch_add(1, Ordering::Relaxed) + 1;
+        match max_frames {
+            Some(m) if n > m => gst::PadProbeReturn::Drop,
+            Some(m) if n == m => {
+                let _ =
+                    bus.post(gst::message::Application::builder(gst::Structure::new_empty(MAX_FRAMES_MESSAGE)).build());
+                gst::PadProbeReturn::Ok
             }
-            let n = c.admitted.fetch_add(1, Ordering::Relaxed) + 1;
-            match max_frames {
-                Some(m) if n > m => gst::PadProbeReturn::Drop,
-                Some(m) if n == m => {
-                    let _ = bus.post(
-                        gst::message::Application::builder(gst::Structure::new_empty(
-                            MAX_FRAMES_MESSAGE,
-                        ))
-                        .build(),
-                    );
-                    gst::PadProbeReturn::Ok
-                }
-                _ => gst::PadProbeReturn::Ok,
-            }
-        },
-    );
+            _ => gst::PadProbeReturn::Ok,
+        }
+    });
 }
 
 /// Counts the frames that leave the processing chain through `pad`.
 pub fn install_done_probe(pad: &gst::Pad, counters: &Arc<Counters>) {
     let c = counters.clone();
-    pad.add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
-        move |_, info| {
-            c.done.fetch_add(buffers_in(info), Ordering::Relaxed);
-            if let Some(end) = end_ns(info) {
-                c.video_end_ns.fetch_max(end, Ordering::Relaxed);
-            }
-            gst::PadProbeReturn::Ok
-        },
-    );
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| {
+        c.done.fetch_add(buffers_in(info), Ordering::Relaxed);
+        if let Some(end) = end_ns(info) {
+            c.video_end_ns.fetch_max(end, Ordering::Relaxed);
+        }
+        gst::PadProbeReturn::Ok
+    });
 }
 
 /// Follows the end time of the audio buffers through `pad`.
 pub fn install_audio_probe(pad: &gst::Pad, counters: &Arc<Counters>) {
     let c = counters.clone();
-    pad.add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
-        move |_, info| {
-            if let Some(end) = end_ns(info) {
-                c.audio_end_ns.fetch_max(end, Ordering::Relaxed);
-            }
-            gst::PadProbeReturn::Ok
-        },
-    );
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| {
+        if let Some(end) = end_ns(info) {
+            c.audio_end_ns.fetch_max(end, Ordering::Relaxed);
+        }
+        gst::PadProbeReturn::Ok
+    });
 }

@@ -38,9 +38,7 @@ fn input_uri(input: &str) -> Result<String, Failure> {
     if !path.is_file() {
         return Err(Failure::runtime(format!("input is not a file: {input}")));
     }
-    let abs = path
-        .canonicalize()
-        .map_err(|e| Failure::runtime(format!("cannot open input {input}: {e}")))?;
+    let abs = path.canonicalize().map_err(|e| Failure::runtime(format!("cannot open input {input}: {e}")))?;
     Ok(gst::glib::filename_to_uri(&abs, None)
         .map_err(|e| Failure::runtime(format!("cannot make a URI of {input}: {e}")))?
         .to_string())
@@ -50,56 +48,31 @@ pub fn discover(input: &str) -> Result<InputInfo, Failure> {
     let uri = input_uri(input)?;
     let discoverer = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(20))
         .map_err(|e| Failure::runtime(format!("cannot inspect the input: {e}")))?;
-    let info = discoverer.discover_uri(&uri).map_err(|e| {
-        Failure::runtime(format!(
-            "cannot read input {input}: {}",
-            one_line(e.message(), 200)
-        ))
-    })?;
+    let info = discoverer
+        .discover_uri(&uri)
+        .map_err(|e| Failure::runtime(format!("cannot read input {input}: {}", one_line(e.message(), 200))))?;
     let videos = info.video_streams();
     let Some(video) = videos.first() else {
-        return Err(Failure::runtime(format!(
-            "input {input} has no video stream"
-        )));
+        return Err(Failure::runtime(format!("input {input} has no video stream")));
     };
     let fps = video.framerate();
     let duration = info.duration();
-    let frames = duration.filter(|_| fps.numer() > 0).map(|d| {
-        (d.nseconds() as f64 * fps.numer() as f64 / fps.denom() as f64 / 1e9).round() as u64
-    });
+    let frames = duration
+        .filter(|_| fps.numer() > 0)
+        .map(|d| (d.nseconds() as f64 * fps.numer() as f64 / fps.denom() as f64 / 1e9).round() as u64);
     let has_audio = !info.audio_streams().is_empty();
     let summary = format!(
         "{}x{} at {:.3} frames/s, {}{}",
         video.width(),
         video.height(),
-        if fps.denom() > 0 {
-            fps.numer() as f64 / fps.denom() as f64
-        } else {
-            0.0
-        },
-        duration.map_or("unknown length".to_owned(), |d| format!(
-            "{:.2} s",
-            d.seconds_f64()
-        )),
-        if has_audio {
-            ", with audio"
-        } else {
-            ", no audio"
-        },
+        if fps.denom() > 0 { fps.numer() as f64 / fps.denom() as f64 } else { 0.0 },
+        duration.map_or("unknown length".to_owned(), |d| format!("{:.2} s", d.seconds_f64())),
+        if has_audio { ", with audio" } else { ", no audio" },
     );
     let frame_duration = (fps.numer() > 0 && fps.denom() > 0).then(|| {
-        gst::ClockTime::SECOND
-            .mul_div_floor(fps.denom() as u64, fps.numer() as u64)
-            .unwrap_or(gst::ClockTime::ZERO)
+        gst::ClockTime::SECOND.mul_div_floor(fps.denom() as u64, fps.numer() as u64).unwrap_or(gst::ClockTime::ZERO)
     });
-    Ok(InputInfo {
-        uri,
-        has_audio,
-        frames,
-        duration,
-        frame_duration,
-        summary,
-    })
+    Ok(InputInfo { uri, has_audio, frames, duration, frame_duration, summary })
 }
 
 /// A run that ended before the input's announced length.
@@ -132,9 +105,7 @@ impl InputInfo {
     pub fn early_end(&self, reached: gst::ClockTime, frames_done: u64) -> Option<EarlyEnd> {
         let announced = self.duration?;
         let two_frames = self.frame_duration.unwrap_or(gst::ClockTime::ZERO) * 2;
-        let tolerance = two_frames.max(gst::ClockTime::from_nseconds(
-            EARLY_END_TOLERANCE.as_nanos() as u64,
-        ));
+        let tolerance = two_frames.max(gst::ClockTime::from_nseconds(EARLY_END_TOLERANCE.as_nanos() as u64));
         (reached + tolerance < announced).then_some(EarlyEnd {
             frames_done,
             frames_announced: self.frames,
@@ -164,10 +135,7 @@ mod tests {
         let ms = gst::ClockTime::from_mseconds;
         let clip = info(20_000, 30);
         let early = clip.early_end(ms(9_933), 298).unwrap();
-        assert_eq!(
-            early.to_string(),
-            "the input ended early: 298 of 600 frames (9.93 s of 20.00 s)"
-        );
+        assert_eq!(early.to_string(), "the input ended early: 298 of 600 frames (9.93 s of 20.00 s)");
         // Complete, or within the tolerance (0.25 s here).
         assert_eq!(clip.early_end(ms(20_000), 600), None);
         assert_eq!(clip.early_end(ms(19_800), 594), None);
@@ -177,10 +145,7 @@ mod tests {
         assert_eq!(slow.early_end(ms(9_000), 18), None);
         assert!(slow.early_end(ms(8_500), 17).is_some());
         // Unknown duration: nothing to compare with.
-        let unknown = InputInfo {
-            duration: None,
-            ..info(1_000, 30)
-        };
+        let unknown = InputInfo { duration: None, ..info(1_000, 30) };
         assert_eq!(unknown.early_end(ms(0), 0), None);
     }
 }

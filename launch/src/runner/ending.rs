@@ -38,9 +38,8 @@ pub struct Verdict {
 pub fn judge(end: RunEnd) -> Verdict {
     let nothing_written = end.frames_done == 0 && (end.failure.is_some() || end.interrupted);
     if !end.finished || nothing_written {
-        let note = (end.finished && end.failure.is_none()).then(|| {
-            "hmr2-launch: interrupted before the first frame: nothing was written".to_owned()
-        });
+        let note = (end.finished && end.failure.is_none())
+            .then(|| "hmr2-launch: interrupted before the first frame: nothing was written".to_owned());
         return Verdict {
             keep_outputs: false,
             note,
@@ -55,12 +54,9 @@ pub fn judge(end: RunEnd) -> Verdict {
     let (note, result) = match (end.failure, end.interrupted, end.early_end) {
         (Some(f), _, _) => (None, Err(f)),
         (None, true, _) => (None, Ok(Outcome::Interrupted)),
-        (None, false, Some(early)) if end.allow_partial => (
-            Some(format!(
-                "hmr2-launch: warning: {early} (accepted: --allow-partial)"
-            )),
-            Ok(Outcome::Complete),
-        ),
+        (None, false, Some(early)) if end.allow_partial => {
+            (Some(format!("hmr2-launch: warning: {early} (accepted: --allow-partial)")), Ok(Outcome::Complete))
+        }
         (None, false, Some(early)) => (
             Some(format!(
                 "hmr2-launch: warning: {early}; the outputs hold what was read (--allow-partial accepts this)"
@@ -69,11 +65,7 @@ pub fn judge(end: RunEnd) -> Verdict {
         ),
         (None, false, None) => (None, Ok(Outcome::Complete)),
     };
-    Verdict {
-        keep_outputs: true,
-        note,
-        result,
-    }
+    Verdict { keep_outputs: true, note, result }
 }
 
 #[cfg(test)]
@@ -105,40 +97,19 @@ mod tests {
         let v = judge(end());
         assert_eq!((v.keep_outputs, v.result), (true, Ok(Outcome::Complete)));
         // An empty input that ended normally still gives (empty) outputs.
-        let v = judge(RunEnd {
-            frames_done: 0,
-            ..end()
-        });
+        let v = judge(RunEnd { frames_done: 0, ..end() });
         assert_eq!((v.keep_outputs, v.result), (true, Ok(Outcome::Complete)));
     }
 
     #[test]
     fn unfinished_or_empty_failed_runs_keep_nothing() {
         let failure = || Some(Failure::runtime("x"));
-        let v = judge(RunEnd {
-            finished: false,
-            failure: failure(),
-            ..end()
-        });
-        assert_eq!(
-            (v.keep_outputs, v.result),
-            (false, Err(Failure::runtime("x")))
-        );
-        let v = judge(RunEnd {
-            failure: failure(),
-            frames_done: 0,
-            ..end()
-        });
+        let v = judge(RunEnd { finished: false, failure: failure(), ..end() });
+        assert_eq!((v.keep_outputs, v.result), (false, Err(Failure::runtime("x"))));
+        let v = judge(RunEnd { failure: failure(), frames_done: 0, ..end() });
         assert!(!v.keep_outputs);
-        let v = judge(RunEnd {
-            interrupted: true,
-            frames_done: 0,
-            ..end()
-        });
-        assert_eq!(
-            (v.keep_outputs, v.result),
-            (false, Ok(Outcome::Interrupted))
-        );
+        let v = judge(RunEnd { interrupted: true, frames_done: 0, ..end() });
+        assert_eq!((v.keep_outputs, v.result), (false, Ok(Outcome::Interrupted)));
         assert!(v.note.unwrap().contains("nothing was written"));
     }
 
@@ -150,27 +121,13 @@ mod tests {
             early_end: Some(early()),
             ..end()
         });
-        assert_eq!(
-            (v.keep_outputs, v.result),
-            (true, Err(Failure::runtime("gave up")))
-        );
-        let v = judge(RunEnd {
-            interrupted: true,
-            early_end: Some(early()),
-            ..end()
-        });
+        assert_eq!((v.keep_outputs, v.result), (true, Err(Failure::runtime("gave up"))));
+        let v = judge(RunEnd { interrupted: true, early_end: Some(early()), ..end() });
         assert_eq!(v.result, Ok(Outcome::Interrupted));
-        let v = judge(RunEnd {
-            early_end: Some(early()),
-            ..end()
-        });
+        let v = judge(RunEnd { early_end: Some(early()), ..end() });
         assert_eq!(v.result, Ok(Outcome::PartialInput));
         assert!(v.note.unwrap().contains("10 of 20 frames"));
-        let v = judge(RunEnd {
-            early_end: Some(early()),
-            allow_partial: true,
-            ..end()
-        });
+        let v = judge(RunEnd { early_end: Some(early()), allow_partial: true, ..end() });
         assert_eq!(v.result, Ok(Outcome::Complete));
         assert!(v.note.unwrap().contains("accepted: --allow-partial"));
     }

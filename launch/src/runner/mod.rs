@@ -39,8 +39,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
     // First, so a signal during set-up ends the run the same way as later ones.
     signals::install_interrupt_handler();
     gst::init().map_err(|e| Failure::runtime(format!("cannot initialise GStreamer: {e}")))?;
-    gsthmr2::plugin_register_static()
-        .map_err(|e| Failure::runtime(format!("cannot register the hmr2 plugin: {e}")))?;
+    gsthmr2::plugin_register_static().map_err(|e| Failure::runtime(format!("cannot register the hmr2 plugin: {e}")))?;
     gstmeshoverlay::plugin_register_static()
         .map_err(|e| Failure::runtime(format!("cannot register the meshoverlay plugin: {e}")))?;
     match cli.command {
@@ -60,10 +59,7 @@ fn run_plan(
     ending: Ending,
 ) -> Result<Outcome, Failure> {
     let outputs = Outputs::open(
-        (
-            common.output.as_deref().filter(|_| plan.sink.is_file()),
-            checked.video_target.as_deref(),
-        ),
+        (common.output.as_deref().filter(|_| plan.sink.is_file()), checked.video_target.as_deref()),
         (common.poses.as_deref(), checked.poses_target.as_deref()),
     )?;
     Session::new(plan, common, rtsp, checked.boxes, outputs)?.run(ending)
@@ -94,11 +90,7 @@ fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
         (Some(f), Some(m)) => Some(f.min(m)),
         (f, m) => f.or(m),
     };
-    let ending = Ending {
-        progress_total,
-        input: Some(info),
-        allow_partial: args.allow_partial,
-    };
+    let ending = Ending { progress_total, input: Some(info), allow_partial: args.allow_partial };
     run_plan(&plan, common, checked, None, ending)
 }
 
@@ -120,9 +112,7 @@ fn run_webcam(args: WebcamArgs) -> Result<Outcome, Failure> {
         return Ok(print_plan(&plan));
     }
     if !Path::new(&device).exists() {
-        return Err(Failure::runtime(format!(
-            "camera device not found: {device}"
-        )));
+        return Err(Failure::runtime(format!("camera device not found: {device}")));
     }
     run_plan(&plan, common, checked, None, Ending::live(common))
 }
@@ -133,21 +123,12 @@ fn run_test_source(args: TestSourceArgs) -> Result<Outcome, Failure> {
         .size
         .split_once('x')
         .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
-        .ok_or_else(|| {
-            Failure::usage(format!("--size must be WIDTHxHEIGHT, not '{}'", args.size))
-        })?;
+        .ok_or_else(|| Failure::usage(format!("--size must be WIDTHxHEIGHT, not '{}'", args.size)))?;
     let sink = plan::choose_sink(common, Some(&args.serve))?;
     let checked = checks::check(common, &sink, None)?;
     let source = Chain::new()
-        .then(
-            el("videotestsrc")
-                .prop("is-live", true)
-                .prop("pattern", &args.pattern),
-        )
-        .caps(&format!(
-            "video/x-raw,width={w},height={h},framerate={}/1",
-            args.fps.max(1)
-        ));
+        .then(el("videotestsrc").prop("is-live", true).prop("pattern", &args.pattern))
+        .caps(&format!("video/x-raw,width={w},height={h},framerate={}/1", args.fps.max(1)));
     let plan = plan::live_plan(source, common, sink)?;
     if common.print_pipeline {
         return Ok(print_plan(&plan));
@@ -157,10 +138,7 @@ fn run_test_source(args: TestSourceArgs) -> Result<Outcome, Failure> {
 
 fn run_rtsp(args: RtspArgs) -> Result<Outcome, Failure> {
     let common = &args.common;
-    if !["rtsp://", "rtsps://", "rtspt://", "rtsph://"]
-        .iter()
-        .any(|p| args.url.starts_with(p))
-    {
+    if !["rtsp://", "rtsps://", "rtspt://", "rtsph://"].iter().any(|p| args.url.starts_with(p)) {
         return Err(Failure::usage(format!("not an RTSP URL: {}", args.url)));
     }
     let sink = plan::choose_sink(common, None)?;

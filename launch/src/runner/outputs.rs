@@ -24,36 +24,22 @@ fn open(shown: Option<&Path>, target: Option<&Path>) -> Result<Option<Output>, F
         return Ok(None);
     };
     let pending = PendingOutput::create(target).map_err(|e| Failure::runtime(e.to_string()))?;
-    Ok(Some(Output {
-        shown: shown.to_owned(),
-        pending,
-    }))
+    Ok(Some(Output { shown: shown.to_owned(), pending }))
 }
 
 impl Outputs {
     /// Opens (and locks) the temporary files; `shown` are the paths as given, `target`
     /// where they lead.
-    pub fn open(
-        video: (Option<&Path>, Option<&Path>),
-        poses: (Option<&Path>, Option<&Path>),
-    ) -> Result<Self, Failure> {
-        Ok(Self {
-            video: open(video.0, video.1)?,
-            poses: open(poses.0, poses.1)?,
-        })
+    pub fn open(video: (Option<&Path>, Option<&Path>), poses: (Option<&Path>, Option<&Path>)) -> Result<Self, Failure> {
+        Ok(Self { video: open(video.0, video.1)?, poses: open(poses.0, poses.1)? })
     }
 }
 
 impl Output {
     /// Renames the finished file into place and says so: `wrote 90 frames to out.mp4`.
     fn commit(self, count: u64, unit: &str) -> Result<PathBuf, Failure> {
-        self.pending
-            .commit()
-            .map_err(|e| Failure::runtime(e.to_string()))?;
-        say!(
-            "hmr2-launch: wrote {count} {unit} to {}",
-            self.shown.display()
-        );
+        self.pending.commit().map_err(|e| Failure::runtime(e.to_string()))?;
+        say!("hmr2-launch: wrote {count} {unit} to {}", self.shown.display());
         Ok(self.shown)
     }
 }
@@ -63,10 +49,7 @@ impl Outputs {
     /// (`video: PATH`, `poses: PATH`).
     pub fn commit(self, frames: u64, pose_lines: u64) -> Result<(), Failure> {
         let video = self.video.map(|v| v.commit(frames, "frames")).transpose()?;
-        let poses = self
-            .poses
-            .map(|p| p.commit(pose_lines, "pose lines"))
-            .transpose()?;
+        let poses = self.poses.map(|p| p.commit(pose_lines, "pose lines")).transpose()?;
         let mut stdout = std::io::stdout().lock();
         for (label, path) in [("video", video), ("poses", poses)] {
             if let Some(p) = path {

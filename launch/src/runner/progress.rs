@@ -36,14 +36,7 @@ impl Progress {
             bar
         });
         let now = Instant::now();
-        Self {
-            bar,
-            plain: !quiet && !tty,
-            total,
-            start: now,
-            last_line: now,
-            live,
-        }
+        Self { bar, plain: !quiet && !tty, total, start: now, last_line: now, live }
     }
 
     pub fn update(&mut self, done: u64) {
@@ -69,10 +62,7 @@ impl Progress {
                         100.0 * done as f64 / t as f64
                     )
                 }
-                _ => format!(
-                    "hmr2-launch: {done} frames, {fps:.1} frames/s{}",
-                    if self.live { " (live)" } else { "" }
-                ),
+                _ => format!("hmr2-launch: {done} frames, {fps:.1} frames/s{}", if self.live { " (live)" } else { "" }),
             };
             say!("{line}");
         }

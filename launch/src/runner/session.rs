@@ -51,11 +51,7 @@ pub struct Ending {
 impl Ending {
     /// Live sources announce no length.
     pub fn live(common: &Common) -> Self {
-        Self {
-            progress_total: common.max_frames,
-            input: None,
-            allow_partial: false,
-        }
+        Self { progress_total: common.max_frames, input: None, allow_partial: false }
     }
 }
 
@@ -84,36 +80,25 @@ impl<'a> Session<'a> {
         }
         let pipeline = build_pipeline(&plan.main).map_err(|e| Failure::runtime(e.to_string()))?;
         let element = |name: &str| {
-            pipeline
-                .by_name(name)
-                .ok_or_else(|| Failure::runtime(format!("pipeline has no element named '{name}'")))
+            pipeline.by_name(name).ok_or_else(|| Failure::runtime(format!("pipeline has no element named '{name}'")))
         };
         if let Some(video) = &outputs.video {
             // The description names the final file (as --print-pipeline shows it); the
             // tool writes beside it and renames at the end.
-            element(plan::FILE_SINK)?.set_property(
-                "location",
-                video.pending.write_path().to_string_lossy().as_ref(),
-            );
+            element(plan::FILE_SINK)?.set_property("location", video.pending.write_path().to_string_lossy().as_ref());
         }
         let writer = match &outputs.poses {
-            Some(p) => Some(p.pending.writer().map_err(|e| {
-                Failure::runtime(format!("cannot write {}: {e}", p.shown.display()))
-            })?),
+            Some(p) => Some(
+                p.pending.writer().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", p.shown.display())))?,
+            ),
             None => None,
         };
         let tap: SharedTap = Arc::new(Mutex::new(PoseTap::new(writer)));
         let pose = element(plan::POSE)?;
         if let Some(table) = boxes {
-            box_file::install(
-                &pose.static_pad("sink").expect("hmr2pose has a sink pad"),
-                table,
-            );
+            box_file::install(&pose.static_pad("sink").expect("hmr2pose has a sink pad"), table);
         }
-        poses::install(
-            &pose.static_pad("src").expect("hmr2pose has a src pad"),
-            tap.clone(),
-        );
+        poses::install(&pose.static_pad("src").expect("hmr2pose has a src pad"), tap.clone());
 
         let counters = Arc::new(Counters::default());
         counters::install_queue_probes(
@@ -122,19 +107,12 @@ impl<'a> Session<'a> {
             common.max_frames,
             pipeline.bus().expect("pipeline has a bus"),
         );
-        counters::install_done_probe(
-            &element(plan::POST)?
-                .static_pad("src")
-                .expect("videoconvert src"),
-            &counters,
-        );
+        counters::install_done_probe(&element(plan::POST)?.static_pad("src").expect("videoconvert src"), &counters);
         if let Some(audio) = pipeline.by_name(plan::AUDIO_IN) {
             counters::install_audio_probe(&audio.static_pad("src").expect("queue src"), &counters);
         }
 
-        let appsrc = pipeline
-            .by_name(plan::APPSRC)
-            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok());
+        let appsrc = pipeline.by_name(plan::APPSRC).and_then(|e| e.downcast::<gst_app::AppSrc>().ok());
         let rtsp = match (rtsp_args, &plan.source, &appsrc) {
             (Some(args), Some(source), Some(appsrc)) => Some(RtspInput::new(
                 &args.url,
@@ -147,20 +125,8 @@ impl<'a> Session<'a> {
             )),
             _ => None,
         };
-        let serve_sink = pipeline
-            .by_name(plan::SERVE_SINK)
-            .and_then(|e| e.downcast::<gst_app::AppSink>().ok());
-        Ok(Self {
-            plan,
-            common,
-            pipeline,
-            tap,
-            counters,
-            rtsp,
-            appsrc,
-            serve_sink,
-            outputs,
-        })
+        let serve_sink = pipeline.by_name(plan::SERVE_SINK).and_then(|e| e.downcast::<gst_app::AppSink>().ok());
+        Ok(Self { plan, common, pipeline, tap, counters, rtsp, appsrc, serve_sink, outputs })
     }
 
     fn request_eos(&mut self) {
@@ -196,15 +162,10 @@ impl<'a> Session<'a> {
                         break;
                     }
                     gst::MessageView::Warning(w) if self.common.verbose => {
-                        progress.println(&format!(
-                            "hmr2-launch: warning from {}: {}",
-                            element_label(&msg),
-                            w.error()
-                        ));
+                        progress.println(&format!("hmr2-launch: warning from {}: {}", element_label(&msg), w.error()));
                     }
                     gst::MessageView::Application(a)
-                        if a.structure()
-                            .is_some_and(|s| s.name() == MAX_FRAMES_MESSAGE)
+                        if a.structure().is_some_and(|s| s.name() == MAX_FRAMES_MESSAGE)
                             && eos_requested_at.is_none() =>
                     {
                         self.request_eos();
@@ -219,9 +180,7 @@ impl<'a> Session<'a> {
             if !interrupted && signals::interrupted() {
                 interrupted = true;
                 self.counters.closing.store(true, Ordering::Relaxed);
-                progress.println(
-                    "hmr2-launch: interrupted: finishing the outputs (interrupt again to abort)",
-                );
+                progress.println("hmr2-launch: interrupted: finishing the outputs (interrupt again to abort)");
                 if eos_requested_at.is_none() {
                     self.request_eos();
                     eos_requested_at = Some(Instant::now());
@@ -229,11 +188,9 @@ impl<'a> Session<'a> {
             }
             if eos_requested_at.is_none() {
                 if let Some(r) = &mut self.rtsp {
-                    progress
-                        .suspend(|| r.poll(self.common.verbose))
-                        .unwrap_or_else(|f| {
-                            failure = Some(f);
-                        });
+                    progress.suspend(|| r.poll(self.common.verbose)).unwrap_or_else(|f| {
+                        failure = Some(f);
+                    });
                     if failure.is_some() {
                         self.request_eos();
                         eos_requested_at = Some(Instant::now());
@@ -249,11 +206,7 @@ impl<'a> Session<'a> {
                 break;
             }
         }
-        LoopEnd {
-            finished,
-            failure,
-            interrupted,
-        }
+        LoopEnd { finished, failure, interrupted }
     }
 
     pub fn run(mut self, ending: Ending) -> Result<Outcome, Failure> {
@@ -277,17 +230,11 @@ impl<'a> Session<'a> {
         }
         let started = Instant::now();
         let mut progress = Progress::new(self.common.quiet, ending.progress_total, self.plan.live);
-        let LoopEnd {
-            finished,
-            mut failure,
-            interrupted,
-        } = self.bus_loop(&bus, &mut progress);
+        let LoopEnd { finished, mut failure, interrupted } = self.bus_loop(&bus, &mut progress);
         progress.finish();
         let elapsed = started.elapsed();
-        let stats: Vec<ElementStats> = [plan::POSE, plan::OVERLAY]
-            .iter()
-            .filter_map(|name| stats::read(&self.pipeline.by_name(name)?))
-            .collect();
+        let stats: Vec<ElementStats> =
+            [plan::POSE, plan::OVERLAY].iter().filter_map(|name| stats::read(&self.pipeline.by_name(name)?)).collect();
         let _ = self.pipeline.set_state(gst::State::Null);
         if let Some(r) = &mut self.rtsp {
             r.stop();
@@ -319,10 +266,7 @@ impl<'a> Session<'a> {
             outputs.poses = None;
             failure.get_or_insert(Failure::runtime(e.to_string()));
         }
-        let max_frames_reached = self
-            .common
-            .max_frames
-            .is_some_and(|m| self.counters.admitted() >= m);
+        let max_frames_reached = self.common.max_frames.is_some_and(|m| self.counters.admitted() >= m);
         let early_end = ending
             .input
             .as_ref()

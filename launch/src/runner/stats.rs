@@ -26,40 +26,28 @@ pub fn read(e: &gst::Element) -> Option<ElementStats> {
         return None;
     }
     let s = e.property::<Option<gst::Structure>>("stats")?;
-    let element = e
-        .factory()
-        .map(|f| f.name().to_string())
-        .unwrap_or_default();
+    let element = e.factory().map(|f| f.name().to_string()).unwrap_or_default();
     Some(ElementStats::from_structure(element, &s))
 }
 
 fn value_text(value: &gst::glib::SendValue) -> String {
     match value.get::<String>() {
         Ok(s) => s,
-        Err(_) => value
-            .serialize()
-            .map(|v| v.to_string())
-            .unwrap_or_else(|_| format!("({})", value.type_())),
+        Err(_) => value.serialize().map(|v| v.to_string()).unwrap_or_else(|_| format!("({})", value.type_())),
     }
 }
 
 impl ElementStats {
     pub fn from_structure(element: String, s: &gst::StructureRef) -> Self {
-        let mut stats = Self {
-            element,
-            frames: None,
-            persons: None,
-            stages: Vec::new(),
-            other: Vec::new(),
-        };
+        let mut stats = Self { element, frames: None, persons: None, stages: Vec::new(), other: Vec::new() };
         for (name, value) in s.iter() {
             let name = name.as_str();
             match (name, value.get::<u64>()) {
                 ("frames", Ok(n)) => stats.frames = Some(n),
                 ("persons", Ok(n)) => stats.persons = Some(n),
-                (_, Ok(ns)) if name.ends_with("-ns") => stats
-                    .stages
-                    .push((name.trim_end_matches("-ns").to_owned(), ns)),
+                (_, Ok(ns)) if name.ends_with("-ns") => {
+                    stats.stages.push((name.trim_end_matches("-ns").to_owned(), ns))
+                }
                 _ => stats.other.push((name.to_owned(), value_text(value))),
             }
         }
@@ -85,9 +73,7 @@ impl fmt::Display for ElementStats {
                 let stages: Vec<String> = self
                     .stages
                     .iter()
-                    .map(|(stage, ns)| {
-                        format!("{stage} {:.2} ms", *ns as f64 / 1e6 / frames as f64)
-                    })
+                    .map(|(stage, ns)| format!("{stage} {:.2} ms", *ns as f64 / 1e6 / frames as f64))
                     .collect();
                 if !out.is_empty() {
                     out.push_str("; ");
@@ -121,29 +107,20 @@ mod tests {
             .field("detect-ns", 2_000_000u64)
             .field("inference-ns", 10_000_000u64)
             .build();
-        assert_eq!(
-            stats(s),
-            "frames=4, persons=6, batches=2; per frame: detect 0.50 ms, inference 2.50 ms"
-        );
+        assert_eq!(stats(s), "frames=4, persons=6, batches=2; per frame: detect 0.50 ms, inference 2.50 ms");
         let s = gst::Structure::builder("meshoverlay-stats")
             .field("adapter", "llvmpipe (LLVM 15.0.6, 256 bits)")
             .field("frames", 2u64)
             .field("persons", 2u64)
             .field("draw-ns", 3_000_000u64)
             .build();
-        assert_eq!(
-            stats(s),
-            "frames=2, persons=2, adapter=llvmpipe (LLVM 15.0.6, 256 bits); per frame: draw 1.50 ms"
-        );
+        assert_eq!(stats(s), "frames=2, persons=2, adapter=llvmpipe (LLVM 15.0.6, 256 bits); per frame: draw 1.50 ms");
     }
 
     #[test]
     fn no_frames_means_no_per_frame_times() {
         gst::init().unwrap();
-        let s = gst::Structure::builder("s")
-            .field("frames", 0u64)
-            .field("post-ns", 0u64)
-            .build();
+        let s = gst::Structure::builder("s").field("frames", 0u64).field("post-ns", 0u64).build();
         assert_eq!(stats(s), "frames=0");
         assert_eq!(stats(gst::Structure::new_empty("s")), "(empty)");
     }

@@ -29,29 +29,15 @@ impl Summary<'_> {
         let secs = self.elapsed.as_secs_f64();
         say!(
             "hmr2-launch: {}{done} frames in {secs:.1} s ({:.1} frames/s)",
-            if self.interrupted {
-                "interrupted after "
-            } else {
-                ""
-            },
+            if self.interrupted { "interrupted after " } else { "" },
             if secs > 0.0 { done as f64 / secs } else { 0.0 }
         );
         let dropped = self.arrived.saturating_sub(self.admitted.min(self.arrived));
-        if self.live
-            && !self.interrupted
-            && dropped > 0
-            && self.max_frames.is_none_or(|m| self.admitted < m)
-        {
-            say!(
-                "hmr2-launch: dropped {dropped} frames: processing was slower than the live source"
-            );
+        if self.live && !self.interrupted && dropped > 0 && self.max_frames.is_none_or(|m| self.admitted < m) {
+            say!("hmr2-launch: dropped {dropped} frames: processing was slower than the live source");
         }
         let c = self.poses;
-        let tracks = if c.track_ids.is_empty() {
-            String::new()
-        } else {
-            format!(", {} track ids", c.track_ids.len())
-        };
+        let tracks = if c.track_ids.is_empty() { String::new() } else { format!(", {} track ids", c.track_ids.len()) };
         say!(
             "hmr2-launch: people found: {} in {} of {} frames (at most {} in one frame{tracks})",
             c.persons,
@@ -64,18 +50,12 @@ impl Summary<'_> {
                 "hmr2-launch: {} of {} frames carried no pose metadata{}",
                 c.frames - c.frames_with_meta,
                 c.frames,
-                c.first_meta_error
-                    .as_deref()
-                    .map(|e| format!(" (first problem: {e})"))
-                    .unwrap_or_default()
+                c.first_meta_error.as_deref().map(|e| format!(" (first problem: {e})")).unwrap_or_default()
             );
         }
         if self.reconnections > 0 {
-            let times = if self.reconnections == 1 {
-                "once".to_owned()
-            } else {
-                format!("{} times", self.reconnections)
-            };
+            let times =
+                if self.reconnections == 1 { "once".to_owned() } else { format!("{} times", self.reconnections) };
             say!("hmr2-launch: rtsp: reconnected {times}");
         }
         for s in self.stats {

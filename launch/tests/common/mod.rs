@@ -19,20 +19,13 @@ use gst_rtsp_server::prelude::*;
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// The bundled sample clip: 640x360, 30 fps, 90 frames.
 pub fn sample_clip() -> PathBuf {
     let p = repo_root().join("models/sample/sample.mp4");
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/setup.sh (it generates the default assets)",
-        p.display()
-    );
+    assert!(p.is_file(), "{} is missing: run scripts/setup.sh (it generates the default assets)", p.display());
     p
 }
 
@@ -118,12 +111,7 @@ impl Launch {
 
     /// Starts the tool, its stderr collected in the background.
     pub fn spawn(mut self) -> Running {
-        let mut child = self
-            .cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot start the tool");
+        let mut child = self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("cannot start the tool");
         let stderr = Arc::new(Mutex::new(String::new()));
         let pipe = child.stderr.take().unwrap();
         let text = stderr.clone();
@@ -134,21 +122,13 @@ impl Launch {
                 t.push('\n');
             }
         });
-        Running {
-            child,
-            stderr,
-            collector: Some(collector),
-        }
+        Running { child, stderr, collector: Some(collector) }
     }
 }
 
 /// Runs any command with a time limit, collecting stdout and stderr.
 pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start the command");
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("cannot start the command");
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out_thread = std::thread::spawn(move || {
@@ -174,11 +154,7 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    Output {
-        status,
-        stdout: out_thread.join().unwrap(),
-        stderr: err_thread.join().unwrap(),
-    }
+    Output { status, stdout: out_thread.join().unwrap(), stderr: err_thread.join().unwrap() }
 }
 
 /// A running tool; killed when dropped before it exited.
@@ -200,11 +176,7 @@ impl Running {
 
     /// Sends a signal (`INT`, `TERM`, `HUP`, ...).
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args(["-s", name, &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
+        let ok = Command::new("kill").args(["-s", name, &self.child.id().to_string()]).status().unwrap().success();
         assert!(ok, "cannot send SIG{name}");
     }
 
@@ -214,16 +186,9 @@ impl Running {
         let deadline = Instant::now() + timeout;
         while !cond(&self.stderr()) {
             if let Some(s) = self.child.try_wait().unwrap() {
-                panic!(
-                    "the tool exited ({s}) before {what}; stderr:\n{}",
-                    self.stderr()
-                );
+                panic!("the tool exited ({s}) before {what}; stderr:\n{}", self.stderr());
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; stderr:\n{}",
-                self.stderr()
-            );
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; stderr:\n{}", self.stderr());
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -262,9 +227,8 @@ impl Drop for Running {
 pub struct Scratch(PathBuf);
 
 pub fn scratch(name: &str) -> Scratch {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("launch-tests")
-        .join(format!("{name}-{}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("launch-tests").join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     Scratch(dir)
@@ -293,9 +257,7 @@ impl Drop for Scratch {
 /// The one wait for a GStreamer pipeline: plays it until end of stream or an error (or
 /// `timeout`), then stops it.
 pub fn run_to_eos(pipeline: &gst::Pipeline, timeout: Duration) -> Result<(), String> {
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|e| format!("cannot start the pipeline: {e}"))?;
+    pipeline.set_state(gst::State::Playing).map_err(|e| format!("cannot start the pipeline: {e}"))?;
     let msg = pipeline.bus().unwrap().timed_pop_filtered(
         gst::ClockTime::from_nseconds(timeout.as_nanos() as u64),
         &[gst::MessageType::Eos, gst::MessageType::Error],
@@ -305,11 +267,7 @@ pub fn run_to_eos(pipeline: &gst::Pipeline, timeout: Duration) -> Result<(), Str
         Some(gst::MessageView::Eos(_)) => Ok(()),
         Some(gst::MessageView::Error(e)) => Err(format!(
             "{}: {} ({})",
-            msg.as_ref()
-                .unwrap()
-                .src()
-                .map(|s| s.name().to_string())
-                .unwrap_or_default(),
+            msg.as_ref().unwrap().src().map(|s| s.name().to_string()).unwrap_or_default(),
             e.error(),
             e.debug().unwrap_or_default()
         )),
@@ -324,8 +282,7 @@ pub fn write_with_gstreamer(description: &str) {
         .unwrap_or_else(|e| panic!("cannot build '{description}': {e}"))
         .downcast::<gst::Pipeline>()
         .unwrap();
-    run_to_eos(&pipeline, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("'{description}' failed: {e}"));
+    run_to_eos(&pipeline, Duration::from_secs(60)).unwrap_or_else(|e| panic!("'{description}' failed: {e}"));
 }
 
 /// A pipeline whose last element is `appsink name=sink`, and that sink.
@@ -335,11 +292,7 @@ pub fn appsink_pipeline(description: &str) -> (gst::Pipeline, gst_app::AppSink) 
         .unwrap_or_else(|e| panic!("cannot build '{description}': {e}"))
         .downcast::<gst::Pipeline>()
         .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
     (pipeline, sink)
 }
 
@@ -362,15 +315,8 @@ pub fn decode(path: &Path) -> Decoded {
     init();
     let uri = glib::filename_to_uri(path.canonicalize().unwrap(), None).unwrap();
     let disc = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(20)).unwrap();
-    let info = disc
-        .discover_uri(&uri)
-        .unwrap_or_else(|e| panic!("cannot discover {}: {e}", path.display()));
-    let video_caps = info
-        .video_streams()
-        .first()
-        .and_then(|v| v.caps())
-        .map(|c| c.to_string())
-        .unwrap_or_default();
+    let info = disc.discover_uri(&uri).unwrap_or_else(|e| panic!("cannot discover {}: {e}", path.display()));
+    let video_caps = info.video_streams().first().and_then(|v| v.caps()).map(|c| c.to_string()).unwrap_or_default();
     let pipeline = gst::parse::launch(&format!(
         "uridecodebin uri=\"{uri}\" ! videoconvert ! video/x-raw,format=I420 ! fakesink name=sink sync=false"
     ))
@@ -384,12 +330,9 @@ pub fn decode(path: &Path) -> Decoded {
         ..Decoded::default()
     }));
     let d = decoded.clone();
-    pipeline
-        .by_name("sink")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+    pipeline.by_name("sink").unwrap().static_pad("sink").unwrap().add_probe(
+        gst::PadProbeType::BUFFER,
+        move |pad, info| {
             if let Some(gst::PadProbeData::Buffer(b)) = &info.data {
                 let mut d = d.lock().unwrap();
                 if d.frames == 0 {
@@ -402,7 +345,8 @@ pub fn decode(path: &Path) -> Decoded {
                 d.frames += 1;
             }
             gst::PadProbeReturn::Ok
-        });
+        },
+    );
     if let Err(e) = run_to_eos(&pipeline, Duration::from_secs(120)) {
         panic!("decoding {} failed: {e}", path.display());
     }
@@ -412,22 +356,16 @@ pub fn decode(path: &Path) -> Decoded {
 
 /// Reads a JSONL pose file.
 pub fn read_poses(path: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
         .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("line {}: not JSON ({e}): {l}", i + 1))
-        })
+        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("line {}: not JSON ({e}): {l}", i + 1)))
         .collect()
 }
 
 /// Lines in a text file (0 when it does not exist).
 pub fn line_count(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
+    std::fs::read_to_string(path).map(|t| t.lines().count()).unwrap_or(0)
 }
 
 /// Lines of an output the tool is writing: while it runs they are in the temporary file
@@ -440,17 +378,12 @@ fn f64s(v: &serde_json::Value, what: &str) -> Vec<f64> {
     v.as_array()
         .unwrap_or_else(|| panic!("{what} is not an array: {v}"))
         .iter()
-        .map(|x| {
-            x.as_f64()
-                .unwrap_or_else(|| panic!("{what}: not a number: {x}"))
-        })
+        .map(|x| x.as_f64().unwrap_or_else(|| panic!("{what}: not a number: {x}")))
         .collect()
 }
 
 fn check_rotation(v: &serde_json::Value, what: &str) {
-    let rows = v
-        .as_array()
-        .unwrap_or_else(|| panic!("{what} is not an array"));
+    let rows = v.as_array().unwrap_or_else(|| panic!("{what} is not an array"));
     assert_eq!(rows.len(), 3, "{what}: 3 rows");
     let m: Vec<Vec<f64>> = rows.iter().map(|r| f64s(r, what)).collect();
     assert!(m.iter().all(|r| r.len() == 3), "{what}: 3 columns");
@@ -458,40 +391,23 @@ fn check_rotation(v: &serde_json::Value, what: &str) {
         for j in 0..3 {
             let dot: f64 = (0..3).map(|k| m[i][k] * m[j][k]).sum();
             let want = if i == j { 1.0 } else { 0.0 };
-            assert!(
-                (dot - want).abs() < 1e-3,
-                "{what}: not a rotation (R R^T[{i}][{j}] = {dot})"
-            );
+            assert!((dot - want).abs() < 1e-3, "{what}: not a rotation (R R^T[{i}][{j}] = {dot})");
         }
     }
 }
 
 /// Checks one line against the schema in launch/README.md; returns the number of persons.
 pub fn check_pose_line(line: &serde_json::Value, expected_index: u64) -> usize {
-    assert_eq!(
-        line["frame_index"].as_u64(),
-        Some(expected_index),
-        "frame_index in {line}"
-    );
-    assert!(
-        line["timestamp_ns"].is_u64(),
-        "timestamp_ns in line {expected_index}"
-    );
+    assert_eq!(line["frame_index"].as_u64(), Some(expected_index), "frame_index in {line}");
+    assert!(line["timestamp_ns"].is_u64(), "timestamp_ns in line {expected_index}");
     assert!(line["width"].as_u64().unwrap() > 0 && line["height"].as_u64().unwrap() > 0);
-    assert_eq!(
-        line["has_poses"],
-        serde_json::Value::Bool(true),
-        "line {expected_index} has no poses"
-    );
+    assert_eq!(line["has_poses"], serde_json::Value::Bool(true), "line {expected_index} has no poses");
     let persons = line["persons"].as_array().expect("persons array");
     for (i, p) in persons.iter().enumerate() {
         let what = format!("frame {expected_index} person {i}");
         assert_eq!(f64s(&p["bbox"], &what).len(), 4, "{what}: bbox");
         assert!(p["score"].is_number(), "{what}: score");
-        assert!(
-            p["track_id"].is_null() || p["track_id"].is_u64(),
-            "{what}: track_id"
-        );
+        assert!(p["track_id"].is_null() || p["track_id"].is_u64(), "{what}: track_id");
         let smpl = &p["smpl"];
         check_rotation(&smpl["global_orient"], &format!("{what} global_orient"));
         let body = smpl["body_pose"].as_array().expect("body_pose");
@@ -503,15 +419,8 @@ pub fn check_pose_line(line: &serde_json::Value, expected_index: u64) -> usize {
         let cam = &p["camera"];
         assert_eq!(f64s(&cam["cam_t"], &what).len(), 3, "{what}: cam_t");
         assert_eq!(f64s(&cam["pred_cam"], &what).len(), 3, "{what}: pred_cam");
-        assert_eq!(
-            f64s(&cam["principal_point"], &what).len(),
-            2,
-            "{what}: principal_point"
-        );
-        assert!(
-            cam["focal_length"].as_f64().unwrap() > 0.0,
-            "{what}: focal_length"
-        );
+        assert_eq!(f64s(&cam["principal_point"], &what).len(), 2, "{what}: principal_point");
+        assert!(cam["focal_length"].as_f64().unwrap() > 0.0, "{what}: focal_length");
     }
     persons.len()
 }
@@ -524,10 +433,7 @@ pub fn check_pose_file(path: &Path) -> Vec<serde_json::Value> {
         check_pose_line(l, i as u64);
         let ts = l["timestamp_ns"].as_u64().unwrap();
         if let Some(prev) = last {
-            assert!(
-                ts > prev,
-                "timestamps not increasing at line {i}: {prev} then {ts}"
-            );
+            assert!(ts > prev, "timestamps not increasing at line {i}: {prev} then {ts}");
         }
         last = Some(ts);
     }
@@ -535,10 +441,7 @@ pub fn check_pose_file(path: &Path) -> Vec<serde_json::Value> {
 }
 
 pub fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
 /// Checks that the tool succeeded (showing its stderr otherwise); returns its stdout and
@@ -552,32 +455,19 @@ pub fn assert_succeeded(o: &Output) -> (String, String) {
 /// Asserts a failed run: non-zero exit, a one-line cause containing `needle`, no panic.
 pub fn assert_fails_with(o: &Output, needle: &str) {
     let (out, err) = text(o);
-    assert!(
-        !o.status.success(),
-        "expected failure, got success; stdout: {out}; stderr: {err}"
-    );
+    assert!(!o.status.success(), "expected failure, got success; stdout: {out}; stderr: {err}");
     assert!(err.contains(needle), "stderr lacks '{needle}':\n{err}");
     assert!(
-        !err.contains("panicked")
-            && !err.contains("RUST_BACKTRACE")
-            && !err.contains("stack backtrace"),
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE") && !err.contains("stack backtrace"),
         "stderr shows a panic or backtrace:\n{err}"
     );
     let error_lines: Vec<&str> = err.lines().filter(|l| l.contains("error:")).collect();
-    assert_eq!(
-        error_lines.len(),
-        1,
-        "expected exactly one error line:\n{err}"
-    );
+    assert_eq!(error_lines.len(), 1, "expected exactly one error line:\n{err}");
 }
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// An RTSP server on loopback, run in this process with gst-rtsp-server.
@@ -632,14 +522,7 @@ impl TestRtspServer {
         let main_loop = glib::MainLoop::new(Some(&context), false);
         let l = main_loop.clone();
         let thread = std::thread::spawn(move || l.run());
-        Self {
-            server,
-            context,
-            main_loop,
-            thread: Some(thread),
-            source: Some(source),
-            port,
-        }
+        Self { server, context, main_loop, thread: Some(thread), source: Some(source), port }
     }
 
     pub fn url(&self) -> String {
@@ -653,15 +536,10 @@ impl TestRtspServer {
 
     fn stop(&mut self) {
         // The listening socket: its source lives in our own context, not the default one.
-        if let Some(source) = self
-            .source
-            .take()
-            .and_then(|id| self.context.find_source_by_id(&id))
-        {
+        if let Some(source) = self.source.take().and_then(|id| self.context.find_source_by_id(&id)) {
             source.destroy();
         }
-        self.server
-            .client_filter(Some(&mut |_, _| gst_rtsp_server::RTSPFilterResult::Remove));
+        self.server.client_filter(Some(&mut |_, _| gst_rtsp_server::RTSPFilterResult::Remove));
         self.main_loop.quit();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
