@@ -95,7 +95,12 @@ impl Engine for Estimator {
         match (self, job) {
             (Self::Hmr2(network), Job::Crops(batch)) => {
                 let estimates = network.run(batch.crops(), batch.len())?;
-                Ok(batch.slots().iter().copied().zip(estimates.into_iter().map(|e| Estimate::Crop(Box::new(e)))).collect())
+                Ok(batch
+                    .slots()
+                    .iter()
+                    .copied()
+                    .zip(estimates.into_iter().map(|e| Estimate::Crop(Box::new(e))))
+                    .collect())
             }
             (Self::Landmarks(estimator), Job::Frame(job)) => {
                 if job.reset {
