@@ -15,6 +15,13 @@ impl PersonBox {
         (x1 - x0).max(0.0) * (y1 - y0).max(0.0)
     }
 
+    /// Whether the box covers part of a `width`×`height` frame (a box wholly off any side
+    /// of it describes nobody in it).
+    pub fn overlaps_frame(&self, width: f32, height: f32) -> bool {
+        let [x0, y0, x1, y1] = self.bbox;
+        x0.max(0.0) < x1.min(width) && y0.max(0.0) < y1.min(height)
+    }
+
     /// The whole frame as one person.
     pub fn whole_frame(width: u32, height: u32) -> Self {
         Self { bbox: [0.0, 0.0, width as f32, height as f32], score: 1.0 }
@@ -30,9 +37,11 @@ pub fn is_person_roi(roi_type: &str) -> bool {
 
 /// Keeps at most `max` boxes: the highest scores, and among equal scores the largest.
 /// The kept boxes stay in their given order, so that an upstream order (such as a
-/// tracker's) survives. Boxes without area are dropped.
-pub fn select(boxes: &[PersonBox], max: usize) -> Vec<PersonBox> {
-    let mut ranked: Vec<usize> = (0..boxes.len()).filter(|&i| boxes[i].area() > 0.0).collect();
+/// tracker's) survives. Boxes without area, and boxes wholly off any side of the
+/// `frame` (width, height), are dropped.
+pub fn select(boxes: &[PersonBox], max: usize, frame: [f32; 2]) -> Vec<PersonBox> {
+    let mut ranked: Vec<usize> =
+        (0..boxes.len()).filter(|&i| boxes[i].area() > 0.0 && boxes[i].overlaps_frame(frame[0], frame[1])).collect();
     ranked.sort_by(|&a, &b| {
         let (a, b) = (&boxes[a], &boxes[b]);
         b.score.total_cmp(&a.score).then(b.area().total_cmp(&a.area()))
@@ -53,15 +62,33 @@ mod tests {
     #[test]
     fn cap_keeps_best_scores_then_largest_in_given_order() {
         let boxes = [person(5.0, 0.5), person(5.0, 0.9), person(8.0, 0.5), person(9.0, 0.7)];
-        assert_eq!(select(&boxes, 2), vec![person(5.0, 0.9), person(9.0, 0.7)]);
-        assert_eq!(select(&boxes, 3), vec![person(5.0, 0.9), person(8.0, 0.5), person(9.0, 0.7)]);
-        assert_eq!(select(&boxes, 10).len(), 4);
-        assert!(select(&boxes, 0).is_empty());
+        let frame = [100.0, 100.0];
+        assert_eq!(select(&boxes, 2, frame), vec![person(5.0, 0.9), person(9.0, 0.7)]);
+        assert_eq!(select(&boxes, 3, frame), vec![person(5.0, 0.9), person(8.0, 0.5), person(9.0, 0.7)]);
+        assert_eq!(select(&boxes, 10, frame).len(), 4);
+        assert!(select(&boxes, 0, frame).is_empty());
+    }
+
+    #[test]
+    fn boxes_off_any_side_of_the_frame_are_dropped_alike() {
+        let at = |bbox: [f32; 4]| PersonBox { bbox, score: 1.0 };
+        let frame = [640.0, 480.0];
+        let off = [
+            at([700.0, 10.0, 800.0, 200.0]),
+            at([-300.0, 10.0, -100.0, 200.0]),
+            at([10.0, 500.0, 100.0, 900.0]),
+            at([10.0, -900.0, 100.0, -500.0]),
+            at([1.0e9, 0.0, 2.0e9, 100.0]),
+        ];
+        assert!(select(&off, 10, frame).is_empty());
+        // Partly inside on either side: kept.
+        let partly = [at([-50.0, 10.0, 20.0, 200.0]), at([600.0, 10.0, 700.0, 200.0])];
+        assert_eq!(select(&partly, 10, frame).len(), 2);
     }
 
     #[test]
     fn empty_boxes_are_dropped() {
-        assert!(select(&[person(0.0, 1.0)], 4).is_empty());
+        assert!(select(&[person(0.0, 1.0)], 4, [100.0, 100.0]).is_empty());
     }
 
     #[test]

@@ -118,3 +118,16 @@ pub fn person_boxes(
         }
     }
 }
+
+/// Raises the buffer counts of an allocation query's pools by `held`: upstream's buffers
+/// stay in the element while their batch fills and runs, and upstream must not starve
+/// waiting for them.
+pub fn hold_more_buffers(query: &mut gst::QueryRef, held: u32) {
+    if let gst::QueryViewMut::Allocation(q) = query.view_mut() {
+        let pools: Vec<_> = q.allocation_pools().collect();
+        for (i, (pool, size, min, max)) in pools.into_iter().enumerate() {
+            let max = if max == 0 { 0 } else { max.saturating_add(held) };
+            q.set_nth_allocation_pool(i as u32, pool.as_ref(), size, min.saturating_add(held), max);
+        }
+    }
+}

@@ -8,7 +8,7 @@
 //!
 //! Lock order: `stream` before the worker's state. The latency query takes neither.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,12 +23,10 @@ use super::frame;
 use super::open::{self, Notice, OpenError};
 use super::settings::{self, Settings};
 use super::stats::{thread_cpu_time, Stats};
-use crate::batching::{self, Batch, FrameId, Ready, Slot};
-use crate::boxes::{self, PersonBox};
-use crate::crop::sampler::{PixelLayout, Scratch};
-use crate::crop::PersonCrop;
-use crate::detector::PersonDetector;
-use crate::model_contract::InputSize;
+use super::stream::{Feed, PendingFrame, PoseWorker, Stream};
+use crate::batching::{self, Batch, Ready};
+use crate::boxes;
+use crate::crop::sampler::Scratch;
 use crate::worker::{Next, Worker};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -41,61 +39,6 @@ static BUNDLED_MODEL: &[u8] = include_bytes!(env!("HMR2_BUNDLED_MODEL"));
 /// Frames held at most (waiting for results or for downstream) before upstream waits.
 fn max_queued_frames(batch_size: usize) -> usize {
     4 * batch_size + 8
-}
-
-/// A frame waiting for its persons' results.
-struct PendingFrame {
-    buffer: gst::Buffer,
-    /// The HMR2 crops' person boxes (empty for the landmark family).
-    persons: Vec<PersonBox>,
-    width: u32,
-    height: u32,
-    camera: FrameCamera,
-}
-
-type PoseWorker = Worker<PendingFrame, gst::Event, Estimator>;
-
-/// How frames reach the network.
-enum Feed {
-    /// HMR2: crops cut here, gathered into batches across frames.
-    Crops(InputSize),
-    /// The landmark family: whole frames, cut on the worker thread from the previous
-    /// frame's results; `reset` when the next frame starts a new stream or follows a flush;
-    /// frames since the detector last ran, and how many persons the worker is following.
-    Frames { reset: bool, since_detection: u32, tracked: Arc<AtomicUsize> },
-}
-
-/// The streaming side, alive between READY→PAUSED and PAUSED→READY.
-struct Stream {
-    video: Option<(gst_video::VideoInfo, PixelLayout, &'static [u32])>,
-    feed: Feed,
-    batch_size: usize,
-    batch: Option<Batch>,
-    newest_frame: FrameId,
-    detector: Option<PersonDetector>,
-    scratch: Scratch,
-}
-
-impl Stream {
-    /// The next frame starts afresh: nothing carried over from the frames before.
-    fn start_over(&mut self) {
-        if let Feed::Frames { reset, .. } = &mut self.feed {
-            *reset = true;
-        }
-    }
-
-    /// Whether this frame goes without the detector: the landmark family follows its
-    /// tracked persons by their landmarks, and detects only every `interval` frames (and
-    /// whenever nobody is tracked or a new stream starts).
-    fn skips_detection(&mut self, interval: u32) -> bool {
-        let Feed::Frames { reset, since_detection, tracked } = &mut self.feed else { return false };
-        let skip = self.detector.is_some()
-            && !*reset
-            && tracked.load(Ordering::Relaxed) > 0
-            && *since_detection + 1 < interval;
-        *since_detection = if skip { *since_detection + 1 } else { 0 };
-        skip
-    }
 }
 
 pub struct Hmr2Pose {
@@ -150,7 +93,14 @@ impl Hmr2Pose {
             })?
         };
         let detect_time = start.elapsed();
-        let persons = boxes::select(&found, settings.max_persons as usize);
+        let frame_size = [info.width() as f32, info.height() as f32];
+        let persons = boxes::select(&found, settings.max_persons as usize, frame_size);
+        let outside: Vec<_> = found.iter().filter(|b| !b.overlaps_frame(frame_size[0], frame_size[1])).collect();
+        if !outside.is_empty() && !std::mem::replace(&mut stream.warned_outside, true) {
+            let (n, first) = (outside.len(), outside[0].bbox);
+            let msg = format!("{n} person box(es) wholly outside the frame are ignored (first: {first:?}); no more reports in this stream");
+            gst::element_imp_warning!(self, gst::StreamError::Format, ("{msg}"));
+        }
 
         let focal = (settings.focal_length > 0.0).then_some(settings.focal_length);
         let camera = FrameCamera::for_frame(info.width(), info.height(), focal);
@@ -184,31 +134,8 @@ impl Hmr2Pose {
         let start = Instant::now();
         let cpu_start = thread_cpu_time();
         let timeout = settings.batch_timeout();
-        let mut last_batch = None;
-        for (i, person) in persons.iter().enumerate() {
-            let batch = stream.batch.get_or_insert_with(|| {
-                let storage = match worker.take_spent() {
-                    Some(Job::Crops(batch)) => Some(batch.into_storage()),
-                    _ => None,
-                };
-                Batch::new(stream.batch_size, input.values_per_crop(), storage)
-            });
-            if batch.is_empty() {
-                worker.set_deadline(timeout.map(|t| Instant::now() + t));
-            }
-            let crop = batch.add(Slot { frame: id, person: i }, Instant::now());
-            PersonCrop::from_box(person.bbox).write_input(&view, input.width, &mut stream.scratch, crop);
-            if batch.is_full() {
-                let full = stream.batch.take().unwrap();
-                if i + 1 < persons.len() {
-                    self.send_batch(&worker, full);
-                } else {
-                    // Sent once this frame is unmapped and released, so that the source
-                    // pad task gets the only reference and can add metadata without a copy.
-                    last_batch = Some(full);
-                }
-            }
-        }
+        let last_batch = stream
+            .crop_into_batches(&worker, &view, &persons, id, input, timeout, |full| self.send_batch(&worker, full));
         let crop_time = start.elapsed();
         let crop_cpu_time = thread_cpu_time().saturating_sub(cpu_start);
         drop(view);
@@ -335,16 +262,8 @@ impl Hmr2Pose {
                 if !self.srcpad.peer_query(query) {
                     return false;
                 }
-                // Upstream's buffers stay here while their batch fills and runs: ask for
-                // enough of them that upstream never starves waiting for them.
                 let held = max_queued_frames(self.settings.lock().unwrap().batch_size as usize) as u32;
-                if let gst::QueryViewMut::Allocation(q) = query.view_mut() {
-                    let pools: Vec<_> = q.allocation_pools().collect();
-                    for (i, (pool, size, min, max)) in pools.into_iter().enumerate() {
-                        let max = if max == 0 { 0 } else { max.saturating_add(held) };
-                        q.set_nth_allocation_pool(i as u32, pool.as_ref(), size, min.saturating_add(held), max);
-                    }
-                }
+                frame::hold_more_buffers(query, held);
                 true
             }
             gst::QueryType::Drain => self.drain() && gst::Pad::query_default(pad, Some(&*self.obj()), query),
@@ -565,6 +484,7 @@ impl Hmr2Pose {
             newest_frame: 0,
             detector,
             scratch: Scratch::default(),
+            warned_outside: false,
         });
         gst::info!(CAT, imp = self, "started: batch {}", settings.batch_size);
         Ok(())

@@ -69,6 +69,7 @@ pub mod models;
 mod open;
 mod settings;
 mod stats;
+mod stream;
 
 glib::wrapper! {
     pub struct Hmr2Pose(ObjectSubclass<imp::Hmr2Pose>) @extends gst::Element, gst::Object;
