@@ -15,7 +15,9 @@ fn processes_frames_from_an_rtsp_server() {
     let out = dir.join("rtsp.mp4");
     let poses = dir.join("rtsp.jsonl");
     let n = 30;
+    // The clip is served in real time and ends after 3 s: the pose model must keep up.
     let o = Launch::new("rtsp")
+        .with_test_network()
         .arg(server.url())
         .max_frames(n as u64)
         .output(&out)
@@ -42,6 +44,7 @@ fn reconnects_after_the_server_is_killed_and_restarted() {
     let poses = dir.join("reconnect.jsonl");
     let total = 45;
     let mut tool = Launch::new("rtsp")
+        .with_test_network()
         .arg(&url)
         .max_frames(total as u64)
         .opt("--max-retries", "10")

@@ -103,6 +103,12 @@ impl Launch {
         self
     }
 
+    /// hmr2pose falls back to its bundled HMR2 test network (no default models folder):
+    /// for transport tests that need a pose model faster than real time on this machine.
+    pub fn with_test_network(self) -> Self {
+        self.env("HMR2_MODELS_DIR", "/nonexistent/hmr2-models")
+    }
+
     /// Runs the tool to its end and returns its output; panics (with its stderr) when it
     /// does not finish within `timeout`.
     pub fn run(self, timeout: Duration) -> Output {
