@@ -38,7 +38,13 @@ pub struct LocalLinearFit<const N: usize> {
 
 impl<const N: usize> Default for LocalLinearFit<N> {
     fn default() -> Self {
-        Self { s0: 0.0, s1: 0.0, s2: 0.0, t0: [0.0; N], t1: [0.0; N] }
+        Self {
+            s0: 0.0,
+            s1: 0.0,
+            s2: 0.0,
+            t0: [0.0; N],
+            t1: [0.0; N],
+        }
     }
 }
 
@@ -52,9 +58,9 @@ impl<const N: usize> LocalLinearFit<N> {
         self.s0 += w;
         self.s1 += w * t;
         self.s2 += w * t * t;
-        for i in 0..N {
-            self.t0[i] += w * y[i];
-            self.t1[i] += w * t * y[i];
+        for ((t0, t1), v) in self.t0.iter_mut().zip(self.t1.iter_mut()).zip(y) {
+            *t0 += w * v;
+            *t1 += w * t * v;
         }
     }
 

@@ -66,7 +66,11 @@ pub struct VectorFilter<const N: usize> {
 impl<const N: usize> VectorFilter<N> {
     /// A filter whose output starts at `x`, at rest.
     pub fn new(x: [f64; N]) -> Self {
-        Self { value: x, previous: x, derivative: [0.0; N] }
+        Self {
+            value: x,
+            previous: x,
+            derivative: [0.0; N],
+        }
     }
 
     /// The current output.
@@ -82,20 +86,25 @@ impl<const N: usize> VectorFilter<N> {
     /// Filters the next sample, `dt` seconds after the previous one. The speed that raises
     /// the cutoff is the derivative's norm times `speed_scale` (to express it in the units
     /// `beta` is given for). A non-finite sample or step leaves the filter as it was.
-    pub fn step(&mut self, x: [f64; N], dt: f64, params: &OneEuroParams, speed_scale: f64) -> [f64; N] {
+    pub fn step(
+        &mut self,
+        x: [f64; N],
+        dt: f64,
+        params: &OneEuroParams,
+        speed_scale: f64,
+    ) -> [f64; N] {
         if !valid_dt(dt) || x.iter().any(|v| !v.is_finite()) {
             return self.value;
         }
         let a_d = smoothing_factor(dt, params.derivative_cutoff);
-        for i in 0..N {
-            let raw_derivative = (x[i] - self.previous[i]) / dt;
-            self.derivative[i] += a_d * (raw_derivative - self.derivative[i]);
+        for ((d, x), previous) in self.derivative.iter_mut().zip(x).zip(self.previous) {
+            *d += a_d * ((x - previous) / dt - *d);
         }
         self.previous = x;
         let speed = self.derivative.iter().map(|d| d * d).sum::<f64>().sqrt() * speed_scale;
         let a = smoothing_factor(dt, params.cutoff(speed));
-        for i in 0..N {
-            self.value[i] += a * (x[i] - self.value[i]);
+        for (value, x) in self.value.iter_mut().zip(x) {
+            *value += a * (x - *value);
         }
         self.value
     }
@@ -113,7 +122,11 @@ pub struct RotationFilter {
 impl RotationFilter {
     /// A filter whose output starts at `q`, at rest.
     pub fn new(q: Quat) -> Self {
-        Self { value: q, previous: q, velocity: [0.0; 3] }
+        Self {
+            value: q,
+            previous: q,
+            velocity: [0.0; 3],
+        }
     }
 
     /// The current output.
@@ -139,8 +152,8 @@ impl RotationFilter {
             return self.value;
         }
         let a_d = smoothing_factor(dt, params.derivative_cutoff);
-        for i in 0..3 {
-            self.velocity[i] += a_d * (motion[i] / dt - self.velocity[i]);
+        for (v, m) in self.velocity.iter_mut().zip(motion) {
+            *v += a_d * (m / dt - *v);
         }
         self.previous = q;
         let a = smoothing_factor(dt, params.cutoff(self.speed()));
@@ -155,7 +168,11 @@ mod tests {
     use crate::smoothing::so3::tests::rotation_defect;
     use std::f64::consts::PI;
 
-    const PARAMS: OneEuroParams = OneEuroParams { min_cutoff: 1.0, beta: 0.5, derivative_cutoff: 1.0 };
+    const PARAMS: OneEuroParams = OneEuroParams {
+        min_cutoff: 1.0,
+        beta: 0.5,
+        derivative_cutoff: 1.0,
+    };
     const DT: f64 = 1.0 / 30.0;
 
     /// Deterministic noise in [-1, 1).
@@ -239,11 +256,22 @@ mod tests {
                 0 => Quat::exp([PI, 0.0, 0.0]),
                 1 => Quat::exp([0.0, 0.0, PI * noise(i)]),
                 2 => Quat::exp([0.0, PI - 1e-9, 0.0]),
-                3 => Quat { w: -1.0, x: 0.0, y: 0.0, z: 0.0 },
+                3 => Quat {
+                    w: -1.0,
+                    x: 0.0,
+                    y: 0.0,
+                    z: 0.0,
+                },
                 4 => Quat::exp([noise(i) * 10.0, noise(i + 1) * 10.0, 1e-13]),
                 _ => Quat::exp([0.3 * noise(i), 0.1, -0.2]),
             };
-            let dt = if i % 11 == 0 { 1e-9 } else if i % 13 == 0 { 10.0 } else { DT };
+            let dt = if i % 11 == 0 {
+                1e-9
+            } else if i % 13 == 0 {
+                10.0
+            } else {
+                DT
+            };
             let out = f.step(q, dt, &PARAMS).to_matrix();
             assert!(rotation_defect(&out) < 1e-5, "step {i}: {out:?}");
         }

@@ -153,13 +153,21 @@ mod tests {
         let s = PoseSample::from_person(&p).unwrap();
         assert!((s.apparent_height - 300.0 / 5000.0).abs() < 1e-12);
         assert!((s.lateral[0] - 0.02).abs() < 1e-9 && (s.lateral[1] + 0.01).abs() < 1e-9);
-        let mut q = PersonPose { cam_t: [0.0; 3], ..p.clone() };
+        let mut q = PersonPose {
+            cam_t: [0.0; 3],
+            ..p.clone()
+        };
         q.body_pose[4] = hmr2_meta::math::IDENTITY;
         s.apply_to(&mut q);
         for a in 0..3 {
             assert!((q.cam_t[a] - p.cam_t[a]).abs() < 1e-5);
         }
-        for (m, n) in q.body_pose.iter().chain([&q.global_orient]).zip(p.body_pose.iter().chain([&p.global_orient])) {
+        for (m, n) in q
+            .body_pose
+            .iter()
+            .chain([&q.global_orient])
+            .zip(p.body_pose.iter().chain([&p.global_orient]))
+        {
             for r in 0..3 {
                 for c in 0..3 {
                     assert!((m[r][c] - n[r][c]).abs() < 1e-6);
@@ -172,16 +180,28 @@ mod tests {
     fn unusable_persons_are_named() {
         let mut p = person();
         p.body_pose[3][0][0] = f32::NAN;
-        assert!(matches!(PoseSample::from_person(&p), Err(Unsmoothable::Undrawable(_))));
+        assert!(matches!(
+            PoseSample::from_person(&p),
+            Err(Unsmoothable::Undrawable(_))
+        ));
         let mut p = person();
         p.bbox = [10.0, 10.0, 5.0, 30.0];
-        assert_eq!(PoseSample::from_person(&p), Err(Unsmoothable::BadBox(p.bbox)));
+        assert_eq!(
+            PoseSample::from_person(&p),
+            Err(Unsmoothable::BadBox(p.bbox))
+        );
         let mut p = person();
         p.cam_t[2] = -1.0;
-        assert_eq!(PoseSample::from_person(&p), Err(Unsmoothable::BehindCamera(-1.0)));
+        assert_eq!(
+            PoseSample::from_person(&p),
+            Err(Unsmoothable::BehindCamera(-1.0))
+        );
         let mut p = person();
         p.body_pose[6] = [[0.0; 3]; 3];
-        assert_eq!(PoseSample::from_person(&p), Err(Unsmoothable::NotARotation(7)));
+        assert_eq!(
+            PoseSample::from_person(&p),
+            Err(Unsmoothable::NotARotation(7))
+        );
     }
 
     #[test]

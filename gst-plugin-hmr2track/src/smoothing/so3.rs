@@ -24,7 +24,12 @@ pub struct Quat {
 }
 
 impl Quat {
-    pub const IDENTITY: Quat = Quat { w: 1.0, x: 0.0, y: 0.0, z: 0.0 };
+    pub const IDENTITY: Quat = Quat {
+        w: 1.0,
+        x: 0.0,
+        y: 0.0,
+        z: 0.0,
+    };
 
     /// The rotation of a matrix that should be one (row-major, acting on column vectors),
     /// by Shepperd's method and normalisation: exact for rotations, a close rotation for
@@ -33,7 +38,7 @@ impl Quat {
     /// collapsed matrix).
     pub fn from_matrix(m: &Mat3) -> Option<Quat> {
         let det = f64::from(determinant(m));
-        if m.iter().flatten().any(|v| !v.is_finite()) || !(det > 1e-6) {
+        if m.iter().flatten().any(|v| !v.is_finite()) || !det.is_finite() || det <= 1e-6 {
             return None;
         }
         // Undo a uniform scale first: Shepperd's formulas assume a unit determinant.
@@ -47,11 +52,18 @@ impl Quat {
             m[1][1] - m[0][0] - m[2][2],
             m[2][2] - m[0][0] - m[1][1],
         ];
-        let (largest, value) = candidates
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((0, f64::NEG_INFINITY), |best, (i, v)| if v > best.1 { (i, v) } else { best });
+        let (largest, value) =
+            candidates
+                .iter()
+                .copied()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |best, (i, v)| {
+                    if v > best.1 {
+                        (i, v)
+                    } else {
+                        best
+                    }
+                });
         let root = (1.0 + value).max(0.0).sqrt() * 2.0;
         if root < 1e-12 {
             return None;
@@ -121,23 +133,27 @@ impl Quat {
 
     /// The inverse rotation.
     pub fn conjugate(self) -> Quat {
-        Quat { w: self.w, x: -self.x, y: -self.y, z: -self.z }
-    }
-
-    /// The composition `self ∘ other` (apply `other` first), as the matrix product.
-    pub fn mul(self, o: Quat) -> Quat {
         Quat {
-            w: self.w * o.w - self.x * o.x - self.y * o.y - self.z * o.z,
-            x: self.w * o.x + self.x * o.w + self.y * o.z - self.z * o.y,
-            y: self.w * o.y - self.x * o.z + self.y * o.w + self.z * o.x,
-            z: self.w * o.z + self.x * o.y - self.y * o.x + self.z * o.w,
+            w: self.w,
+            x: -self.x,
+            y: -self.y,
+            z: -self.z,
         }
     }
 
     /// The rotation vector (axis × angle, angle in [0, π]) of this rotation.
     pub fn log(self) -> [f64; 3] {
         // q and −q are the same rotation: take the one with w ≥ 0 for the shorter angle.
-        let q = if self.w < 0.0 { Quat { w: -self.w, x: -self.x, y: -self.y, z: -self.z } } else { self };
+        let q = if self.w < 0.0 {
+            Quat {
+                w: -self.w,
+                x: -self.x,
+                y: -self.y,
+                z: -self.z,
+            }
+        } else {
+            self
+        };
         let s = (q.x * q.x + q.y * q.y + q.z * q.z).sqrt();
         let angle = 2.0 * s.atan2(q.w);
         let scale = if s < SMALL_ANGLE {
@@ -156,25 +172,34 @@ impl Quat {
             return Quat::IDENTITY;
         }
         let half = 0.5 * angle;
-        let scale = if angle < SMALL_ANGLE { 0.5 } else { half.sin() / angle };
-        Quat { w: half.cos(), x: v[0] * scale, y: v[1] * scale, z: v[2] * scale }
-            .normalized()
-            .unwrap_or(Quat::IDENTITY)
+        let scale = if angle < SMALL_ANGLE {
+            0.5
+        } else {
+            half.sin() / angle
+        };
+        Quat {
+            w: half.cos(),
+            x: v[0] * scale,
+            y: v[1] * scale,
+            z: v[2] * scale,
+        }
+        .normalized()
+        .unwrap_or(Quat::IDENTITY)
     }
 
     /// The rotation vector taking `self` to `other` in `self`'s frame: `log(selfᵀ other)`.
     pub fn tangent_to(self, other: Quat) -> [f64; 3] {
-        self.conjugate().mul(other).log()
+        (self.conjugate() * other).log()
     }
 
     /// `self exp(v)`: the rotation reached from `self` along the tangent vector `v`.
     pub fn retract(self, v: [f64; 3]) -> Quat {
-        self.mul(Quat::exp(v)).normalized().unwrap_or(self)
+        (self * Quat::exp(v)).normalized().unwrap_or(self)
     }
 
     /// The angle in radians, in [0, π], of the rotation between `self` and `other`.
     pub fn angle_to(self, other: Quat) -> f64 {
-        let d = self.conjugate().mul(other);
+        let d = self.conjugate() * other;
         let s = (d.x * d.x + d.y * d.y + d.z * d.z).sqrt();
         2.0 * s.atan2(d.w.abs())
     }
@@ -182,6 +207,20 @@ impl Quat {
     /// The rotation a fraction `t` of the way from `self` to `other` along the shorter arc.
     pub fn slerp(self, other: Quat, t: f64) -> Quat {
         self.retract(scale(self.tangent_to(other), t))
+    }
+}
+
+/// The composition `self ∘ o` (apply `o` first), as the product of the matrices.
+impl std::ops::Mul for Quat {
+    type Output = Quat;
+
+    fn mul(self, o: Quat) -> Quat {
+        Quat {
+            w: self.w * o.w - self.x * o.x - self.y * o.y - self.z * o.z,
+            x: self.w * o.x + self.x * o.w + self.y * o.z - self.z * o.y,
+            y: self.w * o.y - self.x * o.z + self.y * o.w + self.z * o.x,
+            z: self.w * o.z + self.x * o.y - self.y * o.x + self.z * o.w,
+        }
     }
 }
 
@@ -229,8 +268,15 @@ pub(crate) mod tests {
     fn matrix_round_trip_and_known_rotation() {
         // 90° about z takes x to y: the first column of R is (0, 1, 0).
         let m = axis_angle_matrix([0.0, 0.0, 1.0], PI / 2.0);
-        assert!((m[1][0] - 1.0).abs() < 1e-6 && m[0][0].abs() < 1e-6, "{m:?}");
-        for (axis, angle) in [([1.0, 2.0, 3.0], 0.3), ([0.0, 1.0, 0.0], PI), ([1.0, 0.0, 0.0], PI - 1e-7)] {
+        assert!(
+            (m[1][0] - 1.0).abs() < 1e-6 && m[0][0].abs() < 1e-6,
+            "{m:?}"
+        );
+        for (axis, angle) in [
+            ([1.0, 2.0, 3.0], 0.3),
+            ([0.0, 1.0, 0.0], PI),
+            ([1.0, 0.0, 0.0], PI - 1e-7),
+        ] {
             let m = axis_angle_matrix(axis, angle);
             let back = Quat::from_matrix(&m).unwrap().to_matrix();
             for r in 0..3 {
@@ -243,7 +289,13 @@ pub(crate) mod tests {
 
     #[test]
     fn log_and_exp_are_inverse() {
-        for v in [[0.0, 0.0, 0.0], [1e-12, 0.0, 0.0], [0.3, -0.2, 0.1], [0.0, 3.0, 0.0], [0.0, 0.0, PI]] {
+        for v in [
+            [0.0, 0.0, 0.0],
+            [1e-12, 0.0, 0.0],
+            [0.3, -0.2, 0.1],
+            [0.0, 3.0, 0.0],
+            [0.0, 0.0, PI],
+        ] {
             let back = Quat::exp(v).log();
             assert!(close(back, v, 1e-9), "{v:?} -> {back:?}");
         }

@@ -23,7 +23,10 @@ impl Axis {
     fn new(value: f64, position_std: f64, velocity_std: f64) -> Self {
         Self {
             x: [value, 0.0],
-            p: [[position_std * position_std, 0.0], [0.0, velocity_std * velocity_std]],
+            p: [
+                [position_std * position_std, 0.0],
+                [0.0, velocity_std * velocity_std],
+            ],
         }
     }
 
@@ -64,7 +67,9 @@ impl BoxFilter {
         let z = center_size(bbox);
         let h = z[3].max(MIN_SIDE);
         Self {
-            axes: std::array::from_fn(|i| Axis::new(z[i], 2.0 * POSITION_NOISE * h, 10.0 * VELOCITY_NOISE * h)),
+            axes: std::array::from_fn(|i| {
+                Axis::new(z[i], 2.0 * POSITION_NOISE * h, 10.0 * VELOCITY_NOISE * h)
+            }),
         }
     }
 
