@@ -14,9 +14,11 @@ use gst::glib;
 
 pub mod assignment;
 pub mod association;
+pub mod evaluation;
 pub mod hmr2track;
 pub mod smoothing;
 pub mod stream;
+pub mod synthetic;
 pub mod track;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

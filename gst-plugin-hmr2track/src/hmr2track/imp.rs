@@ -111,6 +111,10 @@ impl Settings {
     }
 }
 
+pub(super) fn default_processor_params() -> ProcessorParams {
+    Settings::default().processor_params()
+}
+
 type Processor = StreamProcessor<gst::Buffer, gst::Event>;
 
 /// The streaming side, alive between READY→PAUSED and PAUSED→READY.

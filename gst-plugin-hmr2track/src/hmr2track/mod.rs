@@ -82,6 +82,11 @@ pub enum GapFill {
     Predict = 1,
 }
 
+/// The processing settings of an element with every property at its default.
+pub fn default_processor_params() -> crate::stream::ProcessorParams {
+    imp::default_processor_params()
+}
+
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     #[cfg(feature = "doc")]
     GapFill::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());

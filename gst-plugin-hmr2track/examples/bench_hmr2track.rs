@@ -1,0 +1,503 @@
+//! Benchmark of hmr2track, printing figures (no pass/fail):
+//!
+//! 1. Jitter and error on the sample clip: the ground truth of `models/sample/` with
+//!    simulated per-frame estimation noise, before and after smoothing (causal and
+//!    fixed-lag). Joints come from the renderer's own skinning of the bundled mannequin.
+//! 2. Identity on generated scenes (crossings, a person passing behind another, entries and
+//!    exits, a group): id switches, fragmentations, misses, false positives, MOTA.
+//! 3. Cost per frame with 1 and 10 persons, with and without the metadata round trip.
+//!
+//! ```sh
+//! cargo run --release -p gst-plugin-hmr2track --example bench_hmr2track [-- --runs N] \
+//!     [--lag K] [--min-cutoff HZ] [--beta B] [--translation-min-cutoff HZ] [--translation-beta B]
+//! ```
+
+use std::time::Instant;
+
+use gsthmr2track::evaluation::{
+    mean_distance, mean_second_difference, IdentityEvaluator, Reported,
+};
+use gsthmr2track::hmr2track::default_processor_params;
+use gsthmr2track::stream::{Output, ProcessorParams, StreamProcessor};
+use gsthmr2track::synthetic::{self, EstimatorNoise, Rng};
+use gstmeshoverlay::body_model::BodyModel;
+use gstmeshoverlay::skinning::{BodyPose, Skinner};
+use hmr2_meta::math::Mat3;
+use hmr2_meta::pose::{FramePoses, PersonPose};
+use serde_json::Value;
+
+/// Per-frame estimation noise for the sample clip: about 5° of rotation error per joint
+/// (3° per axis), 1.5% of the body height of image position, 4% of depth, 2% of the box.
+const SAMPLE_NOISE: EstimatorNoise = EstimatorNoise {
+    box_sigma: 0.02,
+    rotation_sigma: 0.05,
+    lateral_sigma: 0.015,
+    depth_sigma: 0.04,
+    miss_rate: 0.0,
+    false_rate: 0.0,
+};
+
+/// Noise of the identity scenes: the same jitter, plus 5% random misses and a false
+/// detection every 50 frames.
+const SCENE_NOISE: EstimatorNoise = EstimatorNoise {
+    miss_rate: 0.05,
+    false_rate: 0.02,
+    ..SAMPLE_NOISE
+};
+
+struct Options {
+    runs: u64,
+    params: ProcessorParams,
+    lag: u32,
+}
+
+fn parse_options() -> Options {
+    let mut o = Options {
+        runs: 20,
+        params: default_processor_params(),
+        lag: 8,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args
+            .get(i + 1)
+            .unwrap_or_else(|| panic!("{} needs a value", args[i]));
+        let number = || {
+            value
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("{} takes a number", args[i]))
+        };
+        match args[i].as_str() {
+            "--runs" => o.runs = number() as u64,
+            "--lag" => o.lag = number() as u32,
+            "--min-cutoff" => o.params.smoothing.rotation.min_cutoff = number(),
+            "--beta" => o.params.smoothing.rotation.beta = number(),
+            "--translation-min-cutoff" => o.params.smoothing.translation.min_cutoff = number(),
+            "--translation-beta" => o.params.smoothing.translation.beta = number(),
+            other => panic!("unknown option {other}"),
+        }
+        i += 2;
+    }
+    o
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(floats).collect(),
+        other => vec![other.as_f64().expect("a number") as f32],
+    }
+}
+
+fn mat3(values: &[f32]) -> Mat3 {
+    std::array::from_fn(|r| std::array::from_fn(|c| values[r * 3 + c]))
+}
+
+/// The sample clip's ground truth.
+struct SampleClip {
+    persons: Vec<PersonPose>,
+    /// Camera-frame joints of every frame, as the file gives them.
+    joints: Vec<Vec<[f64; 3]>>,
+    fps: f64,
+    width: u32,
+    height: u32,
+}
+
+fn sample_truth() -> SampleClip {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../models/sample/sample_poses.json"
+    );
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(path).expect("models/sample/sample_poses.json"),
+    )
+    .expect("valid JSON");
+    let fps = truth["fps_n"].as_f64().unwrap() / truth["fps_d"].as_f64().unwrap();
+    let (w, h) = (
+        truth["width"].as_u64().unwrap() as u32,
+        truth["height"].as_u64().unwrap() as u32,
+    );
+    let mut persons = Vec::new();
+    let mut joints = Vec::new();
+    for frame in truth["frames"].as_array().unwrap() {
+        let body_pose = floats(&frame["body_pose"]);
+        let pp = floats(&frame["principal_point"]);
+        persons.push(PersonPose {
+            bbox: floats(&frame["bbox"]).try_into().unwrap(),
+            score: 1.0,
+            global_orient: mat3(&floats(&frame["global_orient"])),
+            body_pose: std::array::from_fn(|j| mat3(&body_pose[j * 9..j * 9 + 9])),
+            betas: floats(&frame["betas"]).try_into().unwrap(),
+            cam_t: floats(&frame["cam_t"]).try_into().unwrap(),
+            focal_length: frame["focal_length"].as_f64().unwrap() as f32,
+            principal_point: [pp[0], pp[1]],
+            ..Default::default()
+        });
+        joints.push(
+            floats(&frame["joints_3d"])
+                .chunks(3)
+                .map(|c| [c[0], c[1], c[2]].map(f64::from))
+                .collect(),
+        );
+    }
+    SampleClip {
+        persons,
+        joints,
+        fps,
+        width: w,
+        height: h,
+    }
+}
+
+/// Camera-frame joints (metres), root-relative joints (mm) and projected joints (px).
+struct Joints {
+    camera: Vec<Vec<[f64; 3]>>,
+    relative_mm: Vec<Vec<[f64; 3]>>,
+    pixels: Vec<Vec<[f64; 2]>>,
+    depth: Vec<Vec<[f64; 1]>>,
+}
+
+fn joints_of(skinner: &Skinner, persons: &[PersonPose]) -> Joints {
+    let mut j = Joints {
+        camera: vec![],
+        relative_mm: vec![],
+        pixels: vec![],
+        depth: vec![],
+    };
+    for p in persons {
+        let posed = skinner.pose_joints(&BodyPose::from(p));
+        let cam: Vec<[f64; 3]> = posed.iter().map(|q| q.map(f64::from)).collect();
+        let root = cam[0];
+        j.relative_mm.push(
+            cam.iter()
+                .map(|q| [0, 1, 2].map(|a| 1000.0 * (q[a] - root[a])))
+                .collect(),
+        );
+        let (f, pp) = (f64::from(p.focal_length), p.principal_point.map(f64::from));
+        j.pixels.push(
+            cam.iter()
+                .map(|q| [f * q[0] / q[2] + pp[0], f * q[1] / q[2] + pp[1]])
+                .collect(),
+        );
+        j.depth.push(vec![[f64::from(p.cam_t[2])]]);
+        j.camera.push(cam);
+    }
+    j
+}
+
+/// Runs frames through a processor; returns the first person of every output frame.
+fn track_sequence(params: ProcessorParams, frames: &[FramePoses], fps: f64) -> Vec<PersonPose> {
+    let mut processor = StreamProcessor::<usize, ()>::new(params);
+    processor.set_frame_duration(1.0 / fps);
+    let mut out = Vec::new();
+    let mut take = |outputs: Vec<Output<usize, ()>>| {
+        for o in outputs {
+            if let Output::Frame { poses: Some(p), .. } = o {
+                out.push(p.persons[0].clone());
+            }
+        }
+    };
+    for (i, f) in frames.iter().enumerate() {
+        take(processor.push_frame(i, Some(i as f64 / fps), Some(f.clone())));
+    }
+    take(processor.drain());
+    out
+}
+
+#[derive(Default)]
+struct JitterRow {
+    jitter_px: f64,
+    jitter_mm: f64,
+    error_px: f64,
+    error_mm: f64,
+    depth_error_m: f64,
+    depth_jitter_m: f64,
+}
+
+impl JitterRow {
+    fn add(&mut self, j: &Joints, truth: &Joints, runs: f64) {
+        self.jitter_px += mean_second_difference(&j.pixels) / runs;
+        self.jitter_mm += mean_second_difference(&j.relative_mm) / runs;
+        self.error_px += mean_distance(&j.pixels, &truth.pixels) / runs;
+        self.error_mm += mean_distance(&j.relative_mm, &truth.relative_mm) / runs;
+        self.depth_error_m += mean_distance(&j.depth, &truth.depth) / runs;
+        self.depth_jitter_m += mean_second_difference(&j.depth) / runs;
+    }
+
+    fn print(&self, name: &str) {
+        println!(
+            "| {name:<28} | {:>8.2} | {:>8.1} | {:>8.2} | {:>8.1} | {:>7.2} | {:>7.3} |",
+            self.jitter_px,
+            self.jitter_mm,
+            self.error_px,
+            self.error_mm,
+            self.depth_error_m,
+            self.depth_jitter_m
+        );
+    }
+}
+
+fn jitter_on_sample_clip(o: &Options) {
+    let SampleClip {
+        persons: truth_persons,
+        joints: truth_joints_json,
+        fps,
+        width: w,
+        height: h,
+    } = sample_truth();
+    let skinner = Skinner::new(&BodyModel::bundled().expect("the bundled mannequin"));
+    let truth = joints_of(&skinner, &truth_persons);
+    let worst = mean_distance(&truth.camera, &truth_joints_json);
+    assert!(
+        worst < 1e-4,
+        "skinning disagrees with the sample's joints by {worst} m"
+    );
+
+    let mut lagged = o.params;
+    lagged.smoothing.lag = o.lag;
+    let causal = ProcessorParams {
+        smoothing: gsthmr2track::smoothing::SmoothingParams {
+            lag: 0,
+            ..o.params.smoothing
+        },
+        ..o.params
+    };
+    let rows = [
+        ("estimates (noisy truth)", None),
+        ("causal (lag 0)", Some(causal)),
+        ("fixed-lag", Some(lagged)),
+    ];
+    let mut results: Vec<JitterRow> = rows.iter().map(|_| JitterRow::default()).collect();
+    let runs = o.runs as f64;
+    for run in 0..o.runs {
+        let mut rng = Rng::new(1000 + run);
+        let frames: Vec<FramePoses> = truth_persons
+            .iter()
+            .map(|p| FramePoses {
+                frame_width: w,
+                frame_height: h,
+                persons: vec![synthetic::perturb(p, &SAMPLE_NOISE, &mut rng)],
+            })
+            .collect();
+        for ((_, params), result) in rows.iter().zip(results.iter_mut()) {
+            let persons = match params {
+                None => frames.iter().map(|f| f.persons[0].clone()).collect(),
+                Some(p) => track_sequence(*p, &frames, fps),
+            };
+            assert_eq!(persons.len(), frames.len());
+            result.add(&joints_of(&skinner, &persons), &truth, runs);
+        }
+    }
+    println!(
+        "\n## Jitter and error on the sample clip ({} frames, {w}x{h}, {fps} frames/s, mean of {} noise draws)\n",
+        truth_persons.len(),
+        o.runs
+    );
+    println!(
+        "Noise per frame: rotations {:.0}° per axis, image position {:.1}% and depth {:.0}% of the body's, box {:.0}%.",
+        SAMPLE_NOISE.rotation_sigma.to_degrees(),
+        100.0 * SAMPLE_NOISE.lateral_sigma,
+        100.0 * SAMPLE_NOISE.depth_sigma,
+        100.0 * SAMPLE_NOISE.box_sigma
+    );
+    let s = &o.params.smoothing;
+    println!(
+        "Filters: rotation min-cutoff {} Hz, beta {}; translation min-cutoff {} Hz, beta {}; fixed-lag K = {}.\n",
+        s.rotation.min_cutoff, s.rotation.beta, s.translation.min_cutoff, s.translation.beta, o.lag
+    );
+    println!("| poses                        | jitter 2D | jitter 3D | error 2D | error 3D | depth error | depth jitter |");
+    println!("|                              | px/frame² | mm/frame² | px       | mm       | m           | m/frame²     |");
+    println!("|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|");
+    let mut truth_row = JitterRow::default();
+    truth_row.add(&truth, &truth, 1.0);
+    truth_row.print("ground truth");
+    for ((name, _), r) in rows.iter().zip(&results) {
+        r.print(name);
+    }
+    println!("\n2D: the 24 projected joints; 3D: joints relative to the pelvis; errors against the ground truth.");
+}
+
+fn identity_on_scenes(o: &Options) {
+    println!(
+        "\n## Identity on generated scenes (sums over {} noise draws; element defaults)\n",
+        o.runs
+    );
+    println!(
+        "| scene                            | noise     | gap fill | true persons | IDSW | frag | FN    | FP   | MOTA  | ids/walkers |"
+    );
+    println!(
+        "|----------------------------------|-----------|----------|-------------:|-----:|-----:|------:|-----:|------:|------------:|"
+    );
+    let clean = EstimatorNoise {
+        miss_rate: 0.0,
+        false_rate: 0.0,
+        ..SCENE_NOISE
+    };
+    for scene in synthetic::identity_scenes() {
+        for (noise_name, noise) in [("jitter", clean), ("+misses", SCENE_NOISE)] {
+            for predict in [false, true] {
+                let mut params = o.params;
+                params.predict_frames = if predict { 5 } else { 0 };
+                let mut total = gsthmr2track::evaluation::IdentityCounts::default();
+                for run in 0..o.runs {
+                    let c = run_scene(&scene, &noise, params, 77 + run);
+                    total.ground_truth += c.ground_truth;
+                    total.matched += c.matched;
+                    total.false_negatives += c.false_negatives;
+                    total.false_positives += c.false_positives;
+                    total.id_switches += c.id_switches;
+                    total.fragmentations += c.fragmentations;
+                    total.ids += c.ids;
+                }
+                println!(
+                    "| {:<32} | {:<9} | {:<8} | {:>12} | {:>4} | {:>4} | {:>5} | {:>4} | {:>5.3} | {:>11.2} |",
+                    scene.name,
+                    noise_name,
+                    if predict { "predict" } else { "none" },
+                    total.ground_truth,
+                    total.id_switches,
+                    total.fragmentations,
+                    total.false_negatives,
+                    total.false_positives,
+                    total.mota(),
+                    total.ids as f64 / (o.runs as f64 * scene.walkers.len() as f64),
+                );
+            }
+        }
+    }
+    println!(
+        "\nA person hidden behind a nearer one by more than {:.0}% of their box is always missed. \
+         FN includes each new person's first min-hits − 1 frames (no id yet).",
+        100.0 * synthetic::HIDDEN_MISS_FRACTION
+    );
+}
+
+fn run_scene(
+    scene: &synthetic::Scene,
+    noise: &EstimatorNoise,
+    params: ProcessorParams,
+    seed: u64,
+) -> gsthmr2track::evaluation::IdentityCounts {
+    let mut rng = Rng::new(seed);
+    let mut processor = StreamProcessor::<usize, ()>::new(params);
+    processor.set_frame_duration(1.0 / scene.fps);
+    let mut evaluator = IdentityEvaluator::default();
+    let mut pending: Vec<Vec<Option<usize>>> = Vec::new();
+    let evaluate = |outputs: Vec<Output<usize, ()>>,
+                    pending: &mut Vec<Vec<Option<usize>>>,
+                    evaluator: &mut IdentityEvaluator| {
+        for o in outputs {
+            let Output::Frame {
+                item: f,
+                poses: Some(poses),
+            } = o
+            else {
+                continue;
+            };
+            let sources = &pending[f];
+            let reported: Vec<Reported> = poses
+                .persons
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Reported {
+                    bbox: p.bbox,
+                    track_id: p.track_id,
+                    truth: sources.get(i).copied().flatten(),
+                    detected: i < sources.len(),
+                })
+                .collect();
+            let truth: Vec<(usize, [f32; 4])> = scene
+                .truth(f)
+                .iter()
+                .map(|t| (t.walker, t.pose.bbox))
+                .collect();
+            evaluator.add_frame(&truth, &reported);
+        }
+    };
+    for f in 0..scene.frames {
+        let detected = scene.detect(f, noise, &mut rng);
+        pending.push(detected.iter().map(|d| d.walker).collect());
+        let out = processor.push_frame(
+            f,
+            Some(f as f64 / scene.fps),
+            Some(scene.frame_poses(&detected)),
+        );
+        evaluate(out, &mut pending, &mut evaluator);
+    }
+    let out = processor.drain();
+    evaluate(out, &mut pending, &mut evaluator);
+    evaluator.counts().clone()
+}
+
+fn cost_per_frame(o: &Options) {
+    println!("\n## Cost per frame (this machine, release build)\n");
+    println!("| persons | lag | tracking + smoothing | per person | with metadata read + write | per person |");
+    println!("|--------:|----:|---------------------:|-----------:|---------------------------:|-----------:|");
+    let frames = 600;
+    for n in [1usize, 10] {
+        let scene = synthetic::crowd_scene(n, frames);
+        let mut rng = Rng::new(5);
+        let inputs: Vec<FramePoses> = (0..frames)
+            .map(|f| scene.frame_poses(&scene.detect(f, &SAMPLE_NOISE, &mut rng)))
+            .collect();
+        for lag in [0, o.lag] {
+            let mut params = o.params;
+            params.smoothing.lag = lag;
+            // Best of 3 passes, so that other work on the machine counts less.
+            let mut best = (f64::INFINITY, f64::INFINITY);
+            for _ in 0..3 {
+                let mut processor = StreamProcessor::<usize, ()>::new(params);
+                let start = Instant::now();
+                for (f, poses) in inputs.iter().enumerate() {
+                    std::hint::black_box(processor.push_frame(
+                        f,
+                        Some(f as f64 / 30.0),
+                        Some(poses.clone()),
+                    ));
+                }
+                let pure = start.elapsed().as_secs_f64() / frames as f64;
+
+                let mut processor = StreamProcessor::<usize, ()>::new(params);
+                let mut buffers: Vec<gst::Buffer> = inputs
+                    .iter()
+                    .map(|p| {
+                        let mut b = gst::Buffer::new();
+                        p.attach(b.get_mut().unwrap()).unwrap();
+                        b
+                    })
+                    .collect();
+                let start = Instant::now();
+                for f in 0..frames {
+                    let poses = FramePoses::from_buffer(&buffers[f]).unwrap();
+                    for out in processor.push_frame(f, Some(f as f64 / 30.0), poses) {
+                        if let Output::Frame {
+                            item,
+                            poses: Some(p),
+                        } = out
+                        {
+                            p.attach(buffers[item].make_mut()).unwrap();
+                        }
+                    }
+                }
+                let with_meta = start.elapsed().as_secs_f64() / frames as f64;
+                best = (best.0.min(pure), best.1.min(with_meta));
+            }
+            println!(
+                "| {n:>7} | {lag:>3} | {:>17.1} µs | {:>8.1} µs | {:>23.1} µs | {:>8.1} µs |",
+                best.0 * 1e6,
+                best.0 * 1e6 / n as f64,
+                best.1 * 1e6,
+                best.1 * 1e6 / n as f64
+            );
+        }
+    }
+}
+
+fn main() {
+    gst::init().expect("GStreamer");
+    hmr2_meta::pose::register();
+    let o = parse_options();
+    jitter_on_sample_clip(&o);
+    identity_on_scenes(&o);
+    cost_per_frame(&o);
+}
