@@ -9,8 +9,12 @@
 //!
 //! ```sh
 //! cargo run --release -p gst-plugin-hmr2track --example bench_hmr2track [-- --runs N] \
-//!     [--lag K] [--min-cutoff HZ] [--beta B] [--translation-min-cutoff HZ] [--translation-beta B]
+//!     [--lag K] [--min-cutoff HZ] [--beta B] [--translation-min-cutoff HZ] [--translation-beta B] \
+//!     [--pose-weight W] [--iou-threshold T] [--only jitter|identity|cost] [--sweep]
 //! ```
+//!
+//! `--sweep` also prints the causal filter's jitter and error over a grid of its parameters
+//! (how the defaults were chosen).
 
 use std::time::Instant;
 
@@ -49,6 +53,8 @@ struct Options {
     runs: u64,
     params: ProcessorParams,
     lag: u32,
+    only: Option<String>,
+    sweep: bool,
 }
 
 fn parse_options() -> Options {
@@ -56,10 +62,17 @@ fn parse_options() -> Options {
         runs: 20,
         params: default_processor_params(),
         lag: 8,
+        only: None,
+        sweep: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
+        if args[i] == "--sweep" {
+            o.sweep = true;
+            i += 1;
+            continue;
+        }
         let value = args
             .get(i + 1)
             .unwrap_or_else(|| panic!("{} needs a value", args[i]));
@@ -70,11 +83,14 @@ fn parse_options() -> Options {
         };
         match args[i].as_str() {
             "--runs" => o.runs = number() as u64,
+            "--only" => o.only = Some(value.clone()),
             "--lag" => o.lag = number() as u32,
             "--min-cutoff" => o.params.smoothing.rotation.min_cutoff = number(),
             "--beta" => o.params.smoothing.rotation.beta = number(),
             "--translation-min-cutoff" => o.params.smoothing.translation.min_cutoff = number(),
             "--translation-beta" => o.params.smoothing.translation.beta = number(),
+            "--pose-weight" => o.params.tracker.association.pose_weight = number(),
+            "--iou-threshold" => o.params.tracker.association.iou_threshold = number(),
             other => panic!("unknown option {other}"),
         }
         i += 2;
@@ -317,6 +333,131 @@ fn jitter_on_sample_clip(o: &Options) {
     println!("\n2D: the 24 projected joints; 3D: joints relative to the pelvis; errors against the ground truth.");
 }
 
+/// Jitter and error of the causal filter over a grid of its parameters: the rotation
+/// filter against the 3D figures, the translation filter against the 2D ones.
+fn sweep(o: &Options) {
+    let clip = sample_truth();
+    let skinner = Skinner::new(&BodyModel::bundled().expect("the bundled mannequin"));
+    let truth = joints_of(&skinner, &clip.persons);
+    let draws: Vec<Vec<FramePoses>> = (0..o.runs)
+        .map(|run| {
+            let mut rng = Rng::new(1000 + run);
+            clip.persons
+                .iter()
+                .map(|p| FramePoses {
+                    frame_width: clip.width,
+                    frame_height: clip.height,
+                    persons: vec![synthetic::perturb(p, &SAMPLE_NOISE, &mut rng)],
+                })
+                .collect()
+        })
+        .collect();
+    let evaluate = |params: ProcessorParams| {
+        let mut row = JitterRow::default();
+        for frames in &draws {
+            let persons = track_sequence(params, frames, clip.fps);
+            row.add(&joints_of(&skinner, &persons), &truth, o.runs as f64);
+        }
+        row
+    };
+    let mut causal = o.params;
+    causal.smoothing.lag = 0;
+    println!("\n### Causal filter: rotation parameters (translation as set)\n");
+    println!("| min-cutoff | beta | jitter 3D mm/frame² | error 3D mm |");
+    println!("|-----------:|-----:|--------------------:|------------:|");
+    for min_cutoff in [0.5, 1.0, 2.0, 4.0] {
+        for beta in [0.0, 0.5, 1.0, 2.0, 4.0] {
+            let mut p = causal;
+            p.smoothing.rotation.min_cutoff = min_cutoff;
+            p.smoothing.rotation.beta = beta;
+            let r = evaluate(p);
+            println!(
+                "| {min_cutoff:>10} | {beta:>4} | {:>19.1} | {:>11.1} |",
+                r.jitter_mm, r.error_mm
+            );
+        }
+    }
+    println!("\n### Causal filter: translation parameters (rotation as set)\n");
+    println!("| translation-min-cutoff | translation-beta | jitter 2D px/frame² | error 2D px | depth error m |");
+    println!("|-----------------------:|-----------------:|--------------------:|------------:|--------------:|");
+    for min_cutoff in [0.5, 1.0, 2.0, 4.0] {
+        for beta in [0.0, 2.0, 5.0, 10.0, 20.0] {
+            let mut p = causal;
+            p.smoothing.translation.min_cutoff = min_cutoff;
+            p.smoothing.translation.beta = beta;
+            let r = evaluate(p);
+            println!(
+                "| {min_cutoff:>22} | {beta:>16} | {:>19.2} | {:>11.2} | {:>13.2} |",
+                r.jitter_px, r.error_px, r.depth_error_m
+            );
+        }
+    }
+}
+
+/// `base` with the given lag, and without the filters' speed terms unless `speed`.
+fn variant(base: &ProcessorParams, speed: bool, lag: u32) -> ProcessorParams {
+    let mut p = *base;
+    if !speed {
+        p.smoothing.rotation.beta = 0.0;
+        p.smoothing.translation.beta = 0.0;
+    }
+    p.smoothing.lag = lag;
+    p
+}
+
+/// A runner (4 m/s, fast limb swings) with the same estimation noise: how much the
+/// smoothers smear fast motion with and without their speed term.
+fn fast_motion(o: &Options) {
+    let skinner = Skinner::new(&BodyModel::bundled().expect("the bundled mannequin"));
+    let scene = synthetic::runner_scene();
+    let truth_persons: Vec<PersonPose> = (0..scene.frames)
+        .map(|f| scene.truth(f)[0].pose.clone())
+        .collect();
+    let truth = joints_of(&skinner, &truth_persons);
+    let rows = [
+        ("estimates (noisy truth)", None),
+        ("causal, no speed term", Some(variant(&o.params, false, 0))),
+        ("causal", Some(variant(&o.params, true, 0))),
+        (
+            "fixed-lag, no speed term",
+            Some(variant(&o.params, false, o.lag)),
+        ),
+        ("fixed-lag", Some(variant(&o.params, true, o.lag))),
+    ];
+    let mut results: Vec<JitterRow> = rows.iter().map(|_| JitterRow::default()).collect();
+    for run in 0..o.runs {
+        let mut rng = Rng::new(2000 + run);
+        let frames: Vec<FramePoses> = truth_persons
+            .iter()
+            .map(|p| FramePoses {
+                frame_width: scene.camera.width,
+                frame_height: scene.camera.height,
+                persons: vec![synthetic::perturb(p, &SAMPLE_NOISE, &mut rng)],
+            })
+            .collect();
+        for ((_, params), result) in rows.iter().zip(results.iter_mut()) {
+            let persons = match params {
+                None => frames.iter().map(|f| f.persons[0].clone()).collect(),
+                Some(p) => track_sequence(*p, &frames, scene.fps),
+            };
+            result.add(&joints_of(&skinner, &persons), &truth, o.runs as f64);
+        }
+    }
+    println!(
+        "\n## Fast motion: a runner at 4 m/s, {} frames of {}x{} (mean of {} noise draws)\n",
+        scene.frames, scene.camera.width, scene.camera.height, o.runs
+    );
+    println!("| poses                        | jitter 2D | jitter 3D | error 2D | error 3D | depth error | depth jitter |");
+    println!("|                              | px/frame² | mm/frame² | px       | mm       | m           | m/frame²     |");
+    println!("|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|");
+    let mut truth_row = JitterRow::default();
+    truth_row.add(&truth, &truth, 1.0);
+    truth_row.print("ground truth");
+    for ((name, _), r) in rows.iter().zip(&results) {
+        r.print(name);
+    }
+}
+
 fn identity_on_scenes(o: &Options) {
     println!(
         "\n## Identity on generated scenes (sums over {} noise draws; element defaults)\n",
@@ -497,7 +638,18 @@ fn main() {
     gst::init().expect("GStreamer");
     hmr2_meta::pose::register();
     let o = parse_options();
-    jitter_on_sample_clip(&o);
-    identity_on_scenes(&o);
-    cost_per_frame(&o);
+    let run = |part: &str| o.only.as_deref().is_none_or(|only| only == part);
+    if run("jitter") {
+        jitter_on_sample_clip(&o);
+        fast_motion(&o);
+        if o.sweep {
+            sweep(&o);
+        }
+    }
+    if run("identity") {
+        identity_on_scenes(&o);
+    }
+    if run("cost") {
+        cost_per_frame(&o);
+    }
 }

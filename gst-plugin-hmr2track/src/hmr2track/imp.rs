@@ -31,13 +31,13 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const DEFAULT_MAX_MISSES: u32 = 30;
 const DEFAULT_MIN_HITS: u32 = 3;
 const DEFAULT_IOU_THRESHOLD: f64 = 0.2;
-const DEFAULT_POSE_WEIGHT: f64 = 0.5;
+const DEFAULT_POSE_WEIGHT: f64 = 1.0;
 const DEFAULT_NEW_TRACK_SCORE: f64 = 0.0;
 const DEFAULT_SMOOTHING: bool = true;
 const DEFAULT_MIN_CUTOFF: f64 = 1.0;
-const DEFAULT_BETA: f64 = 0.5;
+const DEFAULT_BETA: f64 = 1.0;
 const DEFAULT_TRANSLATION_MIN_CUTOFF: f64 = 1.0;
-const DEFAULT_TRANSLATION_BETA: f64 = 0.5;
+const DEFAULT_TRANSLATION_BETA: f64 = 10.0;
 const DEFAULT_LAG: u32 = 0;
 const DEFAULT_GAP_FILL_FRAMES: u32 = 5;
 /// Cutoff (Hz) of the One-Euro filters' speed estimate, as the filter's authors advise.

@@ -3,12 +3,14 @@
 //!
 //! With K frames of lag, frame t is estimated from the samples of frames t − K … t + K.
 //! Each sample is weighted by `exp(−2π f |Δt|)`, the two-sided counterpart of the One-Euro
-//! filter's exponential memory at cutoff f (f rises with the speed exactly as there, so
-//! fast motion gets a narrow kernel and is not smeared), times a tricube taper over the
-//! K frames so that samples enter and leave the window smoothly. A weighted straight line
-//! through the samples, evaluated at t, is the estimate: with samples on both sides it is a
-//! zero-lag average for motion of constant speed, and where the window is one-sided (the
-//! first frames of a track, the last frames of a stream) it still has no lag.
+//! filter's exponential memory at cutoff f, times a tricube taper over the K frames so that
+//! samples enter and leave the window smoothly. A weighted straight line through the
+//! samples, evaluated at t, is the estimate: it has no lag for motion of constant speed,
+//! even where the window is one-sided (the first frames of a track, the last of a stream).
+//! What a straight line cannot follow is a change of speed; for rotations, which swing back
+//! and forth with every step, f rises with the joint's speed as in the One-Euro filter
+//! (fast joints get a narrow kernel and are not smeared). The camera translation, whose
+//! motion is mostly steady, keeps the still-signal cutoff.
 
 use std::f64::consts::TAU;
 

@@ -12,13 +12,20 @@ use super::pose::{PoseSample, ShapeMean, NUM_ROTATIONS};
 /// Longest extrapolation of the camera translation into a gap, in seconds.
 pub const MAX_EXTRAPOLATION_S: f64 = 1.0;
 
+/// Turns the rate of change of `ln tz` (1/s) into the speed, in body heights per second, at
+/// which the body's ends (head, feet) move in the image as it comes nearer or goes away:
+/// the image height scales by `1/tz`, so each end moves by half a height times `d ln tz`.
+/// Depth and image position then share one speed unit and one set of parameters.
+pub const DEPTH_SPEED_SCALE: f64 = 0.5;
+
 /// How a track's poses are smoothed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SmoothingParams {
     /// Filter of the 24 rotations; speeds in rad/s.
     pub rotation: OneEuroParams,
-    /// Filter of the camera translation; speeds in body heights per second (image
-    /// position) and in 1/s (log depth).
+    /// Filter of the camera translation; speeds in body heights per second that the body's
+    /// image moves (image position) or grows at its ends (log depth, see
+    /// [`DEPTH_SPEED_SCALE`]).
     pub translation: OneEuroParams,
     /// Frames of look-ahead of the fixed-lag smoother; 0 for the causal filter alone.
     pub lag: u32,
@@ -32,8 +39,6 @@ struct Sample {
     raw: PoseSample,
     forward: PoseSample,
     rotation_speed: [f64; NUM_ROTATIONS],
-    lateral_speed: f64,
-    depth_speed: f64,
     lateral_velocity: [f64; 2],
     depth_velocity: f64,
 }
@@ -58,8 +63,6 @@ impl TrackSmoother {
             time,
             forward: sample.clone(),
             rotation_speed: [0.0; NUM_ROTATIONS],
-            lateral_speed: 0.0,
-            depth_speed: 0.0,
             lateral_velocity: [0.0; 2],
             depth_velocity: 0.0,
             raw: sample,
@@ -103,9 +106,9 @@ impl TrackSmoother {
         forward.lateral = self
             .lateral
             .step(raw.lateral, dt, &params.translation, 1.0 / height);
-        forward.log_depth = self
-            .depth
-            .step([raw.log_depth], dt, &params.translation, 1.0)[0];
+        forward.log_depth =
+            self.depth
+                .step([raw.log_depth], dt, &params.translation, DEPTH_SPEED_SCALE)[0];
         let lateral_velocity = self.lateral.derivative();
         let depth_velocity = self.depth.derivative()[0];
         self.shape.add(betas);
@@ -115,8 +118,6 @@ impl TrackSmoother {
             raw,
             forward,
             rotation_speed,
-            lateral_speed: lateral_velocity[0].hypot(lateral_velocity[1]) / height,
-            depth_speed: depth_velocity.abs(),
             lateral_velocity,
             depth_velocity,
         });
@@ -219,8 +220,9 @@ impl TrackSmoother {
             }
         }
 
-        let speed = ahead().map(|s| s.lateral_speed).fold(0.0, f64::max);
-        let cutoff = params.translation.cutoff(speed);
+        // The camera translation's motion is mostly steady (walking), which a straight-line
+        // fit follows at any width: no speed term, the still-signal cutoff throughout.
+        let cutoff = params.translation.min_cutoff;
         let mut fit = LocalLinearFit::<2>::default();
         for s in &window {
             fit.add(s.time - time, weight(s, cutoff), s.raw.lateral);
@@ -229,8 +231,6 @@ impl TrackSmoother {
             out.lateral = v;
         }
 
-        let speed = ahead().map(|s| s.depth_speed).fold(0.0, f64::max);
-        let cutoff = params.translation.cutoff(speed);
         let mut fit = LocalLinearFit::<1>::default();
         for s in &window {
             fit.add(s.time - time, weight(s, cutoff), [s.raw.log_depth]);

@@ -12,10 +12,10 @@
 //!   and the track id is set (`None` while the track is not confirmed). With a lag, a
 //!   track confirmed within `lag` frames of its first detections gets its id on those
 //!   frames too.
-//! - A confirmed track missed in this frame for at most `predict_frames` frames in a row
-//!   is added after the detected persons as a *predicted* person: score 0, the motion
-//!   model's box, the smoother's prediction, the track's id and shape, the other values
-//!   from its last detection.
+//! - A confirmed track missed in this frame for at most `predict_frames` frames in a row,
+//!   whose predicted box centre is still in the picture, is added after the detected persons
+//!   as a *predicted* person: score 0, the motion model's box, the smoother's prediction,
+//!   the track's id and shape, the other values from its last detection.
 //! - Boxes, scores, `pred-cam`, focal length and principal point of detected persons are
 //!   left as they came. A frame without poses passes through untouched and leaves the
 //!   tracks as they were.
@@ -323,10 +323,16 @@ impl<F, O> StreamProcessor<F, O> {
                 state.alive = false;
             }
         }
+        // A person whose predicted box has left the picture is not filled in.
+        let in_picture = |b: &[f32; 4]| {
+            let (cx, cy) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+            let (w, h) = (poses.frame_width as f32, poses.frame_height as f32);
+            (w <= 0.0 || (0.0..w).contains(&cx)) && (h <= 0.0 || (0.0..h).contains(&cy))
+        };
         let predicted = update
             .coasting
             .iter()
-            .filter(|c| c.misses <= self.params.predict_frames)
+            .filter(|c| c.misses <= self.params.predict_frames && in_picture(&c.bbox))
             .map(|c| (c.key, c.bbox))
             .collect();
         (tracks, predicted)
