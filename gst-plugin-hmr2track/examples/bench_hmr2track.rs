@@ -18,9 +18,7 @@
 
 use std::time::Instant;
 
-use gsthmr2track::evaluation::{
-    mean_distance, mean_second_difference, IdentityEvaluator, Reported,
-};
+use gsthmr2track::evaluation::{mean_distance, mean_second_difference, IdentityEvaluator, Reported};
 use gsthmr2track::hmr2track::default_processor_params;
 use gsthmr2track::stream::{Output, ProcessorParams, StreamProcessor};
 use gsthmr2track::synthetic::{self, EstimatorNoise, Rng};
@@ -43,11 +41,7 @@ const SAMPLE_NOISE: EstimatorNoise = EstimatorNoise {
 
 /// Noise of the identity scenes: the same jitter, plus 5% random misses and a false
 /// detection every 50 frames.
-const SCENE_NOISE: EstimatorNoise = EstimatorNoise {
-    miss_rate: 0.05,
-    false_rate: 0.02,
-    ..SAMPLE_NOISE
-};
+const SCENE_NOISE: EstimatorNoise = EstimatorNoise { miss_rate: 0.05, false_rate: 0.02, ..SAMPLE_NOISE };
 
 struct Options {
     runs: u64,
@@ -58,13 +52,7 @@ struct Options {
 }
 
 fn parse_options() -> Options {
-    let mut o = Options {
-        runs: 20,
-        params: default_processor_params(),
-        lag: 8,
-        only: None,
-        sweep: false,
-    };
+    let mut o = Options { runs: 20, params: default_processor_params(), lag: 8, only: None, sweep: false };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -73,14 +61,8 @@ fn parse_options() -> Options {
             i += 1;
             continue;
         }
-        let value = args
-            .get(i + 1)
-            .unwrap_or_else(|| panic!("{} needs a value", args[i]));
-        let number = || {
-            value
-                .parse::<f64>()
-                .unwrap_or_else(|_| panic!("{} takes a number", args[i]))
-        };
+        let value = args.get(i + 1).unwrap_or_else(|| panic!("{} needs a value", args[i]));
+        let number = || value.parse::<f64>().unwrap_or_else(|_| panic!("{} takes a number", args[i]));
         match args[i].as_str() {
             "--runs" => o.runs = number() as u64,
             "--only" => o.only = Some(value.clone()),
@@ -120,19 +102,11 @@ struct SampleClip {
 }
 
 fn sample_truth() -> SampleClip {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../models/sample/sample_poses.json"
-    );
-    let truth: Value = serde_json::from_str(
-        &std::fs::read_to_string(path).expect("models/sample/sample_poses.json"),
-    )
-    .expect("valid JSON");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/sample/sample_poses.json");
+    let truth: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("models/sample/sample_poses.json"))
+        .expect("valid JSON");
     let fps = truth["fps_n"].as_f64().unwrap() / truth["fps_d"].as_f64().unwrap();
-    let (w, h) = (
-        truth["width"].as_u64().unwrap() as u32,
-        truth["height"].as_u64().unwrap() as u32,
-    );
+    let (w, h) = (truth["width"].as_u64().unwrap() as u32, truth["height"].as_u64().unwrap() as u32);
     let mut persons = Vec::new();
     let mut joints = Vec::new();
     for frame in truth["frames"].as_array().unwrap() {
@@ -149,20 +123,9 @@ fn sample_truth() -> SampleClip {
             principal_point: [pp[0], pp[1]],
             ..Default::default()
         });
-        joints.push(
-            floats(&frame["joints_3d"])
-                .chunks(3)
-                .map(|c| [c[0], c[1], c[2]].map(f64::from))
-                .collect(),
-        );
+        joints.push(floats(&frame["joints_3d"]).chunks(3).map(|c| [c[0], c[1], c[2]].map(f64::from)).collect());
     }
-    SampleClip {
-        persons,
-        joints,
-        fps,
-        width: w,
-        height: h,
-    }
+    SampleClip { persons, joints, fps, width: w, height: h }
 }
 
 /// Camera-frame joints (metres), root-relative joints (mm) and projected joints (px).
@@ -174,27 +137,14 @@ struct Joints {
 }
 
 fn joints_of(skinner: &Skinner, persons: &[PersonPose]) -> Joints {
-    let mut j = Joints {
-        camera: vec![],
-        relative_mm: vec![],
-        pixels: vec![],
-        depth: vec![],
-    };
+    let mut j = Joints { camera: vec![], relative_mm: vec![], pixels: vec![], depth: vec![] };
     for p in persons {
         let posed = skinner.pose_joints(&BodyPose::from(p));
         let cam: Vec<[f64; 3]> = posed.iter().map(|q| q.map(f64::from)).collect();
         let root = cam[0];
-        j.relative_mm.push(
-            cam.iter()
-                .map(|q| [0, 1, 2].map(|a| 1000.0 * (q[a] - root[a])))
-                .collect(),
-        );
+        j.relative_mm.push(cam.iter().map(|q| [0, 1, 2].map(|a| 1000.0 * (q[a] - root[a]))).collect());
         let (f, pp) = (f64::from(p.focal_length), p.principal_point.map(f64::from));
-        j.pixels.push(
-            cam.iter()
-                .map(|q| [f * q[0] / q[2] + pp[0], f * q[1] / q[2] + pp[1]])
-                .collect(),
-        );
+        j.pixels.push(cam.iter().map(|q| [f * q[0] / q[2] + pp[0], f * q[1] / q[2] + pp[1]]).collect());
         j.depth.push(vec![[f64::from(p.cam_t[2])]]);
         j.camera.push(cam);
     }
@@ -243,46 +193,25 @@ impl JitterRow {
     fn print(&self, name: &str) {
         println!(
             "| {name:<28} | {:>8.2} | {:>8.1} | {:>8.2} | {:>8.1} | {:>7.2} | {:>7.3} |",
-            self.jitter_px,
-            self.jitter_mm,
-            self.error_px,
-            self.error_mm,
-            self.depth_error_m,
-            self.depth_jitter_m
+            self.jitter_px, self.jitter_mm, self.error_px, self.error_mm, self.depth_error_m, self.depth_jitter_m
         );
     }
 }
 
 fn jitter_on_sample_clip(o: &Options) {
-    let SampleClip {
-        persons: truth_persons,
-        joints: truth_joints_json,
-        fps,
-        width: w,
-        height: h,
-    } = sample_truth();
+    let SampleClip { persons: truth_persons, joints: truth_joints_json, fps, width: w, height: h } = sample_truth();
     let skinner = Skinner::new(&BodyModel::bundled().expect("the bundled mannequin"));
     let truth = joints_of(&skinner, &truth_persons);
     let worst = mean_distance(&truth.camera, &truth_joints_json);
-    assert!(
-        worst < 1e-4,
-        "skinning disagrees with the sample's joints by {worst} m"
-    );
+    assert!(worst < 1e-4, "skinning disagrees with the sample's joints by {worst} m");
 
     let mut lagged = o.params;
     lagged.smoothing.lag = o.lag;
     let causal = ProcessorParams {
-        smoothing: gsthmr2track::smoothing::SmoothingParams {
-            lag: 0,
-            ..o.params.smoothing
-        },
+        smoothing: gsthmr2track::smoothing::SmoothingParams { lag: 0, ..o.params.smoothing },
         ..o.params
     };
-    let rows = [
-        ("estimates (noisy truth)", None),
-        ("causal (lag 0)", Some(causal)),
-        ("fixed-lag", Some(lagged)),
-    ];
+    let rows = [("estimates (noisy truth)", None), ("causal (lag 0)", Some(causal)), ("fixed-lag", Some(lagged))];
     let mut results: Vec<JitterRow> = rows.iter().map(|_| JitterRow::default()).collect();
     let runs = o.runs as f64;
     for run in 0..o.runs {
@@ -321,9 +250,15 @@ fn jitter_on_sample_clip(o: &Options) {
         "Filters: rotation min-cutoff {} Hz, beta {}; translation min-cutoff {} Hz, beta {}; fixed-lag K = {}.\n",
         s.rotation.min_cutoff, s.rotation.beta, s.translation.min_cutoff, s.translation.beta, o.lag
     );
-    println!("| poses                        | jitter 2D | jitter 3D | error 2D | error 3D | depth error | depth jitter |");
-    println!("|                              | px/frame² | mm/frame² | px       | mm       | m           | m/frame²     |");
-    println!("|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|");
+    println!(
+        "| poses                        | jitter 2D | jitter 3D | error 2D | error 3D | depth error | depth jitter |"
+    );
+    println!(
+        "|                              | px/frame² | mm/frame² | px       | mm       | m           | m/frame²     |"
+    );
+    println!(
+        "|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|"
+    );
     let mut truth_row = JitterRow::default();
     truth_row.add(&truth, &truth, 1.0);
     truth_row.print("ground truth");
@@ -371,10 +306,7 @@ fn sweep(o: &Options) {
             p.smoothing.rotation.min_cutoff = min_cutoff;
             p.smoothing.rotation.beta = beta;
             let r = evaluate(p);
-            println!(
-                "| {min_cutoff:>10} | {beta:>4} | {:>19.1} | {:>11.1} |",
-                r.jitter_mm, r.error_mm
-            );
+            println!("| {min_cutoff:>10} | {beta:>4} | {:>19.1} | {:>11.1} |", r.jitter_mm, r.error_mm);
         }
     }
     println!("\n### Causal filter: translation parameters (rotation as set)\n");
@@ -410,18 +342,13 @@ fn variant(base: &ProcessorParams, speed: bool, lag: u32) -> ProcessorParams {
 fn fast_motion(o: &Options) {
     let skinner = Skinner::new(&BodyModel::bundled().expect("the bundled mannequin"));
     let scene = synthetic::runner_scene();
-    let truth_persons: Vec<PersonPose> = (0..scene.frames)
-        .map(|f| scene.truth(f)[0].pose.clone())
-        .collect();
+    let truth_persons: Vec<PersonPose> = (0..scene.frames).map(|f| scene.truth(f)[0].pose.clone()).collect();
     let truth = joints_of(&skinner, &truth_persons);
     let rows = [
         ("estimates (noisy truth)", None),
         ("causal, no speed term", Some(variant(&o.params, false, 0))),
         ("causal", Some(variant(&o.params, true, 0))),
-        (
-            "fixed-lag, no speed term",
-            Some(variant(&o.params, false, o.lag)),
-        ),
+        ("fixed-lag, no speed term", Some(variant(&o.params, false, o.lag))),
         ("fixed-lag", Some(variant(&o.params, true, o.lag))),
     ];
     let mut results: Vec<JitterRow> = rows.iter().map(|_| JitterRow::default()).collect();
@@ -447,9 +374,15 @@ fn fast_motion(o: &Options) {
         "\n## Fast motion: a runner at 4 m/s, {} frames of {}x{} (mean of {} noise draws)\n",
         scene.frames, scene.camera.width, scene.camera.height, o.runs
     );
-    println!("| poses                        | jitter 2D | jitter 3D | error 2D | error 3D | depth error | depth jitter |");
-    println!("|                              | px/frame² | mm/frame² | px       | mm       | m           | m/frame²     |");
-    println!("|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|");
+    println!(
+        "| poses                        | jitter 2D | jitter 3D | error 2D | error 3D | depth error | depth jitter |"
+    );
+    println!(
+        "|                              | px/frame² | mm/frame² | px       | mm       | m           | m/frame²     |"
+    );
+    println!(
+        "|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|"
+    );
     let mut truth_row = JitterRow::default();
     truth_row.add(&truth, &truth, 1.0);
     truth_row.print("ground truth");
@@ -459,21 +392,14 @@ fn fast_motion(o: &Options) {
 }
 
 fn identity_on_scenes(o: &Options) {
-    println!(
-        "\n## Identity on generated scenes (sums over {} noise draws; element defaults)\n",
-        o.runs
-    );
+    println!("\n## Identity on generated scenes (sums over {} noise draws; element defaults)\n", o.runs);
     println!(
         "| scene                            | noise     | gap fill | true persons | IDSW | frag | FN    | FP   | MOTA  | ids/walkers |"
     );
     println!(
         "|----------------------------------|-----------|----------|-------------:|-----:|-----:|------:|-----:|------:|------------:|"
     );
-    let clean = EstimatorNoise {
-        miss_rate: 0.0,
-        false_rate: 0.0,
-        ..SCENE_NOISE
-    };
+    let clean = EstimatorNoise { miss_rate: 0.0, false_rate: 0.0, ..SCENE_NOISE };
     for scene in synthetic::identity_scenes() {
         for (noise_name, noise) in [("jitter", clean), ("+misses", SCENE_NOISE)] {
             for predict in [false, true] {
@@ -524,45 +450,32 @@ fn run_scene(
     processor.set_frame_duration(1.0 / scene.fps);
     let mut evaluator = IdentityEvaluator::default();
     let mut pending: Vec<Vec<Option<usize>>> = Vec::new();
-    let evaluate = |outputs: Vec<Output<usize, ()>>,
-                    pending: &mut Vec<Vec<Option<usize>>>,
-                    evaluator: &mut IdentityEvaluator| {
-        for o in outputs {
-            let Output::Frame {
-                item: f,
-                poses: Some(poses),
-            } = o
-            else {
-                continue;
-            };
-            let sources = &pending[f];
-            let reported: Vec<Reported> = poses
-                .persons
-                .iter()
-                .enumerate()
-                .map(|(i, p)| Reported {
-                    bbox: p.bbox,
-                    track_id: p.track_id,
-                    truth: sources.get(i).copied().flatten(),
-                    detected: i < sources.len(),
-                })
-                .collect();
-            let truth: Vec<(usize, [f32; 4])> = scene
-                .truth(f)
-                .iter()
-                .map(|t| (t.walker, t.pose.bbox))
-                .collect();
-            evaluator.add_frame(&truth, &reported);
-        }
-    };
+    let evaluate =
+        |outputs: Vec<Output<usize, ()>>, pending: &mut Vec<Vec<Option<usize>>>, evaluator: &mut IdentityEvaluator| {
+            for o in outputs {
+                let Output::Frame { item: f, poses: Some(poses) } = o else {
+                    continue;
+                };
+                let sources = &pending[f];
+                let reported: Vec<Reported> = poses
+                    .persons
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| Reported {
+                        bbox: p.bbox,
+                        track_id: p.track_id,
+                        truth: sources.get(i).copied().flatten(),
+                        detected: i < sources.len(),
+                    })
+                    .collect();
+                let truth: Vec<(usize, [f32; 4])> = scene.truth(f).iter().map(|t| (t.walker, t.pose.bbox)).collect();
+                evaluator.add_frame(&truth, &reported);
+            }
+        };
     for f in 0..scene.frames {
         let detected = scene.detect(f, noise, &mut rng);
         pending.push(detected.iter().map(|d| d.walker).collect());
-        let out = processor.push_frame(
-            f,
-            Some(f as f64 / scene.fps),
-            Some(scene.frame_poses(&detected)),
-        );
+        let out = processor.push_frame(f, Some(f as f64 / scene.fps), Some(scene.frame_poses(&detected)));
         evaluate(out, &mut pending, &mut evaluator);
     }
     let out = processor.drain();
@@ -578,9 +491,8 @@ fn cost_per_frame(o: &Options) {
     for n in [1usize, 10] {
         let scene = synthetic::crowd_scene(n, frames);
         let mut rng = Rng::new(5);
-        let inputs: Vec<FramePoses> = (0..frames)
-            .map(|f| scene.frame_poses(&scene.detect(f, &SAMPLE_NOISE, &mut rng)))
-            .collect();
+        let inputs: Vec<FramePoses> =
+            (0..frames).map(|f| scene.frame_poses(&scene.detect(f, &SAMPLE_NOISE, &mut rng))).collect();
         for lag in [0, o.lag] {
             let mut params = o.params;
             params.smoothing.lag = lag;
@@ -590,11 +502,7 @@ fn cost_per_frame(o: &Options) {
                 let mut processor = StreamProcessor::<usize, ()>::new(params);
                 let start = Instant::now();
                 for (f, poses) in inputs.iter().enumerate() {
-                    std::hint::black_box(processor.push_frame(
-                        f,
-                        Some(f as f64 / 30.0),
-                        Some(poses.clone()),
-                    ));
+                    std::hint::black_box(processor.push_frame(f, Some(f as f64 / 30.0), Some(poses.clone())));
                 }
                 let pure = start.elapsed().as_secs_f64() / frames as f64;
 
@@ -611,11 +519,7 @@ fn cost_per_frame(o: &Options) {
                 for f in 0..frames {
                     let poses = FramePoses::from_buffer(&buffers[f]).unwrap();
                     for out in processor.push_frame(f, Some(f as f64 / 30.0), poses) {
-                        if let Output::Frame {
-                            item,
-                            poses: Some(p),
-                        } = out
-                        {
+                        if let Output::Frame { item, poses: Some(p) } = out {
                             p.attach(buffers[item].make_mut()).unwrap();
                         }
                     }

@@ -13,37 +13,21 @@
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AssignmentError {
     #[error("a {rows} x {cols} cost matrix has {expected} entries, got {found}")]
-    WrongSize {
-        rows: usize,
-        cols: usize,
-        expected: usize,
-        found: usize,
-    },
+    WrongSize { rows: usize, cols: usize, expected: usize, found: usize },
 }
 
 /// For each row, the column it is assigned to (`None`: unassigned), minimising the total
 /// cost over the allowed (finite) pairs. `costs` is row-major, `rows × cols`.
-pub fn assign(
-    rows: usize,
-    cols: usize,
-    costs: &[f64],
-) -> Result<Vec<Option<usize>>, AssignmentError> {
+pub fn assign(rows: usize, cols: usize, costs: &[f64]) -> Result<Vec<Option<usize>>, AssignmentError> {
     let expected = rows * cols;
     if costs.len() != expected {
-        return Err(AssignmentError::WrongSize {
-            rows,
-            cols,
-            expected,
-            found: costs.len(),
-        });
+        return Err(AssignmentError::WrongSize { rows, cols, expected, found: costs.len() });
     }
     if rows == 0 || cols == 0 {
         return Ok(vec![None; rows]);
     }
     let finite = costs.iter().copied().filter(|c| c.is_finite());
-    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
-        (lo.min(c), hi.max(c))
-    });
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| (lo.min(c), hi.max(c)));
     if lo > hi {
         // Everything is forbidden.
         return Ok(vec![None; rows]);
@@ -72,19 +56,11 @@ pub fn assign(
         }
         by_row
     };
-    Ok(by_column
-        .into_iter()
-        .enumerate()
-        .map(|(r, c)| c.filter(|&c| costs[r * cols + c].is_finite()))
-        .collect())
+    Ok(by_column.into_iter().enumerate().map(|(r, c)| c.filter(|&c| costs[r * cols + c].is_finite())).collect())
 }
 
 /// Minimum-cost assignment of every one of `n` rows to distinct columns among `m ≥ n`.
-fn shortest_augmenting_paths(
-    n: usize,
-    m: usize,
-    cost: impl Fn(usize, usize) -> f64,
-) -> Vec<Option<usize>> {
+fn shortest_augmenting_paths(n: usize, m: usize, cost: impl Fn(usize, usize) -> f64) -> Vec<Option<usize>> {
     // Index 0 is a virtual column (and row) that starts each search; rows and columns are
     // numbered from 1 in `row_of`, `u`, `v` and `way`.
     let mut u = vec![0.0f64; n + 1];
@@ -172,29 +148,13 @@ mod tests {
                 let v = costs[r * cols + c];
                 if !taken[c] && v.is_finite() {
                     taken[c] = true;
-                    go(
-                        r + 1,
-                        rows,
-                        cols,
-                        costs,
-                        taken,
-                        (acc.0 + 1, acc.1 + v),
-                        best,
-                    );
+                    go(r + 1, rows, cols, costs, taken, (acc.0 + 1, acc.1 + v), best);
                     taken[c] = false;
                 }
             }
         }
         let mut best = (0, 0.0);
-        go(
-            0,
-            rows,
-            cols,
-            costs,
-            &mut vec![false; cols],
-            (0, 0.0),
-            &mut best,
-        );
+        go(0, rows, cols, costs, &mut vec![false; cols], (0, 0.0), &mut best);
         best
     }
 
@@ -217,10 +177,7 @@ mod tests {
     fn known_example() {
         // The textbook 3 × 3: the optimum 5 = 1 + 2 + 2 is not the greedy choice.
         let costs = [4.0, 1.0, 3.0, 2.0, 0.0, 5.0, 3.0, 2.0, 2.0];
-        assert_eq!(
-            assign(3, 3, &costs).unwrap(),
-            vec![Some(1), Some(0), Some(2)]
-        );
+        assert_eq!(assign(3, 3, &costs).unwrap(), vec![Some(1), Some(0), Some(2)]);
     }
 
     #[test]
@@ -234,47 +191,27 @@ mod tests {
     fn matches_brute_force_on_random_matrices() {
         let mut state = 0x1234_5678_u64;
         let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
         for _ in 0..400 {
             let rows = 1 + (next() * 5.0) as usize;
             let cols = 1 + (next() * 5.0) as usize;
-            let costs: Vec<f64> = (0..rows * cols)
-                .map(|_| {
-                    if next() < 0.3 {
-                        f64::INFINITY
-                    } else {
-                        next() * 4.0 - 1.0
-                    }
-                })
-                .collect();
+            let costs: Vec<f64> =
+                (0..rows * cols).map(|_| if next() < 0.3 { f64::INFINITY } else { next() * 4.0 - 1.0 }).collect();
             let a = assign(rows, cols, &costs).unwrap();
             let got = score(rows, cols, &costs, &a);
             let best = brute_force(rows, cols, &costs);
             assert_eq!(got.0, best.0, "pairs for {costs:?}");
-            assert!(
-                (got.1 - best.1).abs() < 1e-9,
-                "cost {} vs {} for {costs:?}",
-                got.1,
-                best.1
-            );
+            assert!((got.1 - best.1).abs() < 1e-9, "cost {} vs {} for {costs:?}", got.1, best.1);
         }
     }
 
     #[test]
     fn forbidden_pairs_are_never_returned() {
         let inf = f64::INFINITY;
-        assert_eq!(
-            assign(2, 2, &[inf, inf, inf, inf]).unwrap(),
-            vec![None, None]
-        );
-        assert_eq!(
-            assign(2, 3, &[f64::NAN, 1.0, inf, inf, inf, inf]).unwrap(),
-            vec![Some(1), None]
-        );
+        assert_eq!(assign(2, 2, &[inf, inf, inf, inf]).unwrap(), vec![None, None]);
+        assert_eq!(assign(2, 3, &[f64::NAN, 1.0, inf, inf, inf, inf]).unwrap(), vec![Some(1), None]);
         assert_eq!(assign(0, 3, &[]).unwrap(), Vec::<Option<usize>>::new());
         assert_eq!(assign(2, 0, &[]).unwrap(), vec![None, None]);
     }
@@ -283,12 +220,7 @@ mod tests {
     fn wrong_size_is_an_error() {
         assert_eq!(
             assign(2, 2, &[1.0; 3]),
-            Err(AssignmentError::WrongSize {
-                rows: 2,
-                cols: 2,
-                expected: 4,
-                found: 3
-            })
+            Err(AssignmentError::WrongSize { rows: 2, cols: 2, expected: 4, found: 3 })
         );
     }
 }

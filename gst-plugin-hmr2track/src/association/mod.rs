@@ -56,12 +56,7 @@ pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f64 {
 pub fn pose_distance(a: &[Quat; NUM_ROTATIONS], b: &[Quat; NUM_ROTATIONS]) -> f64 {
     use std::f64::consts::PI;
     let root = a[0].angle_to(b[0]);
-    let joints: f64 = a[1..]
-        .iter()
-        .zip(&b[1..])
-        .map(|(p, q)| p.angle_to(*q))
-        .sum::<f64>()
-        / (NUM_ROTATIONS - 1) as f64;
+    let joints: f64 = a[1..].iter().zip(&b[1..]).map(|(p, q)| p.angle_to(*q)).sum::<f64>() / (NUM_ROTATIONS - 1) as f64;
     let d = 0.5 * (root + joints) / PI;
     if d.is_finite() {
         d.clamp(0.0, 1.0)
@@ -71,11 +66,7 @@ pub fn pose_distance(a: &[Quat; NUM_ROTATIONS], b: &[Quat; NUM_ROTATIONS]) -> f6
 }
 
 /// The cost of continuing `track` with `detection`; `None` when the gate forbids it.
-pub fn pair_cost(
-    track: &Candidate,
-    detection: &Candidate,
-    params: &AssociationParams,
-) -> Option<f64> {
+pub fn pair_cost(track: &Candidate, detection: &Candidate, params: &AssociationParams) -> Option<f64> {
     let overlap = iou(&track.bbox, &detection.bbox);
     if overlap < params.iou_threshold || overlap <= 0.0 {
         return None;
@@ -89,29 +80,21 @@ pub fn pair_cost(
 
 /// For each track, the detection that continues it (`None`: missed), the assignment of
 /// least total cost among those that pair as many tracks as the gate allows.
-pub fn associate(
-    tracks: &[Candidate],
-    detections: &[Candidate],
-    params: &AssociationParams,
-) -> Vec<Option<usize>> {
+pub fn associate(tracks: &[Candidate], detections: &[Candidate], params: &AssociationParams) -> Vec<Option<usize>> {
     let mut costs = Vec::with_capacity(tracks.len() * detections.len());
     for t in tracks {
         for d in detections {
             costs.push(pair_cost(t, d, params).unwrap_or(f64::INFINITY));
         }
     }
-    assignment::assign(tracks.len(), detections.len(), &costs)
-        .expect("the matrix has rows × cols entries")
+    assignment::assign(tracks.len(), detections.len(), &costs).expect("the matrix has rows × cols entries")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const PARAMS: AssociationParams = AssociationParams {
-        iou_threshold: 0.2,
-        pose_weight: 0.5,
-    };
+    const PARAMS: AssociationParams = AssociationParams { iou_threshold: 0.2, pose_weight: 0.5 };
 
     fn facing(angle: f64) -> [Quat; NUM_ROTATIONS] {
         let mut r = [Quat::IDENTITY; NUM_ROTATIONS];
@@ -138,14 +121,8 @@ mod tests {
 
     #[test]
     fn gate_forbids_small_overlaps() {
-        let a = Candidate {
-            bbox: [0.0, 0.0, 10.0, 10.0],
-            rotations: None,
-        };
-        let far = Candidate {
-            bbox: [9.0, 0.0, 19.0, 10.0],
-            rotations: None,
-        };
+        let a = Candidate { bbox: [0.0, 0.0, 10.0, 10.0], rotations: None };
+        let far = Candidate { bbox: [9.0, 0.0, 19.0, 10.0], rotations: None };
         assert_eq!(pair_cost(&a, &far, &PARAMS), None);
         assert_eq!(pair_cost(&a, &a, &PARAMS), Some(0.0));
     }
@@ -156,34 +133,13 @@ mod tests {
         // same box: only the way they face tells them apart.
         let (front, back) = (facing(0.0), facing(std::f64::consts::PI));
         let bbox = [100.0, 100.0, 150.0, 250.0];
-        let tracks = [
-            Candidate {
-                bbox,
-                rotations: Some(&front),
-            },
-            Candidate {
-                bbox,
-                rotations: Some(&back),
-            },
-        ];
+        let tracks = [Candidate { bbox, rotations: Some(&front) }, Candidate { bbox, rotations: Some(&back) }];
         let detections = [
-            Candidate {
-                bbox: [101.0, 100.0, 151.0, 250.0],
-                rotations: Some(&back),
-            },
-            Candidate {
-                bbox: [99.0, 100.0, 149.0, 250.0],
-                rotations: Some(&front),
-            },
+            Candidate { bbox: [101.0, 100.0, 151.0, 250.0], rotations: Some(&back) },
+            Candidate { bbox: [99.0, 100.0, 149.0, 250.0], rotations: Some(&front) },
         ];
-        assert_eq!(
-            associate(&tracks, &detections, &PARAMS),
-            vec![Some(1), Some(0)]
-        );
-        let no_pose = AssociationParams {
-            pose_weight: 0.0,
-            ..PARAMS
-        };
+        assert_eq!(associate(&tracks, &detections, &PARAMS), vec![Some(1), Some(0)]);
+        let no_pose = AssociationParams { pose_weight: 0.0, ..PARAMS };
         // Without the pose both are equally good; the answer is still a valid pairing.
         let a = associate(&tracks, &detections, &no_pose);
         assert!(a.contains(&Some(0)) && a.contains(&Some(1)));
@@ -191,14 +147,8 @@ mod tests {
 
     #[test]
     fn unmatched_sides() {
-        let a = Candidate {
-            bbox: [0.0, 0.0, 10.0, 10.0],
-            rotations: None,
-        };
-        let b = Candidate {
-            bbox: [100.0, 0.0, 110.0, 10.0],
-            rotations: None,
-        };
+        let a = Candidate { bbox: [0.0, 0.0, 10.0, 10.0], rotations: None };
+        let b = Candidate { bbox: [100.0, 0.0, 110.0, 10.0], rotations: None };
         assert_eq!(associate(&[a, b], &[a], &PARAMS), vec![Some(0), None]);
         assert_eq!(associate(&[b], &[a, b], &PARAMS), vec![Some(1)]);
         assert_eq!(associate(&[], &[a], &PARAMS), Vec::<Option<usize>>::new());

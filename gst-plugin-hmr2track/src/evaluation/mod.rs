@@ -33,8 +33,7 @@ impl IdentityCounts {
         if self.ground_truth == 0 {
             return 1.0;
         }
-        1.0 - (self.false_negatives + self.false_positives + self.id_switches) as f64
-            / self.ground_truth as f64
+        1.0 - (self.false_negatives + self.false_positives + self.id_switches) as f64 / self.ground_truth as f64
     }
 }
 
@@ -165,12 +164,7 @@ mod tests {
     use super::*;
 
     fn rep(id: Option<u64>, truth: Option<usize>) -> Reported {
-        Reported {
-            bbox: [0.0, 0.0, 10.0, 10.0],
-            track_id: id,
-            truth,
-            detected: true,
-        }
+        Reported { bbox: [0.0, 0.0, 10.0, 10.0], track_id: id, truth, detected: true }
     }
 
     #[test]
@@ -196,18 +190,8 @@ mod tests {
     #[test]
     fn predicted_persons_match_by_box() {
         let mut e = IdentityEvaluator::default();
-        let near = Reported {
-            bbox: [1.0, 0.0, 11.0, 10.0],
-            track_id: Some(1),
-            truth: None,
-            detected: false,
-        };
-        let far = Reported {
-            bbox: [50.0, 0.0, 60.0, 10.0],
-            track_id: Some(2),
-            truth: None,
-            detected: false,
-        };
+        let near = Reported { bbox: [1.0, 0.0, 11.0, 10.0], track_id: Some(1), truth: None, detected: false };
+        let far = Reported { bbox: [50.0, 0.0, 60.0, 10.0], track_id: Some(2), truth: None, detected: false };
         e.add_frame(&[(0, [0.0, 0.0, 10.0, 10.0])], &[near, far]);
         assert_eq!(e.counts().matched, 1);
         assert_eq!(e.counts().false_positives, 1);
@@ -218,9 +202,7 @@ mod tests {
         // Constant velocity: no second difference; alternating ±1: |1 − 2 (−1) + 1| = 4.
         let line: Vec<Vec<[f64; 2]>> = (0..10).map(|t| vec![[t as f64, 2.0 * t as f64]]).collect();
         assert_eq!(mean_second_difference(&line), 0.0);
-        let zigzag: Vec<Vec<[f64; 1]>> = (0..10)
-            .map(|t| vec![[if t % 2 == 0 { 1.0 } else { -1.0 }]])
-            .collect();
+        let zigzag: Vec<Vec<[f64; 1]>> = (0..10).map(|t| vec![[if t % 2 == 0 { 1.0 } else { -1.0 }]]).collect();
         assert_eq!(mean_second_difference(&zigzag), 4.0);
         assert_eq!(mean_distance(&line, &line), 0.0);
         assert_eq!(mean_second_difference::<1>(&[]), 0.0);

@@ -92,19 +92,12 @@ impl Default for Settings {
 
 impl Settings {
     fn processor_params(&self) -> ProcessorParams {
-        let filter = |min_cutoff, beta| OneEuroParams {
-            min_cutoff,
-            beta,
-            derivative_cutoff: DERIVATIVE_CUTOFF,
-        };
+        let filter = |min_cutoff, beta| OneEuroParams { min_cutoff, beta, derivative_cutoff: DERIVATIVE_CUTOFF };
         ProcessorParams {
             tracker: TrackerParams {
                 max_misses: self.max_misses,
                 min_hits: self.min_hits,
-                association: AssociationParams {
-                    iou_threshold: self.iou_threshold,
-                    pose_weight: self.pose_weight,
-                },
+                association: AssociationParams { iou_threshold: self.iou_threshold, pose_weight: self.pose_weight },
                 new_track_score: self.new_track_score as f32,
             },
             smoothing: SmoothingParams {
@@ -251,11 +244,7 @@ impl Hmr2Track {
                 state.processor.set_frame_duration(d.as_secs_f64());
             }
             if state.frame_size.is_some() && size != state.frame_size {
-                gst::debug!(
-                    CAT,
-                    imp = self,
-                    "frame size changed to {size:?}: tracks end"
-                );
+                gst::debug!(CAT, imp = self, "frame size changed to {size:?}: tracks end");
                 state.processor.reset_tracks();
             }
             state.frame_size = size;
@@ -288,12 +277,10 @@ impl Hmr2Track {
                 self.drain();
                 self.srcpad.push_event(event)
             }
-            _ if event.is_serialized() => {
-                match self.with_processor(|state| state.processor.push_other(event)) {
-                    Ok(outputs) => self.push_outputs(outputs).1,
-                    Err(_) => false,
-                }
-            }
+            _ if event.is_serialized() => match self.with_processor(|state| state.processor.push_other(event)) {
+                Ok(outputs) => self.push_outputs(outputs).1,
+                Err(_) => false,
+            },
             _ => gst::Pad::event_default(pad, Some(&*self.obj()), event),
         }
     }
@@ -309,25 +296,13 @@ impl Hmr2Track {
                 if held > 0 {
                     let pools: Vec<_> = q.allocation_pools().collect();
                     for (i, (pool, size, min, max)) in pools.into_iter().enumerate() {
-                        let max = if max == 0 {
-                            0
-                        } else {
-                            max.saturating_add(held)
-                        };
-                        q.set_nth_allocation_pool(
-                            i as u32,
-                            pool.as_ref(),
-                            size,
-                            min.saturating_add(held),
-                            max,
-                        );
+                        let max = if max == 0 { 0 } else { max.saturating_add(held) };
+                        q.set_nth_allocation_pool(i as u32, pool.as_ref(), size, min.saturating_add(held), max);
                     }
                 }
                 true
             }
-            gst::QueryViewMut::Drain(_) => {
-                self.drain() && gst::Pad::query_default(pad, Some(&*self.obj()), query)
-            }
+            gst::QueryViewMut::Drain(_) => self.drain() && gst::Pad::query_default(pad, Some(&*self.obj()), query),
             _ => gst::Pad::query_default(pad, Some(&*self.obj()), query),
         }
     }
@@ -341,11 +316,7 @@ impl Hmr2Track {
                 }
                 let (live, min, max) = upstream.result();
                 let added = self.added_latency();
-                gst::debug!(
-                    CAT,
-                    imp = self,
-                    "upstream latency {min}..{max:?}, adding {added}"
-                );
+                gst::debug!(CAT, imp = self, "upstream latency {min}..{max:?}, adding {added}");
                 q.set(live, min + added, max.map(|m| m + added));
                 true
             }
@@ -356,11 +327,7 @@ impl Hmr2Track {
     /// `lag` frame durations (at the caps' frame rate, else 30 frames/s).
     fn added_latency(&self) -> gst::ClockTime {
         let lag = self.settings.lock().unwrap().lag;
-        let frame = self
-            .frame_duration
-            .lock()
-            .unwrap()
-            .unwrap_or(Duration::from_secs_f64(DEFAULT_FRAME_DURATION_S));
+        let frame = self.frame_duration.lock().unwrap().unwrap_or(Duration::from_secs_f64(DEFAULT_FRAME_DURATION_S));
         gst::ClockTime::from_nseconds((frame * lag).as_nanos() as u64)
     }
 
@@ -413,35 +380,19 @@ impl ObjectSubclass for Hmr2Track {
     fn with_class(klass: &Self::Class) -> Self {
         let sinkpad = gst::Pad::builder_from_template(&klass.pad_template("sink").unwrap())
             .chain_function(|_pad, parent, buffer| {
-                Hmr2Track::catch_panic_pad_function(
-                    parent,
-                    || Err(gst::FlowError::Error),
-                    |imp| imp.sink_chain(buffer),
-                )
+                Hmr2Track::catch_panic_pad_function(parent, || Err(gst::FlowError::Error), |imp| imp.sink_chain(buffer))
             })
             .event_function(|pad, parent, event| {
-                Hmr2Track::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| imp.sink_event(pad, event),
-                )
+                Hmr2Track::catch_panic_pad_function(parent, || false, |imp| imp.sink_event(pad, event))
             })
             .query_function(|pad, parent, query| {
-                Hmr2Track::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| imp.sink_query(pad, query),
-                )
+                Hmr2Track::catch_panic_pad_function(parent, || false, |imp| imp.sink_query(pad, query))
             })
             .flags(gst::PadFlags::PROXY_CAPS)
             .build();
         let srcpad = gst::Pad::builder_from_template(&klass.pad_template("src").unwrap())
             .query_function(|pad, parent, query| {
-                Hmr2Track::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| imp.src_query(pad, query),
-                )
+                Hmr2Track::catch_panic_pad_function(parent, || false, |imp| imp.src_query(pad, query))
             })
             .flags(gst::PadFlags::PROXY_CAPS)
             .build();
@@ -576,9 +527,7 @@ impl ObjectImpl for Hmr2Track {
             "smoothing" => s.smoothing = value.get().expect("type checked upstream"),
             "min-cutoff" => s.min_cutoff = value.get().expect("type checked upstream"),
             "beta" => s.beta = value.get().expect("type checked upstream"),
-            "translation-min-cutoff" => {
-                s.translation_min_cutoff = value.get().expect("type checked upstream")
-            }
+            "translation-min-cutoff" => s.translation_min_cutoff = value.get().expect("type checked upstream"),
             "translation-beta" => s.translation_beta = value.get().expect("type checked upstream"),
             "lag" => s.lag = value.get().expect("type checked upstream"),
             "gap-fill" => s.gap_fill = value.get().expect("type checked upstream"),
@@ -643,29 +592,14 @@ impl ElementImpl for Hmr2Track {
             // Only the metadata is read: any raw video, in any memory.
             let caps = gst::Caps::builder("video/x-raw").any_features().build();
             vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
+                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
+                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
             ]
         });
         TEMPLATES.as_ref()
     }
 
-    fn change_state(
-        &self,
-        transition: gst::StateChange,
-    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+    fn change_state(&self, transition: gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         gst::debug!(CAT, imp = self, "{transition:?}");
         if transition == gst::StateChange::ReadyToPaused {
             self.start();

@@ -90,10 +90,5 @@ pub fn default_processor_params() -> crate::stream::ProcessorParams {
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     #[cfg(feature = "doc")]
     GapFill::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-    gst::Element::register(
-        Some(plugin),
-        "hmr2track",
-        gst::Rank::NONE,
-        Hmr2Track::static_type(),
-    )
+    gst::Element::register(Some(plugin), "hmr2track", gst::Rank::NONE, Hmr2Track::static_type())
 }

@@ -40,13 +40,7 @@ pub struct LocalLinearFit<const N: usize> {
 
 impl<const N: usize> Default for LocalLinearFit<N> {
     fn default() -> Self {
-        Self {
-            s0: 0.0,
-            s1: 0.0,
-            s2: 0.0,
-            t0: [0.0; N],
-            t1: [0.0; N],
-        }
+        Self { s0: 0.0, s1: 0.0, s2: 0.0, t0: [0.0; N], t1: [0.0; N] }
     }
 }
 

@@ -66,11 +66,7 @@ pub struct VectorFilter<const N: usize> {
 impl<const N: usize> VectorFilter<N> {
     /// A filter whose output starts at `x`, at rest.
     pub fn new(x: [f64; N]) -> Self {
-        Self {
-            value: x,
-            previous: x,
-            derivative: [0.0; N],
-        }
+        Self { value: x, previous: x, derivative: [0.0; N] }
     }
 
     /// The current output.
@@ -86,13 +82,7 @@ impl<const N: usize> VectorFilter<N> {
     /// Filters the next sample, `dt` seconds after the previous one. The speed that raises
     /// the cutoff is the derivative's norm times `speed_scale` (to express it in the units
     /// `beta` is given for). A non-finite sample or step leaves the filter as it was.
-    pub fn step(
-        &mut self,
-        x: [f64; N],
-        dt: f64,
-        params: &OneEuroParams,
-        speed_scale: f64,
-    ) -> [f64; N] {
+    pub fn step(&mut self, x: [f64; N], dt: f64, params: &OneEuroParams, speed_scale: f64) -> [f64; N] {
         if !valid_dt(dt) || x.iter().any(|v| !v.is_finite()) {
             return self.value;
         }
@@ -122,11 +112,7 @@ pub struct RotationFilter {
 impl RotationFilter {
     /// A filter whose output starts at `q`, at rest.
     pub fn new(q: Quat) -> Self {
-        Self {
-            value: q,
-            previous: q,
-            velocity: [0.0; 3],
-        }
+        Self { value: q, previous: q, velocity: [0.0; 3] }
     }
 
     /// The current output.
@@ -168,11 +154,7 @@ mod tests {
     use crate::smoothing::so3::tests::rotation_defect;
     use std::f64::consts::PI;
 
-    const PARAMS: OneEuroParams = OneEuroParams {
-        min_cutoff: 1.0,
-        beta: 0.5,
-        derivative_cutoff: 1.0,
-    };
+    const PARAMS: OneEuroParams = OneEuroParams { min_cutoff: 1.0, beta: 0.5, derivative_cutoff: 1.0 };
     const DT: f64 = 1.0 / 30.0;
 
     /// Deterministic noise in [-1, 1).
@@ -256,12 +238,7 @@ mod tests {
                 0 => Quat::exp([PI, 0.0, 0.0]),
                 1 => Quat::exp([0.0, 0.0, PI * noise(i)]),
                 2 => Quat::exp([0.0, PI - 1e-9, 0.0]),
-                3 => Quat {
-                    w: -1.0,
-                    x: 0.0,
-                    y: 0.0,
-                    z: 0.0,
-                },
+                3 => Quat { w: -1.0, x: 0.0, y: 0.0, z: 0.0 },
                 4 => Quat::exp([noise(i) * 10.0, noise(i + 1) * 10.0, 1e-13]),
                 _ => Quat::exp([0.3 * noise(i), 0.1, -0.2]),
             };

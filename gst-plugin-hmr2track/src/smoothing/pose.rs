@@ -24,8 +24,6 @@ pub enum Unsmoothable {
     Undrawable(#[from] Undrawable),
     #[error("the person box {0:?} is not a finite box of positive size")]
     BadBox([f32; 4]),
-    #[error("the camera translation puts the body at depth {0}, not in front of the camera")]
-    BehindCamera(f32),
     #[error("rotation {0} (0: root, 1..23: body joints) is no rotation")]
     NotARotation(usize),
 }
@@ -55,35 +53,21 @@ impl PoseSample {
             return Err(Unsmoothable::BadBox(p.bbox));
         }
         let [tx, ty, tz] = p.cam_t.map(f64::from);
-        if tz <= 0.0 {
-            return Err(Unsmoothable::BehindCamera(p.cam_t[2]));
-        }
         let mut rotations = [Quat::IDENTITY; NUM_ROTATIONS];
-        for (j, (q, m)) in rotations
-            .iter_mut()
-            .zip(std::iter::once(&p.global_orient).chain(p.body_pose.iter()))
-            .enumerate()
+        for (j, (q, m)) in
+            rotations.iter_mut().zip(std::iter::once(&p.global_orient).chain(p.body_pose.iter())).enumerate()
         {
             *q = Quat::from_matrix(m).ok_or(Unsmoothable::NotARotation(j))?;
         }
         let focal = f64::from(p.focal_length);
         let apparent_height = f64::from(p.bbox[3] - p.bbox[1]) / focal;
-        Ok(Self {
-            rotations,
-            lateral: [tx / tz, ty / tz],
-            log_depth: tz.ln(),
-            apparent_height,
-        })
+        Ok(Self { rotations, lateral: [tx / tz, ty / tz], log_depth: tz.ln(), apparent_height })
     }
 
     /// The camera translation `(tx, ty, tz)` of this sample.
     pub fn cam_t(&self) -> [f32; 3] {
         let tz = self.log_depth.exp();
-        [
-            (self.lateral[0] * tz) as f32,
-            (self.lateral[1] * tz) as f32,
-            tz as f32,
-        ]
+        [(self.lateral[0] * tz) as f32, (self.lateral[1] * tz) as f32, tz as f32]
     }
 
     /// Writes the rotations and camera translation into a person.
@@ -153,21 +137,13 @@ mod tests {
         let s = PoseSample::from_person(&p).unwrap();
         assert!((s.apparent_height - 300.0 / 5000.0).abs() < 1e-12);
         assert!((s.lateral[0] - 0.02).abs() < 1e-9 && (s.lateral[1] + 0.01).abs() < 1e-9);
-        let mut q = PersonPose {
-            cam_t: [0.0; 3],
-            ..p.clone()
-        };
+        let mut q = PersonPose { cam_t: [0.0; 3], ..p.clone() };
         q.body_pose[4] = hmr2_meta::math::IDENTITY;
         s.apply_to(&mut q);
         for a in 0..3 {
             assert!((q.cam_t[a] - p.cam_t[a]).abs() < 1e-5);
         }
-        for (m, n) in q
-            .body_pose
-            .iter()
-            .chain([&q.global_orient])
-            .zip(p.body_pose.iter().chain([&p.global_orient]))
-        {
+        for (m, n) in q.body_pose.iter().chain([&q.global_orient]).zip(p.body_pose.iter().chain([&p.global_orient])) {
             for r in 0..3 {
                 for c in 0..3 {
                     assert!((m[r][c] - n[r][c]).abs() < 1e-6);
@@ -180,28 +156,16 @@ mod tests {
     fn unusable_persons_are_named() {
         let mut p = person();
         p.body_pose[3][0][0] = f32::NAN;
-        assert!(matches!(
-            PoseSample::from_person(&p),
-            Err(Unsmoothable::Undrawable(_))
-        ));
+        assert!(matches!(PoseSample::from_person(&p), Err(Unsmoothable::Undrawable(_))));
         let mut p = person();
         p.bbox = [10.0, 10.0, 5.0, 30.0];
-        assert_eq!(
-            PoseSample::from_person(&p),
-            Err(Unsmoothable::BadBox(p.bbox))
-        );
+        assert_eq!(PoseSample::from_person(&p), Err(Unsmoothable::BadBox(p.bbox)));
         let mut p = person();
         p.cam_t[2] = -1.0;
-        assert_eq!(
-            PoseSample::from_person(&p),
-            Err(Unsmoothable::BehindCamera(-1.0))
-        );
+        assert_eq!(PoseSample::from_person(&p), Err(Unsmoothable::Undrawable(Undrawable::BehindCamera(-1.0))));
         let mut p = person();
         p.body_pose[6] = [[0.0; 3]; 3];
-        assert_eq!(
-            PoseSample::from_person(&p),
-            Err(Unsmoothable::NotARotation(7))
-        );
+        assert_eq!(PoseSample::from_person(&p), Err(Unsmoothable::NotARotation(7)));
     }
 
     #[test]

@@ -24,12 +24,7 @@ pub struct Quat {
 }
 
 impl Quat {
-    pub const IDENTITY: Quat = Quat {
-        w: 1.0,
-        x: 0.0,
-        y: 0.0,
-        z: 0.0,
-    };
+    pub const IDENTITY: Quat = Quat { w: 1.0, x: 0.0, y: 0.0, z: 0.0 };
 
     /// The rotation of a matrix that should be one (row-major, acting on column vectors),
     /// by Shepperd's method and normalisation: exact for rotations, a close rotation for
@@ -46,24 +41,18 @@ impl Quat {
         let m = m.map(|row| row.map(|v| f64::from(v) / unit));
         let trace = m[0][0] + m[1][1] + m[2][2];
         // Take the square root of the largest of the four candidates, for accuracy.
-        let candidates = [
-            trace,
-            m[0][0] - m[1][1] - m[2][2],
-            m[1][1] - m[0][0] - m[2][2],
-            m[2][2] - m[0][0] - m[1][1],
-        ];
+        let candidates = [trace, m[0][0] - m[1][1] - m[2][2], m[1][1] - m[0][0] - m[2][2], m[2][2] - m[0][0] - m[1][1]];
         let (largest, value) =
-            candidates
-                .iter()
-                .copied()
-                .enumerate()
-                .fold((0, f64::NEG_INFINITY), |best, (i, v)| {
+            candidates.iter().copied().enumerate().fold(
+                (0, f64::NEG_INFINITY),
+                |best, (i, v)| {
                     if v > best.1 {
                         (i, v)
                     } else {
                         best
                     }
-                });
+                },
+            );
         let root = (1.0 + value).max(0.0).sqrt() * 2.0;
         if root < 1e-12 {
             return None;
@@ -101,21 +90,9 @@ impl Quat {
     pub fn to_matrix(self) -> Mat3 {
         let Quat { w, x, y, z } = self.normalized().unwrap_or(Quat::IDENTITY);
         let m = [
-            [
-                1.0 - 2.0 * (y * y + z * z),
-                2.0 * (x * y - w * z),
-                2.0 * (x * z + w * y),
-            ],
-            [
-                2.0 * (x * y + w * z),
-                1.0 - 2.0 * (x * x + z * z),
-                2.0 * (y * z - w * x),
-            ],
-            [
-                2.0 * (x * z - w * y),
-                2.0 * (y * z + w * x),
-                1.0 - 2.0 * (x * x + y * y),
-            ],
+            [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
+            [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
+            [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)],
         ];
         m.map(|row| row.map(|v| v as f32))
     }
@@ -123,37 +100,18 @@ impl Quat {
     /// This quaternion scaled to unit length; `None` when its length is zero or not finite.
     pub fn normalized(self) -> Option<Quat> {
         let n = (self.w * self.w + self.x * self.x + self.y * self.y + self.z * self.z).sqrt();
-        (n.is_finite() && n > 1e-12).then(|| Quat {
-            w: self.w / n,
-            x: self.x / n,
-            y: self.y / n,
-            z: self.z / n,
-        })
+        (n.is_finite() && n > 1e-12).then(|| Quat { w: self.w / n, x: self.x / n, y: self.y / n, z: self.z / n })
     }
 
     /// The inverse rotation.
     pub fn conjugate(self) -> Quat {
-        Quat {
-            w: self.w,
-            x: -self.x,
-            y: -self.y,
-            z: -self.z,
-        }
+        Quat { w: self.w, x: -self.x, y: -self.y, z: -self.z }
     }
 
     /// The rotation vector (axis × angle, angle in [0, π]) of this rotation.
     pub fn log(self) -> [f64; 3] {
         // q and −q are the same rotation: take the one with w ≥ 0 for the shorter angle.
-        let q = if self.w < 0.0 {
-            Quat {
-                w: -self.w,
-                x: -self.x,
-                y: -self.y,
-                z: -self.z,
-            }
-        } else {
-            self
-        };
+        let q = if self.w < 0.0 { Quat { w: -self.w, x: -self.x, y: -self.y, z: -self.z } } else { self };
         let s = (q.x * q.x + q.y * q.y + q.z * q.z).sqrt();
         let angle = 2.0 * s.atan2(q.w);
         let scale = if s < SMALL_ANGLE {
@@ -172,19 +130,8 @@ impl Quat {
             return Quat::IDENTITY;
         }
         let half = 0.5 * angle;
-        let scale = if angle < SMALL_ANGLE {
-            0.5
-        } else {
-            half.sin() / angle
-        };
-        Quat {
-            w: half.cos(),
-            x: v[0] * scale,
-            y: v[1] * scale,
-            z: v[2] * scale,
-        }
-        .normalized()
-        .unwrap_or(Quat::IDENTITY)
+        let scale = if angle < SMALL_ANGLE { 0.5 } else { half.sin() / angle };
+        Quat { w: half.cos(), x: v[0] * scale, y: v[1] * scale, z: v[2] * scale }.normalized().unwrap_or(Quat::IDENTITY)
     }
 
     /// The rotation vector taking `self` to `other` in `self`'s frame: `log(selfᵀ other)`.
@@ -268,15 +215,8 @@ pub(crate) mod tests {
     fn matrix_round_trip_and_known_rotation() {
         // 90° about z takes x to y: the first column of R is (0, 1, 0).
         let m = axis_angle_matrix([0.0, 0.0, 1.0], PI / 2.0);
-        assert!(
-            (m[1][0] - 1.0).abs() < 1e-6 && m[0][0].abs() < 1e-6,
-            "{m:?}"
-        );
-        for (axis, angle) in [
-            ([1.0, 2.0, 3.0], 0.3),
-            ([0.0, 1.0, 0.0], PI),
-            ([1.0, 0.0, 0.0], PI - 1e-7),
-        ] {
+        assert!((m[1][0] - 1.0).abs() < 1e-6 && m[0][0].abs() < 1e-6, "{m:?}");
+        for (axis, angle) in [([1.0, 2.0, 3.0], 0.3), ([0.0, 1.0, 0.0], PI), ([1.0, 0.0, 0.0], PI - 1e-7)] {
             let m = axis_angle_matrix(axis, angle);
             let back = Quat::from_matrix(&m).unwrap().to_matrix();
             for r in 0..3 {
@@ -289,13 +229,7 @@ pub(crate) mod tests {
 
     #[test]
     fn log_and_exp_are_inverse() {
-        for v in [
-            [0.0, 0.0, 0.0],
-            [1e-12, 0.0, 0.0],
-            [0.3, -0.2, 0.1],
-            [0.0, 3.0, 0.0],
-            [0.0, 0.0, PI],
-        ] {
+        for v in [[0.0, 0.0, 0.0], [1e-12, 0.0, 0.0], [0.3, -0.2, 0.1], [0.0, 3.0, 0.0], [0.0, 0.0, PI]] {
             let back = Quat::exp(v).log();
             assert!(close(back, v, 1e-9), "{v:?} -> {back:?}");
         }

@@ -68,12 +68,7 @@ impl TrackSmoother {
             raw: sample,
         };
         Self {
-            rotations: first
-                .raw
-                .rotations
-                .iter()
-                .map(|q| RotationFilter::new(*q))
-                .collect(),
+            rotations: first.raw.rotations.iter().map(|q| RotationFilter::new(*q)).collect(),
             lateral: VectorFilter::new(first.raw.lateral),
             depth: VectorFilter::new([first.raw.log_depth]),
             shape,
@@ -82,18 +77,8 @@ impl TrackSmoother {
     }
 
     /// Adds frame `seq` (after every frame added so far), filtering it causally.
-    pub fn push(
-        &mut self,
-        seq: u64,
-        time: f64,
-        raw: PoseSample,
-        betas: &[f32; NUM_BETAS],
-        params: &SmoothingParams,
-    ) {
-        let last = self
-            .history
-            .back()
-            .expect("a smoother always holds a sample");
+    pub fn push(&mut self, seq: u64, time: f64, raw: PoseSample, betas: &[f32; NUM_BETAS], params: &SmoothingParams) {
+        let last = self.history.back().expect("a smoother always holds a sample");
         let dt = time - last.time;
         let mut forward = raw.clone();
         let mut rotation_speed = [0.0; NUM_ROTATIONS];
@@ -103,24 +88,12 @@ impl TrackSmoother {
         }
         // Image-plane speed in body heights per second.
         let height = raw.apparent_height.max(1e-6);
-        forward.lateral = self
-            .lateral
-            .step(raw.lateral, dt, &params.translation, 1.0 / height);
-        forward.log_depth =
-            self.depth
-                .step([raw.log_depth], dt, &params.translation, DEPTH_SPEED_SCALE)[0];
+        forward.lateral = self.lateral.step(raw.lateral, dt, &params.translation, 1.0 / height);
+        forward.log_depth = self.depth.step([raw.log_depth], dt, &params.translation, DEPTH_SPEED_SCALE)[0];
         let lateral_velocity = self.lateral.derivative();
         let depth_velocity = self.depth.derivative()[0];
         self.shape.add(betas);
-        self.history.push_back(Sample {
-            seq,
-            time,
-            raw,
-            forward,
-            rotation_speed,
-            lateral_velocity,
-            depth_velocity,
-        });
+        self.history.push_back(Sample { seq, time, raw, forward, rotation_speed, lateral_velocity, depth_velocity });
     }
 
     /// Frame number of the newest sample.
@@ -160,10 +133,7 @@ impl TrackSmoother {
     pub fn predicted(&self, seq: u64, time: f64, params: &SmoothingParams) -> Option<PoseSample> {
         let before = self.history.iter().rev().find(|s| s.seq < seq)?;
         let lag = u64::from(params.lag);
-        let later = self
-            .history
-            .iter()
-            .any(|s| s.seq > seq && s.seq - seq <= lag);
+        let later = self.history.iter().any(|s| s.seq > seq && s.seq - seq <= lag);
         if later {
             return Some(self.fit_window(seq, time, &before.forward, params));
         }
@@ -177,30 +147,14 @@ impl TrackSmoother {
 
     /// The fixed-lag estimate of frame `seq` from the raw samples around it, with
     /// rotations fitted in the tangent space of `reference`'s.
-    fn fit_window(
-        &self,
-        seq: u64,
-        time: f64,
-        reference: &PoseSample,
-        params: &SmoothingParams,
-    ) -> PoseSample {
+    fn fit_window(&self, seq: u64, time: f64, reference: &PoseSample, params: &SmoothingParams) -> PoseSample {
         let lag = u64::from(params.lag);
-        let window: Vec<&Sample> = self
-            .history
-            .iter()
-            .filter(|s| s.seq.abs_diff(seq) <= lag)
-            .collect();
+        let window: Vec<&Sample> = self.history.iter().filter(|s| s.seq.abs_diff(seq) <= lag).collect();
         // The speed sets the kernel's width: the fastest the causal filter saw from this
         // frame to the end of the window, so that motion starting there is not smeared.
         let ahead = || window.iter().filter(|s| s.seq >= seq);
-        let weight = |s: &Sample, cutoff: f64| {
-            kernel_weight(
-                (s.time - time).abs(),
-                s.seq.abs_diff(seq),
-                cutoff,
-                params.lag,
-            )
-        };
+        let weight =
+            |s: &Sample, cutoff: f64| kernel_weight((s.time - time).abs(), s.seq.abs_diff(seq), cutoff, params.lag);
 
         let mut out = reference.clone();
         for j in 0..NUM_ROTATIONS {
@@ -209,11 +163,7 @@ impl TrackSmoother {
             let base = reference.rotations[j];
             let mut fit = LocalLinearFit::<3>::default();
             for s in &window {
-                fit.add(
-                    s.time - time,
-                    weight(s, cutoff),
-                    base.tangent_to(s.raw.rotations[j]),
-                );
+                fit.add(s.time - time, weight(s, cutoff), base.tangent_to(s.raw.rotations[j]));
             }
             if let Some(v) = fit.at_zero() {
                 out.rotations[j] = base.retract(v);
@@ -251,16 +201,8 @@ mod tests {
     const DT: f64 = 1.0 / 30.0;
 
     fn params(lag: u32) -> SmoothingParams {
-        let p = OneEuroParams {
-            min_cutoff: 1.0,
-            beta: 0.5,
-            derivative_cutoff: 1.0,
-        };
-        SmoothingParams {
-            rotation: p,
-            translation: p,
-            lag,
-        }
+        let p = OneEuroParams { min_cutoff: 1.0, beta: 0.5, derivative_cutoff: 1.0 };
+        SmoothingParams { rotation: p, translation: p, lag }
     }
 
     /// Deterministic noise in [-1, 1).
@@ -284,13 +226,7 @@ mod tests {
     fn run(lag: u32, noisy: bool, frames: u64) -> TrackSmoother {
         let mut s = TrackSmoother::new(0, 0.0, sample(0, noisy), &[0.0; NUM_BETAS]);
         for i in 1..frames {
-            s.push(
-                i,
-                i as f64 * DT,
-                sample(i, noisy),
-                &[0.0; NUM_BETAS],
-                &params(lag),
-            );
+            s.push(i, i as f64 * DT, sample(i, noisy), &[0.0; NUM_BETAS], &params(lag));
         }
         s
     }
@@ -304,16 +240,8 @@ mod tests {
         let s = run(8, false, 60);
         let causal = s.smoothed(40, 40.0 * DT, &params(0)).unwrap();
         let lagged = s.smoothed(40, 40.0 * DT, &params(8)).unwrap();
-        assert!(
-            angle_error(&causal, 40) > 0.02,
-            "{}",
-            angle_error(&causal, 40)
-        );
-        assert!(
-            angle_error(&lagged, 40) < 1e-6,
-            "{}",
-            angle_error(&lagged, 40)
-        );
+        assert!(angle_error(&causal, 40) > 0.02, "{}", angle_error(&causal, 40));
+        assert!(angle_error(&lagged, 40) < 1e-6, "{}", angle_error(&lagged, 40));
         assert!((lagged.lateral[0] - 0.4).abs() < 1e-9);
     }
 
@@ -332,30 +260,16 @@ mod tests {
     fn gaps_are_interpolated_with_a_lag_and_extrapolated_without() {
         let mut s = TrackSmoother::new(0, 0.0, sample(0, false), &[1.0; NUM_BETAS]);
         for i in (1..30).filter(|i| !(10..13).contains(i)) {
-            s.push(
-                i,
-                i as f64 * DT,
-                sample(i, false),
-                &[1.0; NUM_BETAS],
-                &params(8),
-            );
+            s.push(i, i as f64 * DT, sample(i, false), &[1.0; NUM_BETAS], &params(8));
         }
         let inside = s.predicted(11, 11.0 * DT, &params(8)).unwrap();
-        assert!(
-            angle_error(&inside, 11) < 1e-6,
-            "{}",
-            angle_error(&inside, 11)
-        );
+        assert!(angle_error(&inside, 11) < 1e-6, "{}", angle_error(&inside, 11));
         assert!((inside.lateral[0] - 0.11).abs() < 1e-9);
         // Causal: the last filtered rotation held, the translation carried on.
         let held = s.predicted(11, 11.0 * DT, &params(0)).unwrap();
         let last = s.predicted(10, 9.0 * DT, &params(0)).unwrap();
         assert_eq!(held.rotations, last.rotations);
-        assert!(
-            held.lateral[0] > last.lateral[0] + 0.01 && held.lateral[0] < 0.11,
-            "{:?}",
-            held.lateral
-        );
+        assert!(held.lateral[0] > last.lateral[0] + 0.01 && held.lateral[0] < 0.11, "{:?}", held.lateral);
         assert_eq!(s.predicted(0, 0.0, &params(0)), None);
         assert_eq!(s.shape(), Some([1.0; NUM_BETAS]));
     }

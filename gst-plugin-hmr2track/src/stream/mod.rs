@@ -36,11 +36,7 @@ pub const DEFAULT_FRAME_DURATION_S: f64 = 1.0 / 30.0;
 
 /// Filter settings that let every sample through unchanged (used when smoothing is off,
 /// so that predictions still start from the last detection).
-const PASS_THROUGH: OneEuroParams = OneEuroParams {
-    min_cutoff: f64::INFINITY,
-    beta: 0.0,
-    derivative_cutoff: 1.0,
-};
+const PASS_THROUGH: OneEuroParams = OneEuroParams { min_cutoff: f64::INFINITY, beta: 0.0, derivative_cutoff: 1.0 };
 
 /// Everything the processing is configured by.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -171,12 +167,7 @@ impl<F, O> StreamProcessor<F, O> {
 
     /// Takes a frame with its presentation time in seconds and its poses (`None`: it has
     /// none); returns what leaves now.
-    pub fn push_frame(
-        &mut self,
-        item: F,
-        pts: Option<f64>,
-        poses: Option<FramePoses>,
-    ) -> Vec<Output<F, O>> {
+    pub fn push_frame(&mut self, item: F, pts: Option<f64>, poses: Option<FramePoses>) -> Vec<Output<F, O>> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let time = self.advance_clock(pts);
@@ -188,14 +179,7 @@ impl<F, O> StreamProcessor<F, O> {
                 (Vec::new(), Vec::new())
             }
         };
-        self.held.push_back(Held::Frame(HeldFrame {
-            item,
-            seq,
-            time,
-            poses,
-            tracks,
-            predicted,
-        }));
+        self.held.push_back(Held::Frame(HeldFrame { item, seq, time, poses, tracks, predicted }));
         self.held_frames += 1;
         self.release(self.params.smoothing.lag as usize)
     }
@@ -261,21 +245,11 @@ impl<F, O> StreamProcessor<F, O> {
 
     /// Associates a frame's persons; returns their tracks and the tracks to predict.
     #[allow(clippy::type_complexity)]
-    fn track(
-        &mut self,
-        seq: u64,
-        time: f64,
-        poses: &FramePoses,
-    ) -> (Vec<Option<TrackKey>>, Vec<(TrackKey, [f32; 4])>) {
+    fn track(&mut self, seq: u64, time: f64, poses: &FramePoses) -> (Vec<Option<TrackKey>>, Vec<(TrackKey, [f32; 4])>) {
         self.counters.persons += poses.persons.len() as u64;
-        let mut samples: Vec<Option<PoseSample>> = poses
-            .persons
-            .iter()
-            .map(|p| PoseSample::from_person(p).ok())
-            .collect();
-        let usable: Vec<usize> = (0..samples.len())
-            .filter(|&i| samples[i].is_some())
-            .collect();
+        let mut samples: Vec<Option<PoseSample>> =
+            poses.persons.iter().map(|p| PoseSample::from_person(p).ok()).collect();
+        let usable: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].is_some()).collect();
         self.counters.untrackable += (samples.len() - usable.len()) as u64;
         let detections: Vec<Detection> = usable
             .iter()
@@ -299,9 +273,7 @@ impl<F, O> StreamProcessor<F, O> {
             let id = self.tracker.id(key);
             match self.tracks.get_mut(&key) {
                 Some(state) => {
-                    state
-                        .smoother
-                        .push(seq, time, sample, &person.betas, &filter_params);
+                    state.smoother.push(seq, time, sample, &person.betas, &filter_params);
                     state.template.clone_from(person);
                     state.id = id;
                 }
@@ -361,14 +333,7 @@ impl<F, O> StreamProcessor<F, O> {
 
     /// The frame as it leaves: ids, smoothed values, predicted persons.
     fn finish(&mut self, frame: HeldFrame<F>) -> Output<F, O> {
-        let HeldFrame {
-            item,
-            seq,
-            time,
-            poses,
-            tracks,
-            predicted,
-        } = frame;
+        let HeldFrame { item, seq, time, poses, tracks, predicted } = frame;
         let Some(mut poses) = poses else {
             return Output::Frame { item, poses: None };
         };
@@ -409,10 +374,7 @@ impl<F, O> StreamProcessor<F, O> {
             self.counters.predicted += 1;
             poses.persons.push(person);
         }
-        Output::Frame {
-            item,
-            poses: Some(poses),
-        }
+        Output::Frame { item, poses: Some(poses) }
     }
 
     /// Forgets samples no held frame needs, and tracks that ended and no held frame names.
@@ -439,12 +401,7 @@ impl<F, O> StreamProcessor<F, O> {
                         Held::Frame(f) => Some(f),
                         Held::Other(_) => None,
                     })
-                    .flat_map(|f| {
-                        f.tracks
-                            .iter()
-                            .flatten()
-                            .chain(f.predicted.iter().map(|(k, _)| k))
-                    })
+                    .flat_map(|f| f.tracks.iter().flatten().chain(f.predicted.iter().map(|(k, _)| k)))
                     .copied()
                     .collect()
             });
@@ -460,26 +417,15 @@ mod tests {
     use hmr2_meta::pose::PersonPose;
 
     fn params(lag: u32, predict_frames: u32) -> ProcessorParams {
-        let filter = OneEuroParams {
-            min_cutoff: 1.0,
-            beta: 0.5,
-            derivative_cutoff: 1.0,
-        };
+        let filter = OneEuroParams { min_cutoff: 1.0, beta: 0.5, derivative_cutoff: 1.0 };
         ProcessorParams {
             tracker: TrackerParams {
                 max_misses: 5,
                 min_hits: 3,
-                association: AssociationParams {
-                    iou_threshold: 0.2,
-                    pose_weight: 0.5,
-                },
+                association: AssociationParams { iou_threshold: 0.2, pose_weight: 0.5 },
                 new_track_score: 0.0,
             },
-            smoothing: SmoothingParams {
-                rotation: filter,
-                translation: filter,
-                lag,
-            },
+            smoothing: SmoothingParams { rotation: filter, translation: filter, lag },
             smooth: true,
             predict_frames,
         }
@@ -500,11 +446,7 @@ mod tests {
     }
 
     fn frame(persons: Vec<PersonPose>) -> Option<FramePoses> {
-        Some(FramePoses {
-            frame_width: 640,
-            frame_height: 480,
-            persons,
-        })
+        Some(FramePoses { frame_width: 640, frame_height: 480, persons })
     }
 
     type Proc = StreamProcessor<u32, &'static str>;
@@ -532,11 +474,7 @@ mod tests {
             let mut p = Proc::new(params(lag, 0));
             let mut out = Vec::new();
             for i in 0..10u32 {
-                out.extend(p.push_frame(
-                    i,
-                    Some(i as f64 / 30.0),
-                    frame(vec![person(i as f32, 0.0)]),
-                ));
+                out.extend(p.push_frame(i, Some(i as f64 / 30.0), frame(vec![person(i as f32, 0.0)])));
                 if i == 1 {
                     out.extend(p.push_other("tag"));
                 }
@@ -547,11 +485,8 @@ mod tests {
             }
             out.extend(p.push_other("eos-like"));
             out.extend(p.drain());
-            let expected: Vec<String> = [
-                "0", "1", "tag", "2", "3", "4", "5", "6", "7", "8", "9", "eos-like",
-            ]
-            .map(String::from)
-            .to_vec();
+            let expected: Vec<String> =
+                ["0", "1", "tag", "2", "3", "4", "5", "6", "7", "8", "9", "eos-like"].map(String::from).to_vec();
             assert_eq!(order(&out), expected, "lag {lag}");
             assert_eq!(p.held_frames(), 0);
         }
@@ -577,35 +512,18 @@ mod tests {
         let mut p = Proc::new(params(0, 2));
         let mut out = Vec::new();
         for i in 0..12u32 {
-            let persons = if (5..9).contains(&i) {
-                vec![]
-            } else {
-                vec![person(2.0 * i as f32, 0.0)]
-            };
+            let persons = if (5..9).contains(&i) { vec![] } else { vec![person(2.0 * i as f32, 0.0)] };
             out.extend(p.push_frame(i, None, frame(persons)));
         }
         let per_frame: Vec<Vec<Option<u64>>> = out.iter().map(ids).collect();
         assert_eq!(per_frame[5], vec![Some(1)]);
         assert_eq!(per_frame[6], vec![Some(1)]);
         assert_eq!(per_frame[7], Vec::<Option<u64>>::new());
-        assert_eq!(
-            per_frame[9],
-            vec![Some(1)],
-            "the same person after a miss of 4 <= max-misses 5"
-        );
-        let Output::Frame {
-            poses: Some(poses), ..
-        } = &out[6]
-        else {
-            panic!()
-        };
+        assert_eq!(per_frame[9], vec![Some(1)], "the same person after a miss of 4 <= max-misses 5");
+        let Output::Frame { poses: Some(poses), .. } = &out[6] else { panic!() };
         let predicted = &poses.persons[0];
         assert_eq!(predicted.score, 0.0);
-        assert!(
-            predicted.bbox[0] > 9.0,
-            "the box moves on from x = 8: {:?}",
-            predicted.bbox
-        );
+        assert!(predicted.bbox[0] > 9.0, "the box moves on from x = 8: {:?}", predicted.bbox);
         assert_eq!(p.counters().predicted, 2);
     }
 
@@ -619,23 +537,12 @@ mod tests {
             out.extend(p.push_frame(i, None, frame(vec![bad.clone(), person(i as f32, 0.0)])));
         }
         out.extend(p.push_frame(5, None, None));
-        let Output::Frame {
-            poses: Some(poses), ..
-        } = &out[4]
-        else {
-            panic!()
-        };
+        let Output::Frame { poses: Some(poses), .. } = &out[4] else { panic!() };
         assert_eq!(poses.persons[0].cam_t[0], bad.cam_t[0]);
         assert!(poses.persons[0].cam_t[1].is_nan());
         assert_eq!(poses.persons[0].track_id, None);
         assert_eq!(poses.persons[1].track_id, Some(1));
-        assert!(matches!(
-            out[5],
-            Output::Frame {
-                item: 5,
-                poses: None
-            }
-        ));
+        assert!(matches!(out[5], Output::Frame { item: 5, poses: None }));
         assert_eq!(p.counters().untrackable, 5);
         assert_eq!(p.counters().frames_without_poses, 1);
     }
@@ -648,12 +555,7 @@ mod tests {
         for i in 0..6u32 {
             let input = person(i as f32, (i % 2) as f32);
             let out = p.push_frame(i, None, frame(vec![input.clone()]));
-            let Output::Frame {
-                poses: Some(poses), ..
-            } = &out[0]
-            else {
-                panic!()
-            };
+            let Output::Frame { poses: Some(poses), .. } = &out[0] else { panic!() };
             let mut expected = input;
             expected.track_id = poses.persons[0].track_id;
             assert_eq!(poses.persons[0], expected);
@@ -667,20 +569,11 @@ mod tests {
         for i in 0..30u32 {
             let wobble = if i % 2 == 0 { 1.0 } else { -1.0 };
             let out = p.push_frame(i, None, frame(vec![person(100.0, wobble)]));
-            let Output::Frame {
-                poses: Some(poses), ..
-            } = &out[0]
-            else {
-                panic!()
-            };
+            let Output::Frame { poses: Some(poses), .. } = &out[0] else { panic!() };
             last = Some(poses.persons[0].clone());
         }
         let last = last.unwrap();
-        assert!(
-            (last.cam_t[2] - 20.0).abs() < 0.3,
-            "depth {}",
-            last.cam_t[2]
-        );
+        assert!((last.cam_t[2] - 20.0).abs() < 0.3, "depth {}", last.cam_t[2]);
         assert!(last.betas[0].abs() < 0.1, "betas {:?}", last.betas);
     }
 
@@ -698,11 +591,7 @@ mod tests {
             out.extend(p.push_frame(i, None, frame(vec![person(0.0, 0.0)])));
         }
         out.extend(p.drain());
-        assert_eq!(
-            ids(&out[4]),
-            vec![Some(2)],
-            "a flush does not give an id again"
-        );
+        assert_eq!(ids(&out[4]), vec![Some(2)], "a flush does not give an id again");
         p.reset_stream();
         let mut out = Vec::new();
         for i in 0..5u32 {

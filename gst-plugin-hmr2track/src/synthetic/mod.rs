@@ -31,10 +31,7 @@ impl Rng {
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 
@@ -47,11 +44,7 @@ impl Rng {
 
     /// A random rotation of about `sigma` radians per axis (normal rotation vector).
     pub fn small_rotation(&mut self, sigma: f64) -> Quat {
-        Quat::exp([
-            sigma * self.normal(),
-            sigma * self.normal(),
-            sigma * self.normal(),
-        ])
+        Quat::exp([sigma * self.normal(), sigma * self.normal(), sigma * self.normal()])
     }
 }
 
@@ -65,10 +58,7 @@ pub struct Camera {
 
 impl Camera {
     fn project(&self, x: f64, y: f64, z: f64) -> [f64; 2] {
-        [
-            self.focal_length * x / z + self.width as f64 / 2.0,
-            self.focal_length * y / z + self.height as f64 / 2.0,
-        ]
+        [self.focal_length * x / z + self.width as f64 / 2.0, self.focal_length * y / z + self.height as f64 / 2.0]
     }
 }
 
@@ -156,11 +146,7 @@ impl Scene {
         let speed = w.velocity[0].hypot(w.velocity[1]);
         // Gait cycles per second: about 0.9 walking at 1.4 m/s, 1.5 running at 4 m/s; none
         // standing.
-        let cycles = if speed > 0.05 {
-            0.55 + 0.25 * speed
-        } else {
-            0.0
-        };
+        let cycles = if speed > 0.05 { 0.55 + 0.25 * speed } else { 0.0 };
         let phase = w.phase + 2.0 * PI * cycles * t;
         Some(([x, PELVIS_Y, z], phase))
     }
@@ -176,23 +162,12 @@ impl Scene {
                 let pose = body(&self.camera, p, w.velocity, phase);
                 let b = pose.bbox;
                 let inside = b[2] > 0.0 && b[0] < self.camera.width as f32 && p[2] > 0.5;
-                inside.then_some(TruePerson {
-                    walker: i,
-                    pose,
-                    hidden: 0.0,
-                })
+                inside.then_some(TruePerson { walker: i, pose, hidden: 0.0 })
             })
             .collect();
-        let boxes: Vec<([f32; 4], f32)> = persons
-            .iter()
-            .map(|p| (p.pose.bbox, p.pose.cam_t[2]))
-            .collect();
+        let boxes: Vec<([f32; 4], f32)> = persons.iter().map(|p| (p.pose.bbox, p.pose.cam_t[2])).collect();
         for (person, (own, depth)) in persons.iter_mut().zip(&boxes) {
-            let nearer: Vec<&[f32; 4]> = boxes
-                .iter()
-                .filter(|(_, d)| d < depth)
-                .map(|(b, _)| b)
-                .collect();
+            let nearer: Vec<&[f32; 4]> = boxes.iter().filter(|(_, d)| d < depth).map(|(b, _)| b).collect();
             person.hidden = covered_fraction(own, &nearer);
         }
         persons
@@ -206,10 +181,7 @@ impl Scene {
             if t.hidden > HIDDEN_MISS_FRACTION || rng.unit() < noise.miss_rate {
                 continue;
             }
-            out.push(Detected {
-                walker: Some(t.walker),
-                pose: perturb(&t.pose, noise, rng),
-            });
+            out.push(Detected { walker: Some(t.walker), pose: perturb(&t.pose, noise, rng) });
         }
         if noise.false_rate > 0.0 && rng.unit() < noise.false_rate {
             let (w, h) = (self.camera.width as f64, self.camera.height as f64);
@@ -247,10 +219,7 @@ fn covered_fraction(b: &[f32; 4], covers: &[&[f32; 4]]) -> f64 {
         for ix in 0..NX {
             let x = b[0] + (b[2] - b[0]) * (ix as f32 + 0.5) / NX as f32;
             let y = b[1] + (b[3] - b[1]) * (iy as f32 + 0.5) / NY as f32;
-            if covers
-                .iter()
-                .any(|c| x >= c[0] && x < c[2] && y >= c[1] && y < c[3])
-            {
+            if covers.iter().any(|c| x >= c[0] && x < c[2] && y >= c[1] && y < c[3]) {
                 hidden += 1;
             }
         }
@@ -273,11 +242,7 @@ const R_ELBOW: usize = 19;
 fn body(camera: &Camera, p: [f64; 3], velocity: [f64; 2], phase: f64) -> PersonPose {
     // Upright facing the camera is 180° about x; then turn about the camera's vertical
     // (−y in the camera frame) to face the walking direction.
-    let heading = if velocity[0].hypot(velocity[1]) > 1e-6 {
-        velocity[0].atan2(-velocity[1])
-    } else {
-        0.0
-    };
+    let heading = if velocity[0].hypot(velocity[1]) > 1e-6 { velocity[0].atan2(-velocity[1]) } else { 0.0 };
     let upright = Quat::exp([PI, 0.0, 0.0]);
     let global = Quat::exp([0.0, -heading, 0.0]) * upright;
     let mut rotations = [Quat::IDENTITY; 24];
@@ -351,11 +316,7 @@ pub fn perturb(truth: &PersonPose, noise: &EstimatorNoise, rng: &mut Rng) -> Per
 
 /// The scenes the identity figures are measured on.
 pub fn identity_scenes() -> Vec<Scene> {
-    let camera = Camera {
-        width: 1280,
-        height: 720,
-        focal_length: 1000.0,
-    };
+    let camera = Camera { width: 1280, height: 720, focal_length: 1000.0 };
     let fps = 30.0;
     let walker = |x: f64, z: f64, vx: f64, vz: f64, start: usize, end: usize| Walker {
         start: [x, z],
@@ -370,30 +331,21 @@ pub fn identity_scenes() -> Vec<Scene> {
             camera,
             fps,
             frames: 150,
-            walkers: vec![
-                walker(-3.5, 6.0, 1.4, 0.0, 0, 150),
-                walker(3.5, 8.0, -1.4, 0.0, 0, 150),
-            ],
+            walkers: vec![walker(-3.5, 6.0, 1.4, 0.0, 0, 150), walker(3.5, 8.0, -1.4, 0.0, 0, 150)],
         },
         Scene {
             name: "crossing, same depth",
             camera,
             fps,
             frames: 150,
-            walkers: vec![
-                walker(-3.5, 7.0, 1.4, 0.0, 0, 150),
-                walker(3.5, 7.05, -1.4, 0.0, 0, 150),
-            ],
+            walkers: vec![walker(-3.5, 7.0, 1.4, 0.0, 0, 150), walker(3.5, 7.05, -1.4, 0.0, 0, 150)],
         },
         Scene {
             name: "passing behind a standing person",
             camera,
             fps,
             frames: 150,
-            walkers: vec![
-                walker(0.0, 5.0, 0.0, 0.0, 0, 150),
-                walker(-3.5, 9.0, 1.2, 0.0, 0, 150),
-            ],
+            walkers: vec![walker(0.0, 5.0, 0.0, 0.0, 0, 150), walker(-3.5, 9.0, 1.2, 0.0, 0, 150)],
         },
         Scene {
             name: "entries and exits",
@@ -432,30 +384,16 @@ pub fn identity_scenes() -> Vec<Scene> {
 pub fn runner_scene() -> Scene {
     Scene {
         name: "runner",
-        camera: Camera {
-            width: 1280,
-            height: 720,
-            focal_length: 1000.0,
-        },
+        camera: Camera { width: 1280, height: 720, focal_length: 1000.0 },
         fps: 30.0,
         frames: 60,
-        walkers: vec![Walker {
-            start: [-3.5, 7.0],
-            velocity: [4.0, 0.0],
-            start_frame: 0,
-            end_frame: 60,
-            phase: 0.0,
-        }],
+        walkers: vec![Walker { start: [-3.5, 7.0], velocity: [4.0, 0.0], start_frame: 0, end_frame: 60, phase: 0.0 }],
     }
 }
 
 /// A scene of `n` persons side by side, for measuring the cost per frame.
 pub fn crowd_scene(n: usize, frames: usize) -> Scene {
-    let camera = Camera {
-        width: 1920,
-        height: 1080,
-        focal_length: 1500.0,
-    };
+    let camera = Camera { width: 1920, height: 1080, focal_length: 1500.0 };
     Scene {
         name: "crowd",
         camera,
@@ -463,10 +401,7 @@ pub fn crowd_scene(n: usize, frames: usize) -> Scene {
         frames,
         walkers: (0..n)
             .map(|i| Walker {
-                start: [
-                    -4.0 + 8.0 * (i as f64 + 0.5) / n as f64,
-                    10.0 + (i % 3) as f64,
-                ],
+                start: [-4.0 + 8.0 * (i as f64 + 0.5) / n as f64, 10.0 + (i % 3) as f64],
                 velocity: [0.2 * if i % 2 == 0 { 1.0 } else { -1.0 }, 0.0],
                 start_frame: 0,
                 end_frame: frames,
@@ -517,18 +452,12 @@ mod tests {
     #[test]
     fn noise_is_reproducible_and_of_the_asked_size() {
         let scene = &identity_scenes()[0];
-        let noise = EstimatorNoise {
-            rotation_sigma: 0.05,
-            ..EstimatorNoise::NONE
-        };
+        let noise = EstimatorNoise { rotation_sigma: 0.05, ..EstimatorNoise::NONE };
         let a = scene.detect(3, &noise, &mut Rng::new(7));
         let b = scene.detect(3, &noise, &mut Rng::new(7));
         assert_eq!(a[0].pose, b[0].pose);
         let truth = scene.truth(3);
-        let t = truth
-            .iter()
-            .find(|t| Some(t.walker) == a[0].walker)
-            .unwrap();
+        let t = truth.iter().find(|t| Some(t.walker) == a[0].walker).unwrap();
         let qa = Quat::from_matrix(&a[0].pose.global_orient).unwrap();
         let qt = Quat::from_matrix(&t.pose.global_orient).unwrap();
         let angle = qa.angle_to(qt);

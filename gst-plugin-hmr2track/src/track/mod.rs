@@ -52,10 +52,7 @@ struct Track {
 
 impl Track {
     fn candidate(&self) -> Candidate<'_> {
-        Candidate {
-            bbox: self.motion.bbox(),
-            rotations: Some(&self.rotations),
-        }
+        Candidate { bbox: self.motion.bbox(), rotations: Some(&self.rotations) }
     }
 }
 
@@ -92,12 +89,7 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(params: TrackerParams) -> Self {
-        Self {
-            params,
-            tracks: Vec::new(),
-            next_key: 0,
-            next_id: 1,
-        }
+        Self { params, tracks: Vec::new(), next_key: 0, next_id: 1 }
     }
 
     pub fn params(&self) -> &TrackerParams {
@@ -144,35 +136,22 @@ impl Tracker {
         for t in &mut self.tracks {
             t.motion.predict();
         }
-        let det_candidates: Vec<Candidate> = detections
-            .iter()
-            .map(|d| Candidate {
-                bbox: d.bbox,
-                rotations: Some(&d.rotations),
-            })
-            .collect();
+        let det_candidates: Vec<Candidate> =
+            detections.iter().map(|d| Candidate { bbox: d.bbox, rotations: Some(&d.rotations) }).collect();
         let mut owner: Vec<Option<usize>> = vec![None; detections.len()];
 
         // Confirmed tracks first, so that a new, unconfirmed track cannot take a known
         // person's detection; then tentative tracks with what is left.
         for confirmed in [true, false] {
-            let rows: Vec<usize> = (0..self.tracks.len())
-                .filter(|&i| self.tracks[i].id.is_some() == confirmed)
-                .collect();
-            let cols: Vec<usize> = (0..detections.len())
-                .filter(|&j| owner[j].is_none())
-                .collect();
+            let rows: Vec<usize> =
+                (0..self.tracks.len()).filter(|&i| self.tracks[i].id.is_some() == confirmed).collect();
+            let cols: Vec<usize> = (0..detections.len()).filter(|&j| owner[j].is_none()).collect();
             if rows.is_empty() || cols.is_empty() {
                 continue;
             }
-            let track_candidates: Vec<Candidate> =
-                rows.iter().map(|&i| self.tracks[i].candidate()).collect();
+            let track_candidates: Vec<Candidate> = rows.iter().map(|&i| self.tracks[i].candidate()).collect();
             let col_candidates: Vec<Candidate> = cols.iter().map(|&j| det_candidates[j]).collect();
-            let pairs = association::associate(
-                &track_candidates,
-                &col_candidates,
-                &self.params.association,
-            );
+            let pairs = association::associate(&track_candidates, &col_candidates, &self.params.association);
             for (r, c) in pairs.iter().enumerate() {
                 if let Some(c) = c {
                     owner[cols[*c]] = Some(rows[r]);
@@ -180,10 +159,7 @@ impl Tracker {
             }
         }
 
-        let mut update = FrameUpdate {
-            tracks: vec![None; detections.len()],
-            ..Default::default()
-        };
+        let mut update = FrameUpdate { tracks: vec![None; detections.len()], ..Default::default() };
         let mut matched = vec![false; self.tracks.len()];
         for (j, i) in owner.iter().enumerate() {
             if let Some(i) = *i {
@@ -206,11 +182,7 @@ impl Tracker {
                     update.ended.push(t.key);
                     continue;
                 }
-                update.coasting.push(Coasting {
-                    key: t.key,
-                    misses: t.misses,
-                    bbox: t.motion.bbox(),
-                });
+                update.coasting.push(Coasting { key: t.key, misses: t.misses, bbox: t.motion.bbox() });
             }
             kept.push(t);
         }
@@ -251,10 +223,7 @@ mod tests {
         TrackerParams {
             max_misses: 3,
             min_hits: 2,
-            association: AssociationParams {
-                iou_threshold: 0.2,
-                pose_weight: 0.5,
-            },
+            association: AssociationParams { iou_threshold: 0.2, pose_weight: 0.5 },
             new_track_score: 0.3,
         }
     }
@@ -262,19 +231,11 @@ mod tests {
     fn det(x: f32, facing: f64) -> Detection {
         let mut rotations = [Quat::IDENTITY; NUM_ROTATIONS];
         rotations[0] = Quat::exp([0.0, facing, 0.0]);
-        Detection {
-            bbox: [x, 100.0, x + 50.0, 250.0],
-            score: 0.9,
-            rotations,
-        }
+        Detection { bbox: [x, 100.0, x + 50.0, 250.0], score: 0.9, rotations }
     }
 
     fn ids(tracker: &Tracker, update: &FrameUpdate) -> Vec<Option<u64>> {
-        update
-            .tracks
-            .iter()
-            .map(|k| k.and_then(|k| tracker.id(k)))
-            .collect()
+        update.tracks.iter().map(|k| k.and_then(|k| tracker.id(k))).collect()
     }
 
     #[test]
@@ -342,17 +303,9 @@ mod tests {
         for i in 0..60 {
             let (xa, xb) = (10.0 + 6.0 * i as f32, 370.0 - 6.0 * i as f32);
             let (a, b) = (det(xa, 0.0), det(xb, std::f64::consts::PI));
-            let u = if i % 2 == 0 {
-                t.update(&[a, b])
-            } else {
-                t.update(&[b, a])
-            };
+            let u = if i % 2 == 0 { t.update(&[a, b]) } else { t.update(&[b, a]) };
             let got = ids(&t, &u);
-            let (ia, ib) = if i % 2 == 0 {
-                (got[0], got[1])
-            } else {
-                (got[1], got[0])
-            };
+            let (ia, ib) = if i % 2 == 0 { (got[0], got[1]) } else { (got[1], got[0]) };
             if let (Some(ia), Some(ib)) = (ia, ib) {
                 seen.push((ia, ib));
             }

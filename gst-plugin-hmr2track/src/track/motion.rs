@@ -21,13 +21,7 @@ struct Axis {
 
 impl Axis {
     fn new(value: f64, position_std: f64, velocity_std: f64) -> Self {
-        Self {
-            x: [value, 0.0],
-            p: [
-                [position_std * position_std, 0.0],
-                [0.0, velocity_std * velocity_std],
-            ],
-        }
+        Self { x: [value, 0.0], p: [[position_std * position_std, 0.0], [0.0, velocity_std * velocity_std]] }
     }
 
     fn predict(&mut self, q_position: f64, q_velocity: f64) {
@@ -66,11 +60,7 @@ impl BoxFilter {
     pub fn new(bbox: &[f32; 4]) -> Self {
         let z = center_size(bbox);
         let h = z[3].max(MIN_SIDE);
-        Self {
-            axes: std::array::from_fn(|i| {
-                Axis::new(z[i], 2.0 * POSITION_NOISE * h, 10.0 * VELOCITY_NOISE * h)
-            }),
-        }
+        Self { axes: std::array::from_fn(|i| Axis::new(z[i], 2.0 * POSITION_NOISE * h, 10.0 * VELOCITY_NOISE * h)) }
     }
 
     fn height(&self) -> f64 {
