@@ -210,6 +210,13 @@ pub struct Common {
     /// H.264 bit rate in kbit/s for -o and --serve-rtsp.
     #[arg(long, default_value_t = 4000)]
     pub bitrate: u32,
+    /// Leave out the hmr2track element (no track ids, no temporal smoothing).
+    #[arg(long)]
+    pub no_track: bool,
+    /// Frames of look-ahead for the tracker's fixed-lag smoother on files (hmr2track
+    /// `lag`; live inputs always use 0, the causal filter).
+    #[arg(long, value_name = "K", default_value_t = 8)]
+    pub track_lag: u32,
     #[command(flatten)]
     pub pose: PoseOptions,
     #[command(flatten)]
@@ -219,7 +226,8 @@ pub struct Common {
 /// Options that map onto hmr2pose properties; unset ones keep the element's defaults.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PoseOptions {
-    /// HMR2 ONNX model (hmr2pose `model`; default: the bundled test network).
+    /// Pose model, HMR2 or BlazePose landmarks (hmr2pose `model`; default: the open
+    /// landmark model the set-up converts, else the bundled test network).
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
     /// ONNX Runtime execution provider (hmr2pose `execution-provider`).

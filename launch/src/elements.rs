@@ -6,8 +6,8 @@ use gst::prelude::*;
 use crate::desc::{Description, Style};
 
 /// The elements the tool puts in its pipelines and the Debian package that provides each
-/// (as on Debian 12; checked with `dpkg -S` on the plugin libraries). hmr2pose and
-/// meshoverlay are built into the binary.
+/// (as on Debian 12; checked with `dpkg -S` on the plugin libraries). hmr2pose, hmr2track
+/// and meshoverlay are built into the binary.
 pub const ELEMENT_PACKAGES: &[(&str, &str)] = &[
     ("appsink", "gstreamer1.0-plugins-base"),
     ("appsrc", "gstreamer1.0-plugins-base"),
@@ -136,7 +136,8 @@ mod tests {
             for node in d.0.iter().flat_map(|c| &c.0) {
                 if let Node::Element { factory, .. } = node {
                     assert!(
-                        debian_package(factory).is_some() || ["hmr2pose", "meshoverlay"].contains(&factory.as_str()),
+                        debian_package(factory).is_some()
+                            || ["hmr2pose", "hmr2track", "meshoverlay"].contains(&factory.as_str()),
                         "{factory} is not in ELEMENT_PACKAGES"
                     );
                 }

@@ -10,6 +10,7 @@ use crate::Failure;
 pub const IN: &str = "in";
 pub const POSE: &str = "pose";
 pub const OVERLAY: &str = "overlay";
+pub const TRACK: &str = "track";
 pub const POST: &str = "post";
 pub const APPSRC: &str = "src";
 pub const BRIDGE_SINK: &str = "bridge";
@@ -146,6 +147,13 @@ pub fn overlay_element(o: &OverlayOptions) -> El {
 }
 
 /// queue ! videoconvert ! RGBA ! hmr2pose ! meshoverlay ! videoconvert.
+/// The tracker: track ids and smoothing; files get the fixed-lag smoother, live inputs the
+/// causal filter (no added latency); short misses are filled with predicted persons.
+pub fn track_element(common: &Common, live: bool) -> El {
+    let lag = if live { 0 } else { common.track_lag };
+    el("hmr2track").name(TRACK).prop("lag", lag).prop("gap-fill", "predict")
+}
+
 pub fn processing(common: &Common, live: bool, with_overlay: bool) -> Chain {
     let queue = if live {
         // A live source does not wait for us: keep the newest frames when we fall behind.
@@ -163,12 +171,14 @@ pub fn processing(common: &Common, live: bool, with_overlay: bool) -> Chain {
         // Convert before hmr2pose: a format conversion after it would drop the pose
         // metadata (its tags mark it as tied to the frame's layout), and meshoverlay draws
         // in RGBA-style formats only.
-        chain = chain
-            .caps("video/x-raw,format=RGBA")
-            .then(pose_element(&common.pose))
-            .then(overlay_element(&common.overlay));
-    } else {
-        chain = chain.then(pose_element(&common.pose));
+        chain = chain.caps("video/x-raw,format=RGBA");
+    }
+    chain = chain.then(pose_element(&common.pose));
+    if !common.no_track {
+        chain = chain.then(track_element(common, live));
+    }
+    if with_overlay {
+        chain = chain.then(overlay_element(&common.overlay));
     }
     chain.then(el("videoconvert").name(POST))
 }

@@ -168,3 +168,30 @@ fn print_pipeline_prints_the_gst_launch_line_and_runs_nothing() {
     }
     assert!(!out.exists(), "--print-pipeline must not run the pipeline");
 }
+
+/// Real footage with the default models: the tracker is in the pipeline by default, so the
+/// exported poses carry track ids that persist from frame to frame; `--no-track` leaves it
+/// out and the ids empty.
+#[test]
+fn the_tracker_gives_pedestrians_lasting_ids_by_default() {
+    let clip = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.deps/footage/opencv-doc/data/vtest.avi");
+    assert!(clip.is_file(), "{} is missing: run scripts/setup.sh", clip.display());
+    let dir = scratch("launch-file-track");
+    let ids_of = |line: &serde_json::Value| -> Vec<i64> {
+        line["persons"].as_array().unwrap().iter().filter_map(|p| p["track_id"].as_i64()).collect()
+    };
+    let poses = dir.join("tracked.jsonl");
+    let o = Launch::file(&clip).poses(&poses).max_frames(20).run(Duration::from_secs(300));
+    assert_succeeded(&o);
+    let lines = check_pose_file(&poses);
+    assert_eq!(lines.len(), 20);
+    let (first, last) = (ids_of(&lines[5]), ids_of(&lines[19]));
+    assert!(first.len() >= 2, "frame 5 ids {first:?}");
+    let kept = first.iter().filter(|id| last.contains(id)).count();
+    assert!(kept >= 2, "ids of frame 5 {first:?} should mostly persist to frame 19 {last:?}");
+
+    let untracked = dir.join("untracked.jsonl");
+    let o = Launch::file(&clip).poses(&untracked).max_frames(5).arg("--no-track").run(Duration::from_secs(300));
+    assert_succeeded(&o);
+    assert!(check_pose_file(&untracked).iter().all(|l| ids_of(l).is_empty()));
+}

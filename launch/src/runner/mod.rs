@@ -40,6 +40,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
     signals::install_interrupt_handler();
     gst::init().map_err(|e| Failure::runtime(format!("cannot initialise GStreamer: {e}")))?;
     gsthmr2::plugin_register_static().map_err(|e| Failure::runtime(format!("cannot register the hmr2 plugin: {e}")))?;
+    gsthmr2track::plugin_register_static()
+        .map_err(|e| Failure::runtime(format!("cannot register the hmr2track plugin: {e}")))?;
     gstmeshoverlay::plugin_register_static()
         .map_err(|e| Failure::runtime(format!("cannot register the meshoverlay plugin: {e}")))?;
     match cli.command {

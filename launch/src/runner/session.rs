@@ -98,7 +98,9 @@ impl<'a> Session<'a> {
         if let Some(table) = boxes {
             box_file::install(&pose.static_pad("sink").expect("hmr2pose has a sink pad"), table);
         }
-        poses::install(&pose.static_pad("src").expect("hmr2pose has a src pad"), tap.clone());
+        // The poses are exported as they leave the tracker (ids, smoothing), if there is one.
+        let exported = if common.no_track { pose.clone() } else { element(plan::TRACK)? };
+        poses::install(&exported.static_pad("src").expect("the pose element has a src pad"), tap.clone());
 
         let counters = Arc::new(Counters::default());
         counters::install_queue_probes(
