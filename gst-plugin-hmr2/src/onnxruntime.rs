@@ -16,7 +16,6 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, OnceLock};
 
-use gst::glib;
 use ort::environment::Environment;
 use ort::ep;
 use ort::logging::{LogLevel, LoggerFunction};
@@ -118,17 +117,13 @@ pub fn ensure_loaded() -> Result<PathBuf, String> {
 }
 
 /// Where ONNX Runtime runs a network.
-#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
-#[repr(u32)]
-#[enum_type(name = "GstHmr2ExecutionProvider")]
+#[derive(Debug, Eq, PartialEq, Hash, Clone, Copy, Default)]
 pub enum ExecutionProvider {
     #[default]
-    #[enum_value(name = "CPU", nick = "cpu")]
-    Cpu = 0,
-    #[enum_value(name = "CUDA (NVIDIA GPU)", nick = "cuda")]
-    Cuda = 1,
-    #[enum_value(name = "TensorRT (NVIDIA GPU), with CUDA for unsupported parts", nick = "tensorrt")]
-    TensorRt = 2,
+    Cpu,
+    Cuda,
+    /// TensorRT, with CUDA for the parts it does not support.
+    TensorRt,
 }
 
 /// How to open a session.

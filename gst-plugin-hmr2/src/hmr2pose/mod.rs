@@ -94,11 +94,35 @@ pub enum BoxSource {
     FullFrame = 3,
 }
 
+/// Where ONNX Runtime runs the networks: the `execution-provider` property's values.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstHmr2ExecutionProvider")]
+pub enum Provider {
+    #[default]
+    #[enum_value(name = "CPU", nick = "cpu")]
+    Cpu = 0,
+    #[enum_value(name = "CUDA (NVIDIA GPU)", nick = "cuda")]
+    Cuda = 1,
+    #[enum_value(name = "TensorRT (NVIDIA GPU), with CUDA for unsupported parts", nick = "tensorrt")]
+    TensorRt = 2,
+}
+
+impl From<Provider> for crate::onnxruntime::ExecutionProvider {
+    fn from(provider: Provider) -> Self {
+        match provider {
+            Provider::Cpu => Self::Cpu,
+            Provider::Cuda => Self::Cuda,
+            Provider::TensorRt => Self::TensorRt,
+        }
+    }
+}
+
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     #[cfg(feature = "doc")]
     {
         BoxSource::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-        crate::onnxruntime::ExecutionProvider::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        Provider::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     }
     gst::Element::register(Some(plugin), "hmr2pose", gst::Rank::NONE, Hmr2Pose::static_type())
 }

@@ -6,8 +6,9 @@ use gst::glib;
 use gst::prelude::*;
 
 use super::BoxSource;
+use super::Provider;
 use crate::landmarks::estimator::EstimatorOptions;
-use crate::onnxruntime::{ExecutionProvider, SessionOptions};
+use crate::onnxruntime::SessionOptions;
 
 pub const DEFAULT_BATCH_SIZE: u32 = 1;
 pub const DEFAULT_BATCH_TIMEOUT_MS: u32 = 0;
@@ -20,7 +21,7 @@ pub const DEFAULT_DETECTION_INTERVAL: u32 = 5;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub model: String,
-    pub provider: ExecutionProvider,
+    pub provider: Provider,
     pub device_id: i32,
     pub threads: u32,
     pub box_source: BoxSource,
@@ -39,7 +40,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             model: String::new(),
-            provider: ExecutionProvider::Cpu,
+            provider: Provider::Cpu,
             device_id: 0,
             threads: 0,
             box_source: BoxSource::Auto,
@@ -62,7 +63,7 @@ impl Settings {
     }
 
     pub fn session_options(&self) -> SessionOptions {
-        SessionOptions { provider: self.provider, device_id: self.device_id, threads: self.threads as usize }
+        SessionOptions { provider: self.provider.into(), device_id: self.device_id, threads: self.threads as usize }
     }
 
     pub fn landmark_options(&self) -> EstimatorOptions {
@@ -89,7 +90,7 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             )
             .mutable_ready()
             .build(),
-        glib::ParamSpecEnum::builder_with_default("execution-provider", ExecutionProvider::Cpu)
+        glib::ParamSpecEnum::builder_with_default("execution-provider", Provider::Cpu)
             .nick("Execution provider")
             .blurb(
                 "Where ONNX Runtime runs the networks; a provider that cannot be loaded \
