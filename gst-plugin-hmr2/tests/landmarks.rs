@@ -93,11 +93,12 @@ fn detector() -> PersonDetector {
 #[test]
 fn the_fitted_skeleton_lands_on_the_landmarks_of_real_photos() {
     let mut detector = detector();
-    // (photo, persons, largest max-error share of the box height allowed): the skeleton's
-    // fixed proportions and BlazePose's hip points (wider than SMPL's hip joints) leave
-    // 2.5-5% rms everywhere; the worst joint stays within 5% for the upright full-body
-    // person and within 10% for a kick (messi) and half-hidden, cut or turned persons.
-    let cases = [("messi5.jpg", 1, 0.10), ("basketball1.png", 2, 0.10), ("basketball2.png", 2, 0.10)];
+    // (photo, persons, largest max-error share of the box height allowed). After the limbs
+    // are swung onto the 2D landmarks, what is left comes from the torso (the skeleton's fixed
+    // shoulder and hip widths against BlazePose's points) and from limbs longer in the image
+    // than the skeleton's: measured 3.1% (messi's kick), 2.1-2.2% (the upright player),
+    // 4.6% and 5.4% (the half-hidden, turned player on the right).
+    let cases = [("messi5.jpg", 1, 0.05), ("basketball1.png", 2, 0.05), ("basketball2.png", 2, 0.06)];
     let mut upright_full_body = 0;
     for (name, persons, max_share) in cases {
         let (frames, w, h) = decode(&footage(name), "", 1);
