@@ -7,8 +7,10 @@
 //! Weighted linear least squares gives t; two reweighting passes by 1 / (X.z + tz)² turn the
 //! algebraic error into the reprojection error (exact data is fitted exactly either way).
 
-use super::landmarks::{JOINT_LANDMARKS, NUM_LANDMARKS};
+use super::landmarks::{posed_point, JOINT_LANDMARKS, NUM_LANDMARKS};
+use super::rotation::to_f64;
 use super::rotation::Vec3;
+use super::skeleton::{global_orientations, joint_positions};
 use super::{BodyFit, FitOptions};
 
 /// Full-frame pinhole camera with square pixels and no skew.
@@ -33,7 +35,9 @@ pub struct Correspondence {
     pub weight: f32,
     /// The landmark in full-frame pixels.
     pub observed: [f32; 2],
-    /// The fitted joint in the camera frame (joint + translation), metres.
+    /// Where the landmark lies on the fitted skeleton, in the camera frame (translation
+    /// added), metres: its joint, or beside it for the hips
+    /// ([`super::landmarks::HIP_POINT_OFFSET`]).
     pub point: [f32; 3],
     /// `point` projected, full-frame pixels.
     pub projected: [f32; 2],
@@ -173,9 +177,8 @@ pub fn project(point: [f32; 3], camera: &Pinhole) -> [f32; 2] {
 /// placed by the fit ([`BodyFit::joint_is_placed`]).
 ///
 /// Correspondence: BlazePose's shoulder, elbow, wrist, knee and ankle points are taken as
-/// SMPL's joints of the same name; its hip points as SMPL's hip joints (they are not quite
-/// the same points: BlazePose's hips may sit a few centimetres wider or higher; the
-/// difference shows in `Correspondence::projected` against `observed`).
+/// SMPL's joints of the same name; its hip points as points on the pelvis beside SMPL's hip
+/// joints ([`super::landmarks::HIP_POINT_OFFSET`] further out).
 pub fn fit_camera(
     body: &BodyFit,
     image_landmarks: &[[f32; 2]; NUM_LANDMARKS],
@@ -184,17 +187,21 @@ pub fn fit_camera(
     options: &FitOptions,
 ) -> Result<CameraFit, CameraFitError> {
     let pairs = usable_pairs(body, visibility, options);
+    let global = global_orientations(&std::array::from_fn(|j| to_f64(body.pose.rotation(j))));
+    let positions = joint_positions(&global);
+    // Where each landmark sits on the posed skeleton: its joint, or beside it (hips).
+    let landmark_points: Vec<[f32; 3]> =
+        pairs.iter().map(|&(landmark, _, _)| posed_point(landmark, &global, &positions).map(|v| v as f32)).collect();
     let points: Vec<([f32; 3], [f32; 2], f32)> =
-        pairs.iter().map(|&(landmark, joint, w)| (body.joints[joint], image_landmarks[landmark], w)).collect();
+        pairs.iter().zip(&landmark_points).map(|(&(landmark, _, w), p)| (*p, image_landmarks[landmark], w)).collect();
     let t = solve_translation(&points, camera)?;
     let mut correspondences = Vec::with_capacity(pairs.len());
     let (mut sum_sq, mut sum_w, mut max_err) = (0.0f64, 0.0f64, 0.0f32);
-    for &(landmark, joint, weight) in &pairs {
+    for (&(landmark, joint, weight), &j) in pairs.iter().zip(&landmark_points) {
         let observed = image_landmarks[landmark];
-        if !(observed.iter().all(|v| v.is_finite()) && body.joints[joint].iter().all(|v| v.is_finite())) {
+        if !(observed.iter().all(|v| v.is_finite()) && j.iter().all(|v| v.is_finite())) {
             continue;
         }
-        let j = body.joints[joint];
         let point = [j[0] + t[0], j[1] + t[1], j[2] + t[2]];
         let projected = project(point, camera);
         let err = (projected[0] - observed[0]).hypot(projected[1] - observed[1]);

@@ -3,7 +3,7 @@
 //!
 //! "Left" is always the person's left. In the rest skeleton that is +x.
 
-use super::rotation::{apply, Mat3d, Vec3};
+use super::rotation::{add, apply, sub, Mat3d, Vec3};
 use super::skeleton::{self, NUM_JOINTS};
 
 /// Pose landmarks of BlazePose (points 33 and 34 of the model only steer its tracking).
@@ -118,10 +118,10 @@ const fn at(joint: usize, rest: [f32; 3]) -> RigPoint {
 
 /// The landmark rig: each BlazePose point on the canonical rest skeleton.
 ///
-/// - Shoulders, elbows, wrists, hips, knees and ankles sit exactly on the SMPL joints of the
-///   same name. (BlazePose's hip points are not SMPL's hip joint centres; a person's real
-///   hip points may lie a few centimetres wider or higher. The fit uses only the direction
-///   of the hip line from them, and the camera fit treats them as the hip joints.)
+/// - Shoulders, elbows, wrists, knees and ankles sit exactly on the SMPL joints of the
+///   same name. BlazePose's hip points are not SMPL's hip joint centres: they sit on the
+///   pelvis [`HIP_POINT_OFFSET`] further out along the hip line (the body fit pulls them in
+///   to start the thighs at the joints; the camera fit projects them where they are).
 /// - Pinky, index and thumb are knuckles attached to the wrist (palm down in the T-pose,
 ///   thumb forward).
 /// - Heel and foot index (tip of the foot) are attached to the ankle.
@@ -157,8 +157,10 @@ pub const LANDMARK_RIG: [RigPoint; NUM_LANDMARKS] = {
         at(R_WRIST, [-0.77, 0.46, 0.02]),  // right index
         at(L_WRIST, [0.72, 0.445, 0.03]),  // left thumb
         at(R_WRIST, [-0.72, 0.445, 0.03]), // right thumb
-        at(L_HIP, REST_JOINTS[L_HIP]),
-        at(R_HIP, REST_JOINTS[R_HIP]),
+        // BlazePose's hip points sit outside SMPL's hip joints (see HIP_POINT_OFFSET), on
+        // the pelvis.
+        at(PELVIS, [REST_JOINTS[L_HIP][0] + HIP_POINT_OFFSET, REST_JOINTS[L_HIP][1], REST_JOINTS[L_HIP][2]]),
+        at(PELVIS, [REST_JOINTS[R_HIP][0] - HIP_POINT_OFFSET, REST_JOINTS[R_HIP][1], REST_JOINTS[R_HIP][2]]),
         at(L_KNEE, REST_JOINTS[L_KNEE]),
         at(R_KNEE, REST_JOINTS[R_KNEE]),
         at(L_ANKLE, REST_JOINTS[L_ANKLE]),
@@ -171,6 +173,18 @@ pub const LANDMARK_RIG: [RigPoint; NUM_LANDMARKS] = {
 };
 
 /// Rest-pose position of a landmark (model frame).
+/// How far BlazePose's hip points lie outside SMPL's hip joints, along the hip line
+/// (metres): BlazePose's world hip points were 0.21 m apart (median over 40 persons of
+/// opencv-doc's photos and vtest.avi) where SMPL's hip joints are 0.17 m apart.
+pub const HIP_POINT_OFFSET: f32 = 0.02;
+
+/// Where `landmark` lies on a posed skeleton (its rig point moved with its joint).
+pub fn posed_point(landmark: usize, global: &[Mat3d; NUM_JOINTS], positions: &[Vec3; NUM_JOINTS]) -> Vec3 {
+    let rig = LANDMARK_RIG[landmark];
+    let offset = sub(rig.rest.map(f64::from), skeleton::rest_joint(rig.joint));
+    add(positions[rig.joint], apply(&global[rig.joint], offset))
+}
+
 pub fn rest_point(landmark: usize) -> Vec3 {
     LANDMARK_RIG[landmark].rest.map(f64::from)
 }

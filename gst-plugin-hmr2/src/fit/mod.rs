@@ -281,5 +281,16 @@ fn observe(landmarks: &PoseLandmarks, options: &FitOptions) -> body::Observation
         obs.seen[i] = seen;
         obs.weight[i] = if seen { f64::from(v.min(1.0)) } else { 0.0 };
     }
+    // The limbs start at SMPL's hip joints, inside BlazePose's hip points: pull the points
+    // in about their midpoint by the ratio of the two widths (scale-free, as the landmarks'
+    // size is the person's).
+    if obs.seen[landmarks::LEFT_HIP] && obs.seen[landmarks::RIGHT_HIP] {
+        let joint_half_width = f64::from(skeleton::REST_JOINTS[skeleton::L_HIP][0]);
+        let ratio = joint_half_width / (joint_half_width + f64::from(landmarks::HIP_POINT_OFFSET));
+        let mid = rotation::midpoint(obs.points[landmarks::LEFT_HIP], obs.points[landmarks::RIGHT_HIP]);
+        for i in [landmarks::LEFT_HIP, landmarks::RIGHT_HIP] {
+            obs.points[i] = rotation::add(mid, rotation::scale(rotation::sub(obs.points[i], mid), ratio));
+        }
+    }
     obs
 }

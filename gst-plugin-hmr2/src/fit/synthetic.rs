@@ -137,11 +137,7 @@ pub fn joints(local: &[Mat3d; NUM_JOINTS]) -> [Vec3; NUM_JOINTS] {
 pub fn posed_landmarks(local: &[Mat3d; NUM_JOINTS]) -> [Vec3; NUM_LANDMARKS] {
     let global = global_orientations(local);
     let positions = joint_positions(&global);
-    std::array::from_fn(|i| {
-        let rig = LANDMARK_RIG[i];
-        let offset = sub(rig.rest.map(f64::from), rest_joint(rig.joint));
-        add(positions[rig.joint], apply(&global[rig.joint], offset))
-    })
+    std::array::from_fn(|i| super::landmarks::posed_point(i, &global, &positions))
 }
 
 /// World landmarks as BlazePose would give them for a person `size` times the canonical

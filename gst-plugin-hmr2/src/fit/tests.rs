@@ -350,7 +350,7 @@ fn camera_fit_recovers_a_known_translation() {
         assert_eq!(fit.camera.correspondences.len(), 12);
         assert!(fit.camera.max_error_px < 0.05, "{}", fit.camera.max_error_px);
         for c in &fit.camera.correspondences {
-            let truth_point = super::rotation::add(syn::joints(&truth)[c.joint], t);
+            let truth_point = super::rotation::add(syn::posed_landmarks(&truth)[c.landmark], t);
             assert!(norm(sub(vec_to_f64(c.point), truth_point)) < 1e-3 * t[2]);
         }
     }
