@@ -1,13 +1,13 @@
 //! Synthetic people for the tests: random SMPL poses within joint limits on the canonical
 //! skeleton, and the BlazePose landmarks they would produce (each point rigidly attached to
-//! its joint as [`LANDMARK_RIG`] says).
+//! its joint as [`super::landmarks::LANDMARK_RIG`] says).
 
-use super::landmarks::{LANDMARK_RIG, NUM_LANDMARKS, WORLD_LANDMARK_AXES};
+use super::landmarks::{NUM_LANDMARKS, WORLD_LANDMARK_AXES};
 use super::rotation::{
     add, apply, axis_angle, cross, exp, midpoint, mul, normalized, scale, sub, transpose, twist_angle, Mat3d, Vec3,
     IDENTITY,
 };
-use super::skeleton::{self as sk, global_orientations, joint_positions, rest_bone, rest_joint, NUM_JOINTS};
+use super::skeleton::{self as sk, global_orientations, joint_positions, rest_bone, NUM_JOINTS};
 use super::{camera, Mat3, Pinhole, SmplPose};
 
 /// Small deterministic generator (SplitMix64), so failures reproduce.
