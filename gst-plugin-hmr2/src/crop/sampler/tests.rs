@@ -1,0 +1,423 @@
+use super::passes::sample_body;
+use super::taps::AxisTaps;
+use super::*;
+
+const RGBA: PixelLayout = PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 2 };
+
+fn close(a: f32, b: f32, tol: f32) -> bool {
+    (a - b).abs() <= tol
+}
+
+/// The sampled RGB (black outside) and the coverage of every output pixel; the
+/// coverage is read back from a second sampling that paints the outside with 1024.
+fn sample(frame: &FrameView, warp: &Warp) -> Vec<([f32; 3], f32)> {
+    let n = warp.width * warp.height;
+    let planes = |transform: &OutputTransform| {
+        let mut out = vec![0.0f32; 3 * n];
+        sample_rgb_planes(frame, warp, &mut Scratch::default(), transform, &mut out);
+        out
+    };
+    let rgb = planes(&OutputTransform::IDENTITY);
+    let painted = planes(&OutputTransform { border: 1024.0, ..OutputTransform::IDENTITY });
+    (0..n).map(|i| ([rgb[i], rgb[n + i], rgb[2 * n + i]], 1.0 - (painted[i] - rgb[i]) / 1024.0)).collect()
+}
+
+fn unit_warp(x0: f32, y0: f32, step: f32, w: usize, h: usize) -> Warp {
+    Warp { x: AxisMap { origin: x0, step }, y: AxisMap { origin: y0, step }, width: w, height: h }
+}
+
+#[test]
+fn bilinear_taps_match_hand_computation() {
+    let taps = AxisTaps::new(AxisMap { origin: 0.25, step: 1.0 }, 3, 3);
+    // x = 0.25 -> pixels 0, 1 weights 0.75, 0.25; x = 2.25 -> pixel 2 weight 0.75 only
+    assert_eq!(taps.start, vec![0, 1, 2]);
+    assert_eq!(taps.len, vec![2, 2, 1]);
+    assert_eq!(taps.weights, vec![0.75, 0.25, 0.75, 0.25, 0.75]);
+    assert_eq!(taps.coverage, vec![1.0, 1.0, 0.75]);
+}
+
+#[test]
+fn area_taps_cover_the_footprint() {
+    // Scale 2.5 centred on 1.0: footprint [-0.25, 2.25] overlaps pixel 0 by 0.75, pixel 1
+    // by 1 and pixel 2 by 0.75.
+    let taps = AxisTaps::new(AxisMap { origin: 1.0, step: 2.5 }, 1, 10);
+    assert_eq!((taps.start[0], taps.len[0]), (0, 3));
+    let expected = [0.3, 0.4, 0.3];
+    for (w, e) in taps.weights.iter().zip(expected) {
+        assert!(close(*w, e, 1e-6), "{:?}", taps.weights);
+    }
+    assert!(close(taps.coverage[0], 1.0, 1e-6));
+    // Centred on 0.5: [-0.75, 1.75]; the 0.25 over pixel -1 lies outside and is dropped,
+    // pixels 0 and 1 get 1 each, pixel 2 gets 0.25.
+    let taps = AxisTaps::new(AxisMap { origin: 0.5, step: 2.5 }, 1, 10);
+    assert_eq!((taps.start[0], taps.len[0]), (0, 3));
+    for (w, e) in taps.weights.iter().zip([0.4, 0.4, 0.1]) {
+        assert!(close(*w, e, 1e-6), "{:?}", taps.weights);
+    }
+    assert!(close(taps.coverage[0], 0.9, 1e-6));
+}
+
+#[test]
+fn rgba_bilinear_sample_between_pixels() {
+    // 2x1 frame: red then blue; halfway between is an even mix.
+    let data = [255, 0, 0, 255, 0, 0, 255, 255];
+    let frame = FrameView::new(2, 1, RGBA, vec![Plane { data: &data, stride: 8 }]).unwrap();
+    let out = sample(&frame, &unit_warp(0.5, 0.0, 1.0, 1, 1));
+    assert_eq!(out[0], ([127.5, 0.0, 127.5], 1.0));
+}
+
+#[test]
+fn outside_is_black_with_partial_coverage() {
+    // A white 2x2 frame sampled at x = -0.5: half the bilinear weight lies outside.
+    let data = [255u8; 16];
+    let frame = FrameView::new(2, 2, RGBA, vec![Plane { data: &data, stride: 8 }]).unwrap();
+    let out = sample(&frame, &unit_warp(-0.5, 0.0, 1.0, 1, 1));
+    assert_eq!(out[0], ([127.5, 127.5, 127.5], 0.5));
+    let out = sample(&frame, &unit_warp(-5.0, -5.0, 1.0, 1, 1));
+    assert_eq!(out[0], ([0.0; 3], 0.0));
+}
+
+#[test]
+fn channel_orders_are_honoured() {
+    // One BGRx pixel (b=10, g=20, r=30) and one RGB pixel (30, 20, 10) read the same.
+    let bgrx = [10u8, 20, 30, 0];
+    let rgb = [30u8, 20, 10];
+    let a = FrameView::new(
+        1,
+        1,
+        PixelLayout::PackedRgb { bytes: 4, r: 2, g: 1, b: 0 },
+        vec![Plane { data: &bgrx, stride: 4 }],
+    )
+    .unwrap();
+    let b = FrameView::new(
+        1,
+        1,
+        PixelLayout::PackedRgb { bytes: 3, r: 0, g: 1, b: 2 },
+        vec![Plane { data: &rgb, stride: 3 }],
+    )
+    .unwrap();
+    let warp = unit_warp(0.0, 0.0, 1.0, 1, 1);
+    assert_eq!(sample(&a, &warp)[0].0, [30.0, 20.0, 10.0]);
+    assert_eq!(sample(&b, &warp)[0].0, [30.0, 20.0, 10.0]);
+}
+
+#[test]
+fn area_downscale_averages_instead_of_aliasing() {
+    // A 1-pixel black/white checkerboard shrunk 4x must come out mid-grey everywhere;
+    // point sampling would give pure black or white.
+    let (w, h) = (64usize, 64usize);
+    let mut data = vec![0u8; w * h * 4];
+    for y in 0..h {
+        for x in 0..w {
+            let v = if (x + y) % 2 == 0 { 255 } else { 0 };
+            data[(y * w + x) * 4..][..4].copy_from_slice(&[v, v, v, 255]);
+        }
+    }
+    let frame = FrameView::new(w, h, RGBA, vec![Plane { data: &data, stride: w * 4 }]).unwrap();
+    // Output pixel o covers source [4o - 0.5, 4o + 3.5]: centre 4o + 1.5.
+    let out = sample(&frame, &unit_warp(1.5, 1.5, 4.0, 16, 16));
+    for (rgb, cov) in out {
+        assert!(close(rgb[0], 127.5, 1e-3), "{rgb:?}");
+        assert_eq!(cov, 1.0);
+    }
+}
+
+#[test]
+fn i420_and_nv12_read_the_same_colour() {
+    // A flat colour Y=81, U=90, V=240 (BT.601 studio range: pure red 255, 0, 0).
+    let (w, h) = (4usize, 4usize);
+    let y = vec![81u8; w * h];
+    let u = vec![90u8; 4];
+    let v = vec![240u8; 4];
+    let uv: Vec<u8> = (0..4).flat_map(|_| [90u8, 240]).collect();
+    let i420 = FrameView::new(
+        w,
+        h,
+        PixelLayout::I420(YuvMatrix::BT601),
+        vec![Plane { data: &y, stride: w }, Plane { data: &u, stride: 2 }, Plane { data: &v, stride: 2 }],
+    )
+    .unwrap();
+    let nv12 = FrameView::new(
+        w,
+        h,
+        PixelLayout::Nv12 { matrix: YuvMatrix::BT601, swapped: false },
+        vec![Plane { data: &y, stride: w }, Plane { data: &uv, stride: 4 }],
+    )
+    .unwrap();
+    let warp = unit_warp(1.5, 1.5, 1.0, 1, 1);
+    let a = sample(&i420, &warp)[0].0;
+    let b = sample(&nv12, &warp)[0].0;
+    assert_eq!(a, b);
+    assert!(close(a[0], 255.0, 1.0) && close(a[1], 0.0, 1.0) && close(a[2], 0.0, 1.0), "{a:?}");
+}
+
+#[test]
+fn yuv_edge_pixels_fade_to_black_without_a_colour_cast() {
+    // Flat red (BT.601 studio Y=81, U=90, V=240) sampled across the left and top
+    // edges: the chroma footprint reaches further out than the luma's, yet each output
+    // must be red scaled by the part of it inside the frame, with no other hue.
+    let (w, h) = (8usize, 8usize);
+    let y = vec![81u8; w * h];
+    let (u, v) = (vec![90u8; 16], vec![240u8; 16]);
+    let frame = FrameView::new(
+        w,
+        h,
+        PixelLayout::I420(YuvMatrix::BT601),
+        vec![Plane { data: &y, stride: w }, Plane { data: &u, stride: 4 }, Plane { data: &v, stride: 4 }],
+    )
+    .unwrap();
+    for (x0, step) in [(-0.75f32, 0.5f32), (-1.2, 1.0), (-2.0, 3.0)] {
+        let out = sample(&frame, &unit_warp(x0, x0, step, 4, 4));
+        for (rgb, coverage) in out {
+            let red = 255.0 * coverage;
+            assert!(
+                close(rgb[0], red, 0.6) && rgb[1] < 0.6 && rgb[2] < 0.6,
+                "step {step}: {rgb:?} at coverage {coverage}"
+            );
+        }
+    }
+}
+
+#[test]
+fn yuv_black_border_is_rgb_black() {
+    let y = vec![235u8; 4];
+    let uv = vec![128u8; 2];
+    let frame = FrameView::new(
+        2,
+        2,
+        PixelLayout::Nv12 { matrix: YuvMatrix::BT709, swapped: false },
+        vec![Plane { data: &y, stride: 2 }, Plane { data: &uv, stride: 2 }],
+    )
+    .unwrap();
+    let out = sample(&frame, &unit_warp(-10.0, -10.0, 1.0, 1, 1));
+    assert_eq!(out[0], ([0.0; 3], 0.0));
+    let out = sample(&frame, &unit_warp(0.5, 0.5, 1.0, 1, 1));
+    assert!(out[0].0.iter().all(|&c| close(c, 255.0, 1e-3)), "{out:?}");
+}
+
+#[test]
+fn vector_and_plain_code_agree() {
+    // The AVX2 build of the sampler must give the same numbers as the plain one, for
+    // packed and planar layouts, upscaling and both filters of downscaling.
+    let (w, h) = (97usize, 61usize);
+    let data: Vec<u8> = (0..w * h * 4).map(|i| (i * 31 % 256) as u8).collect();
+    let rgb = FrameView::new(
+        w,
+        h,
+        PixelLayout::PackedRgb { bytes: 3, r: 0, g: 1, b: 2 },
+        vec![Plane { data: &data, stride: w * 3 }],
+    )
+    .unwrap();
+    let nv12 = FrameView::new(
+        w,
+        h,
+        PixelLayout::Nv12 { matrix: YuvMatrix::BT709, swapped: true },
+        vec![Plane { data: &data, stride: w + 1 }, Plane { data: &data[w * h * 2..], stride: w + 1 }],
+    )
+    .unwrap();
+    let transform = OutputTransform { scale: [0.5, 2.0, -1.0], offset: [1.0, -3.0, 0.25], border: 40.0 };
+    for frame in [&rgb, &nv12] {
+        for step in [0.7f32, 3.3, 10.0] {
+            let warp =
+                Warp { x: AxisMap { origin: -3.0, step }, y: AxisMap { origin: 2.0, step }, width: 40, height: 30 };
+            let mut a = vec![0.0f32; 3 * 40 * 30];
+            sample_rgb_planes(frame, &warp, &mut Scratch::default(), &transform, &mut a);
+            let mut b = vec![vec![0.0f32; 40 * 30]; 3];
+            let [br, bg, bb] = &mut b[..] else { unreachable!() };
+            sample_body(frame, &warp, &mut Scratch::default(), &transform, [br, bg, bb]);
+            assert_eq!(a, b.concat(), "{:?}, step {step}", frame.layout);
+            assert!(a[..40 * 30].iter().any(|&v| v > 1.0));
+        }
+    }
+}
+
+/// Weights of source pixels `0..len` for output position `x` and step, from the filter
+/// definitions in the module docs, written out directly.
+fn reference_weights(x: f32, step: f32, len: usize) -> Vec<f32> {
+    (0..len)
+        .map(|i| {
+            let i = i as f32;
+            if step <= ANTI_ALIAS_ABOVE {
+                (1.0 - (x - i).abs()).max(0.0)
+            } else {
+                let overlap = (x + step / 2.0).min(i + 0.5) - (x - step / 2.0).max(i - 0.5);
+                overlap.max(0.0) / step
+            }
+        })
+        .collect()
+}
+
+/// One plane resampled by the definition: a weighted sum over every source pixel, and
+/// the sum of the weights (the part of each output pixel inside the plane).
+fn reference_plane(
+    data: &[u8],
+    w: usize,
+    h: usize,
+    channels: usize,
+    warp: &Warp,
+    sub: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let (x, y) = (warp.x.subsampled(sub), warp.y.subsampled(sub));
+    let mut out = vec![0.0; warp.width * warp.height * channels];
+    let mut coverage = vec![0.0; warp.width * warp.height];
+    for oy in 0..warp.height {
+        let wy = reference_weights(y.origin + oy as f32 * y.step, y.step, h);
+        for ox in 0..warp.width {
+            let wx = reference_weights(x.origin + ox as f32 * x.step, x.step, w);
+            coverage[oy * warp.width + ox] = wy.iter().sum::<f32>() * wx.iter().sum::<f32>();
+            for (j, &wj) in wy.iter().enumerate().filter(|(_, w)| **w > 0.0) {
+                for (i, &wi) in wx.iter().enumerate().filter(|(_, w)| **w > 0.0) {
+                    for c in 0..channels {
+                        out[(oy * warp.width + ox) * channels + c] +=
+                            wj * wi * data[(j * w + i) * channels + c] as f32;
+                    }
+                }
+            }
+        }
+    }
+    (out, coverage)
+}
+
+#[test]
+fn sampler_equals_the_filter_definition() {
+    // Pseudo-random pixels, regions partly outside the frame, and every kind of step:
+    // bilinear, area averaging with few and with more than 12 taps, and more than 257
+    // equal-weight rows (summed in several integer runs); every packed channel order
+    // (and one no GStreamer format has), I420, NV12 and NV21.
+    let (w, h) = (90usize, 700usize);
+    let data: Vec<u8> = (0..w * h * 4).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let packed: Vec<FrameView> = [
+        (4, [0, 1, 2]),
+        (4, [2, 1, 0]),
+        (4, [1, 2, 3]),
+        (4, [3, 2, 1]),
+        (4, [0, 2, 1]),
+        (3, [0, 1, 2]),
+        (3, [2, 1, 0]),
+    ]
+    .into_iter()
+    .map(|(bytes, [r, g, b])| {
+        let layout = PixelLayout::PackedRgb { bytes, r, g, b };
+        FrameView::new(w, h, layout, vec![Plane { data: &data, stride: w * bytes }]).unwrap()
+    })
+    .collect();
+    let (y, u, v) = (&data[..w * h], &data[w * h..w * h + w * h / 4], &data[2 * w * h..2 * w * h + w * h / 4]);
+    let uv: Vec<u8> = u.iter().zip(v).flat_map(|(&u, &v)| [u, v]).collect();
+    let vu: Vec<u8> = u.iter().zip(v).flat_map(|(&u, &v)| [v, u]).collect();
+    let m = YuvMatrix::BT601;
+    let yuv = [
+        FrameView::new(
+            w,
+            h,
+            PixelLayout::I420(m),
+            vec![Plane { data: y, stride: w }, Plane { data: u, stride: w / 2 }, Plane { data: v, stride: w / 2 }],
+        )
+        .unwrap(),
+        FrameView::new(
+            w,
+            h,
+            PixelLayout::Nv12 { matrix: m, swapped: false },
+            vec![Plane { data: y, stride: w }, Plane { data: &uv, stride: w }],
+        )
+        .unwrap(),
+        FrameView::new(
+            w,
+            h,
+            PixelLayout::Nv12 { matrix: m, swapped: true },
+            vec![Plane { data: y, stride: w }, Plane { data: &vu, stride: w }],
+        )
+        .unwrap(),
+    ];
+    for (step, size) in [(0.6f32, 20usize), (1.0, 12), (2.5, 12), (7.3, 8), (13.7, 6), (300.0, 3)] {
+        let warp = Warp {
+            x: AxisMap { origin: -4.0, step: step.min(30.0) },
+            y: AxisMap { origin: 3.5, step },
+            width: size,
+            height: size,
+        };
+        for frame in &packed {
+            let PixelLayout::PackedRgb { bytes, r, g, b } = frame.layout else { unreachable!() };
+            let got = sample(frame, &warp);
+            let (want, _) = reference_plane(&data, w, h, bytes, &warp, 1);
+            for (i, (rgb, _)) in got.iter().enumerate() {
+                for (c, offset) in [r, g, b].into_iter().enumerate() {
+                    let expected = want[i * bytes + offset].clamp(0.0, 255.0);
+                    let layout = frame.layout;
+                    assert!(
+                        close(rgb[c], expected, 0.02),
+                        "{layout:?} step {step}, pixel {i}: {rgb:?}, {c} should be {expected}"
+                    );
+                }
+            }
+        }
+        let (ry, luma_coverage) = reference_plane(y, w, h, 1, &warp, 1);
+        let (ru, chroma_coverage) = reference_plane(u, w / 2, h / 2, 1, &warp, 2);
+        let (rv, _) = reference_plane(v, w / 2, h / 2, 1, &warp, 2);
+        for frame in &yuv {
+            for (i, (rgb, coverage)) in sample(frame, &warp).iter().enumerate() {
+                assert!(close(*coverage, luma_coverage[i], 1e-4), "coverage {coverage} vs {}", luma_coverage[i]);
+                // Chroma taken at the luma's coverage; each plane's black fills the rest.
+                let (l, c) = (luma_coverage[i], chroma_coverage[i]);
+                let chroma = |sum: f32| {
+                    if c > 0.0 {
+                        sum * l / c + (1.0 - l) * 128.0
+                    } else {
+                        128.0
+                    }
+                };
+                let expected = m.to_rgb(ry[i] + (1.0 - l) * 16.0, chroma(ru[i]), chroma(rv[i]));
+                for c in 0..3 {
+                    let layout = frame.layout;
+                    assert!(
+                        close(rgb[c], expected[c], 0.05),
+                        "{layout:?} step {step}, pixel {i}: {rgb:?} vs {expected:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn transform_scales_offsets_and_paints_the_border() {
+    // A grey 2x2 frame (100) sampled half outside: (50 + 0.5 * 20) * 2 + 1 = 121.
+    let data = [100u8, 100, 100, 0].repeat(4);
+    let frame = FrameView::new(2, 2, RGBA, vec![Plane { data: &data, stride: 8 }]).unwrap();
+    let transform = OutputTransform { scale: [2.0, 1.0, 0.5], offset: [1.0, 0.0, -10.0], border: 20.0 };
+    let mut out = [0.0f32; 3];
+    sample_rgb_planes(&frame, &unit_warp(-0.5, 0.0, 1.0, 1, 1), &mut Scratch::default(), &transform, &mut out);
+    assert_eq!(out, [121.0, 60.0, 20.0]);
+}
+
+#[test]
+fn packed_layouts_without_room_for_their_channels_are_rejected() {
+    let data = [0u8; 16];
+    for layout in [
+        PixelLayout::PackedRgb { bytes: 2, r: 0, g: 1, b: 1 },
+        PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 4 },
+    ] {
+        assert!(FrameView::new(2, 2, layout, vec![Plane { data: &data, stride: 8 }]).is_err(), "{layout:?}");
+    }
+}
+
+#[test]
+fn a_huge_footprint_costs_no_more_than_the_frame() {
+    // A pixel footprint 10^12 pixels wide over a 4x4 frame (say, from a bogus box) must
+    // not walk the 10^12 pixels (which would never end): it averages the frame's
+    // pixels with black all around.
+    let data = [200u8; 64];
+    let frame = FrameView::new(4, 4, RGBA, vec![Plane { data: &data, stride: 16 }]).unwrap();
+    let out = sample(&frame, &unit_warp(2.0, 2.0, 1.0e12, 1, 1));
+    assert!(out[0].0[0] > 0.0 && out[0].0[0] < 1e-3, "{out:?}");
+    assert!(out[0].1 < 1e-6, "{out:?}");
+    // Nothing to sample: nothing written, no panic.
+    let empty = Warp { width: 0, ..unit_warp(0.0, 0.0, 1.0, 1, 1) };
+    sample_rgb_planes(&frame, &empty, &mut Scratch::default(), &OutputTransform::IDENTITY, &mut []);
+}
+
+#[test]
+fn short_planes_are_rejected() {
+    let data = [0u8; 7];
+    assert!(FrameView::new(2, 1, RGBA, vec![Plane { data: &data, stride: 8 }]).is_err());
+    assert!(FrameView::new(2, 1, RGBA, vec![Plane { data: &[0; 8], stride: 4 }]).is_err());
+}
