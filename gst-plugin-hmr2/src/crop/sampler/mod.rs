@@ -29,6 +29,7 @@ pub use yuv::YuvMatrix;
 #[cfg(target_arch = "x86_64")]
 use passes::sample_avx2;
 use passes::sample_body;
+use taps::AxisTaps;
 
 /// Source pixels per output pixel above which sampling averages over the footprint;
 /// at or below it, plain bilinear interpolation is used. The HMR2 reference instead
@@ -255,13 +256,96 @@ fn clamp_channel(v: f32) -> f32 {
     v.max(0.0).min(255.0)
 }
 
+/// How source pixels become output pixels.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Filter {
+    /// Bilinear interpolation up to [`ANTI_ALIAS_ABOVE`] source pixels per output pixel;
+    /// above it, the average over each output pixel's footprint.
+    BilinearOrArea,
+    /// The frame blurred with a Gaussian of standard deviation `sigma` frame pixels (none
+    /// at 0), truncated at 4 sigma and repeating the frame's edge pixels beyond it, then
+    /// interpolated bilinearly at the `grid`'s positions, black outside the frame: what
+    /// scikit-image's `gaussian` (its defaults) followed by OpenCV's `warpAffine`
+    /// (`INTER_LINEAR`, constant black border) compute. Both steps are linear and
+    /// separable, so each axis gets one set of taps, the Gaussian folded into the bilinear
+    /// weights: the blur is evaluated only where the warp reads it, exactly.
+    ///
+    /// YUV planes are taken as the RGB frame that bilinear, centre-sited upsampling of the
+    /// chroma (edge repeated) and the colour matrix would give, before the blur: the
+    /// upsampling is folded into the chroma taps too. Only the final clamp to [0, 255]
+    /// comes after the filtering instead of before it.
+    GaussianBilinear { sigma: f32, grid: SampleGrid },
+}
+
+/// Where a [`Filter::GaussianBilinear`] samples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SampleGrid {
+    /// At the warp's positions.
+    Exact,
+    /// Where OpenCV's `warpAffine` samples for the given map (which replaces the warp's
+    /// own), on its fixed-point grid of 1/32 pixel.
+    OpenCv(OpenCvMap),
+}
+
+/// An axis-aligned inverse affine map as OpenCV's `warpAffine` applies it: destination
+/// pixel `(u, v)` reads source position `(origin[0] + step[0]·u, origin[1] + step[1]·v)`.
+/// OpenCV rounds `step[0]·u` and `origin[0]` (with the row's term) to 1/1024 pixel each,
+/// and `step[1]·v + origin[1]` as one, then rounds half up to 1/32 pixel. The warp's
+/// columns are destination columns `first_column..`, its rows `0..`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OpenCvMap {
+    pub origin: [f64; 2],
+    pub step: [f64; 2],
+    pub first_column: usize,
+}
+
+impl OpenCvMap {
+    /// OpenCV's sample positions along `x` (`axis` 0) or `y` (1) of `count` outputs.
+    pub fn positions(&self, axis: usize, count: usize) -> Vec<f64> {
+        // AB_BITS = 10, INTER_BITS = 5; cvRound rounds half to even.
+        let fixed = |v: f64| (v * 1024.0).round_ties_even();
+        let to_grid = |units: f64| ((units + 16.0) / 32.0).floor() / 32.0;
+        let (origin, step) = (self.origin[axis], self.step[axis]);
+        (0..count)
+            .map(|o| match axis {
+                0 => to_grid(fixed(step * (self.first_column + o) as f64) + fixed(origin)),
+                _ => to_grid(fixed(step * o as f64 + origin)),
+            })
+            .collect()
+    }
+}
+
+impl SampleGrid {
+    /// Sample positions along one axis of `warp` (`axis` 0: columns, 1: rows).
+    fn positions(&self, warp: &Warp, axis: usize) -> Vec<f64> {
+        let (map, count) = if axis == 0 { (warp.x, warp.width) } else { (warp.y, warp.height) };
+        match self {
+            Self::Exact => (0..count).map(|o| map.origin as f64 + o as f64 * map.step as f64).collect(),
+            Self::OpenCv(cv) => cv.positions(axis, count),
+        }
+    }
+}
+
 /// Resamples the region `warp` of `frame` into `out`, a network input tensor in CHW
 /// layout: three planes of `warp.width`×`warp.height` values, row-major, red, green then
 /// blue, each passed through `transform`. Outside the frame the sampled colour is black,
-/// which the transform's border value then replaces.
+/// which the transform's border value then replaces. Filters with
+/// [`Filter::BilinearOrArea`].
 pub fn sample_rgb_planes(
     frame: &FrameView,
     warp: &Warp,
+    scratch: &mut Scratch,
+    transform: &OutputTransform,
+    out: &mut [f32],
+) {
+    sample_rgb_planes_filtered(frame, warp, &Filter::BilinearOrArea, scratch, transform, out)
+}
+
+/// [`sample_rgb_planes`] with the given filter.
+pub fn sample_rgb_planes_filtered(
+    frame: &FrameView,
+    warp: &Warp,
+    filter: &Filter,
     scratch: &mut Scratch,
     transform: &OutputTransform,
     out: &mut [f32],
@@ -277,7 +361,23 @@ pub fn sample_rgb_planes(
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { sample_avx2(frame, warp, scratch, transform, out) };
+        return unsafe { sample_avx2(frame, warp, filter, scratch, transform, out) };
     }
-    sample_body(frame, warp, scratch, transform, out)
+    sample_body(frame, warp, filter, scratch, transform, out)
+}
+
+/// The taps of one axis of a plane subsampled by `subsampling` (1 or 2), for `filter`.
+fn axis_taps(filter: &Filter, warp: &Warp, axis: usize, frame_len: usize, subsampling: usize) -> AxisTaps {
+    let (map, count) = if axis == 0 { (warp.x, warp.width) } else { (warp.y, warp.height) };
+    match filter {
+        Filter::BilinearOrArea => AxisTaps::new(map.subsampled(subsampling), count, frame_len.div_ceil(subsampling)),
+        Filter::GaussianBilinear { sigma, grid } => {
+            let kernel = taps::gaussian_kernel(*sigma as f64);
+            let full = AxisTaps::gaussian_bilinear(&grid.positions(warp, axis), &kernel, frame_len);
+            match subsampling {
+                1 => full,
+                _ => full.through_chroma_upsampling(frame_len.div_ceil(2)),
+            }
+        }
+    }
 }

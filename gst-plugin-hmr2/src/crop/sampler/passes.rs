@@ -6,7 +6,10 @@ use std::ops::Range;
 
 use super::taps::{AxisTaps, DenseTaps};
 use super::yuv::yuv_to_rgb_planes;
-use super::{clamp_channel, FrameView, OutputTransform, PixelLayout, Plane, PlaneFormat, RowBuffers, Scratch, Warp};
+use super::{
+    axis_taps, clamp_channel, Filter, FrameView, OutputTransform, PixelLayout, Plane, PlaneFormat, RowBuffers, Scratch,
+    Warp,
+};
 
 /// What one plane's sampling needs besides the pixels.
 pub(super) struct PlanePlan {
@@ -22,11 +25,10 @@ pub(super) struct PlanePlan {
 
 impl PlanePlan {
     #[inline(always)]
-    fn new(frame: &FrameView, warp: &Warp, format: PlaneFormat) -> Self {
+    fn new(frame: &FrameView, warp: &Warp, filter: &Filter, format: PlaneFormat) -> Self {
         let sub = format.subsampling;
-        let (pw, ph) = (frame.width.div_ceil(sub), frame.height.div_ceil(sub));
-        let tx = AxisTaps::new(warp.x.subsampled(sub), warp.width, pw);
-        let ty = AxisTaps::new(warp.y.subsampled(sub), warp.height, ph);
+        let tx = axis_taps(filter, warp, 0, frame.width, sub);
+        let ty = axis_taps(filter, warp, 1, frame.height, sub);
         let span = tx.span();
         let dense = tx.dense(&span);
         let columns_inside = tx.coverage.iter().all(|&c| c == 1.0);
@@ -40,17 +42,19 @@ impl PlanePlan {
 pub(super) unsafe fn sample_avx2(
     frame: &FrameView,
     warp: &Warp,
+    filter: &Filter,
     scratch: &mut Scratch,
     transform: &OutputTransform,
     out: [&mut [f32]; 3],
 ) {
-    sample_body(frame, warp, scratch, transform, out)
+    sample_body(frame, warp, filter, scratch, transform, out)
 }
 
 #[inline(always)]
 pub(super) fn sample_body(
     frame: &FrameView,
     warp: &Warp,
+    filter: &Filter,
     scratch: &mut Scratch,
     transform: &OutputTransform,
     out: [&mut [f32]; 3],
@@ -58,7 +62,8 @@ pub(super) fn sample_body(
     let sampled = frame.layout.sampled_planes();
     let sources: Vec<Vec<&Plane>> =
         sampled.iter().map(|(_, range)| frame.planes[range.clone()].iter().collect()).collect();
-    let plans: Vec<PlanePlan> = sampled.into_iter().map(|(format, _)| PlanePlan::new(frame, warp, format)).collect();
+    let plans: Vec<PlanePlan> =
+        sampled.into_iter().map(|(format, _)| PlanePlan::new(frame, warp, filter, format)).collect();
     let Scratch { rows, planes } = scratch;
     if let PixelLayout::PackedRgb { r, g, b, .. } = frame.layout {
         let sink = RowSink::Rgb { order: [r, g, b], transform, out };

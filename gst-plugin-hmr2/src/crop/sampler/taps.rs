@@ -68,6 +68,82 @@ impl AxisTaps {
         taps
     }
 
+    /// Bilinear taps at `positions` over a line of `len` pixels (black beyond it) with a
+    /// blur folded in: the line is first convolved with the odd-length `kernel` centred on
+    /// each pixel, repeating the edge pixels beyond the line. Coverage is the bilinear
+    /// weight inside the line (the kernel sums to 1).
+    pub(super) fn gaussian_bilinear(positions: &[f64], kernel: &[f64], len: usize) -> Self {
+        let mut taps = Self::default();
+        let (n, radius) = (len as i64, (kernel.len() / 2) as i64);
+        let mut acc = Vec::new();
+        for &x in positions {
+            let i0 = x.floor();
+            let f = x - i0;
+            let i0 = i0 as i64;
+            let (lo, hi) = ((i0 - radius).max(0), (i0 + 1 + radius).min(n - 1));
+            acc.clear();
+            acc.resize((hi - lo + 1).max(0) as usize, 0.0);
+            let mut coverage = 0.0;
+            for (j, b) in [(i0, 1.0 - f), (i0 + 1, f)] {
+                if !(0..n).contains(&j) || b <= 0.0 {
+                    continue;
+                }
+                coverage += b;
+                for (a, g) in kernel.iter().enumerate() {
+                    acc[((j + a as i64 - radius).clamp(0, n - 1) - lo) as usize] += b * g;
+                }
+            }
+            // Both taps inside: exactly 1, whatever the rounding of (1 − f) + f.
+            let coverage = if (0..n - 1).contains(&i0) { 1.0 } else { coverage as f32 };
+            taps.push_run(lo as usize, &acc, coverage);
+        }
+        taps
+    }
+
+    /// These taps (over the pixels of a full-resolution line) moved onto the chroma samples
+    /// of a line subsampled by 2, `len` samples: full-resolution pixel `i` takes the chroma
+    /// bilinearly from position `(i − 0.5) / 2` (centre-sited chroma), edge samples
+    /// repeated. The coverage stays that of the full-resolution taps.
+    pub(super) fn through_chroma_upsampling(&self, len: usize) -> Self {
+        let mut taps = Self::default();
+        let last = len as i64 - 1;
+        let mut acc = Vec::new();
+        for o in 0..self.start.len() {
+            let weights = &self.weights[self.offset[o]..self.offset[o] + self.len[o]];
+            let first = self.start[o] as i64;
+            let chroma = |i: i64| {
+                let c = (i as f64 - 0.5) / 2.0;
+                let k = c.floor();
+                (k as i64, c - k)
+            };
+            let lo = chroma(first).0.clamp(0, last);
+            let hi = (chroma(first + weights.len() as i64 - 1).0 + 1).clamp(0, last);
+            acc.clear();
+            acc.resize(if weights.is_empty() { 0 } else { (hi - lo + 1) as usize }, 0.0);
+            for (t, &w) in weights.iter().enumerate() {
+                let (k, f) = chroma(first + t as i64);
+                acc[(k.clamp(0, last) - lo) as usize] += w as f64 * (1.0 - f);
+                acc[((k + 1).clamp(0, last) - lo) as usize] += w as f64 * f;
+            }
+            taps.push_run(lo as usize, &acc, self.coverage[o]);
+        }
+        taps
+    }
+
+    /// Appends one output's taps: `weights` on the pixels from `first` on, leading and
+    /// trailing zeros dropped.
+    fn push_run(&mut self, first: usize, weights: &[f64], coverage: f32) {
+        let lead = weights.iter().take_while(|&&w| w == 0.0).count();
+        let trail = weights[lead..].iter().rev().take_while(|&&w| w == 0.0).count();
+        let kept = &weights[lead..weights.len() - trail];
+        self.offset.push(self.weights.len());
+        self.start.push(if kept.is_empty() { 0 } else { first + lead });
+        self.len.push(kept.len());
+        self.weights.extend(kept.iter().map(|&w| w as f32));
+        self.coverage.push(if kept.is_empty() { 0.0 } else { coverage });
+        self.uniform.push((0, 0));
+    }
+
     /// The source pixels any output reads, as `start..end` (empty when none).
     pub(super) fn span(&self) -> Range<usize> {
         let mut lo = usize::MAX;
@@ -110,4 +186,17 @@ pub(super) struct DenseTaps {
     pub(super) count: usize,
     pub(super) start: Vec<usize>,
     pub(super) by_output: Vec<f32>,
+}
+
+/// scikit-image's (SciPy's) Gaussian kernel of standard deviation `sigma`: radius
+/// `⌊4 sigma + 0.5⌋`, weights `exp(−x² / 2 sigma²)` normalised to sum 1; `[1]` for no blur.
+pub(super) fn gaussian_kernel(sigma: f64) -> Vec<f64> {
+    if sigma <= 0.0 {
+        return vec![1.0];
+    }
+    let radius = (4.0 * sigma + 0.5) as i64;
+    let mut kernel: Vec<f64> = (-radius..=radius).map(|x| (-0.5 * (x * x) as f64 / (sigma * sigma)).exp()).collect();
+    let sum: f64 = kernel.iter().sum();
+    kernel.iter_mut().for_each(|w| *w /= sum);
+    kernel
 }
