@@ -2,16 +2,19 @@
 //! format into RGB, with anti-aliasing when shrinking.
 //!
 //! Only the source pixels under the region are read, plane by plane, in the frame's own
-//! layout: packed 3- and 4-byte RGB orders, I420 and NV12. Each plane is resampled
+//! layout: packed 3- and 4-byte RGB orders, I420 and NV12. The parts: `taps` (which
+//! source pixels each output reads, per filter), `passes` (the row and column passes),
+//! `yuv` (colour matrices). Each plane is resampled
 //! separably (rows first, then columns) at the output resolution, and only then are the
 //! plane values turned into RGB. Resampling is linear and the YUV to RGB conversion is
 //! affine, so the order only matters through the final clamp to [0, 255].
 //!
-//! Filters, per axis: up to [`ANTI_ALIAS_ABOVE`] source pixels per output pixel,
-//! bilinear interpolation (OpenCV's `warpAffine` with pixel centres at integer
-//! coordinates); above it, area averaging over the output pixel's footprint, which reads
-//! every source pixel under the region about once, whatever the scale. Outside the frame
-//! the region is black, and an [`OutputTransform`] can paint another border value there
+//! Filters ([`Filter`]), per axis, with pixel centres at integer coordinates as in OpenCV:
+//! either bilinear interpolation up to [`ANTI_ALIAS_ABOVE`] source pixels per output pixel
+//! and area averaging over the output pixel's footprint above it (which reads every source
+//! pixel under the region about once, whatever the scale); or a Gaussian blur followed by
+//! bilinear interpolation, both folded into one set of taps. Outside the frame the region
+//! is black, and an [`OutputTransform`] can paint another border value there
 //! (weighted by the part of each output pixel outside the frame) while it scales and
 //! offsets the values into the planar RGB a network takes, in the same pass.
 //!
@@ -22,6 +25,8 @@ use std::ops::Range;
 
 mod passes;
 mod taps;
+#[cfg(test)]
+mod tests;
 mod yuv;
 
 pub use yuv::YuvMatrix;
@@ -31,11 +36,8 @@ use passes::sample_avx2;
 use passes::sample_body;
 use taps::AxisTaps;
 
-/// Source pixels per output pixel above which sampling averages over the footprint;
-/// at or below it, plain bilinear interpolation is used. The HMR2 reference instead
-/// blurs with a Gaussian of sigma `(side / 512 − 1) / 2`, and only when `side / 512 > 1.1`
-/// (above 2.2 source pixels per crop pixel), then samples bilinearly; averaging over the
-/// footprint from any clear shrink on is the project's documented deviation.
+/// [`Filter::BilinearOrArea`]: source pixels per output pixel above which sampling
+/// averages over the footprint; at or below it, plain bilinear interpolation is used.
 pub const ANTI_ALIAS_ABOVE: f32 = 1.1;
 
 /// How a frame's pixels are laid out, as far as sampling is concerned.

@@ -216,16 +216,24 @@ fn vector_and_plain_code_agree() {
     )
     .unwrap();
     let transform = OutputTransform { scale: [0.5, 2.0, -1.0], offset: [1.0, -3.0, 0.25], border: 40.0 };
+    let gaussian = |sigma| Filter::GaussianBilinear { sigma, grid: SampleGrid::Exact };
     for frame in [&rgb, &nv12] {
-        for step in [0.7f32, 3.3, 10.0] {
+        for (step, filter) in [
+            (0.7f32, Filter::BilinearOrArea),
+            (3.3, Filter::BilinearOrArea),
+            (10.0, Filter::BilinearOrArea),
+            (0.7, gaussian(0.0)),
+            (3.3, gaussian(1.2)),
+            (10.0, gaussian(4.0)),
+        ] {
             let warp =
                 Warp { x: AxisMap { origin: -3.0, step }, y: AxisMap { origin: 2.0, step }, width: 40, height: 30 };
             let mut a = vec![0.0f32; 3 * 40 * 30];
-            sample_rgb_planes(frame, &warp, &mut Scratch::default(), &transform, &mut a);
+            sample_rgb_planes_filtered(frame, &warp, &filter, &mut Scratch::default(), &transform, &mut a);
             let mut b = vec![vec![0.0f32; 40 * 30]; 3];
             let [br, bg, bb] = &mut b[..] else { unreachable!() };
-            sample_body(frame, &warp, &mut Scratch::default(), &transform, [br, bg, bb]);
-            assert_eq!(a, b.concat(), "{:?}, step {step}", frame.layout);
+            sample_body(frame, &warp, &filter, &mut Scratch::default(), &transform, [br, bg, bb]);
+            assert_eq!(a, b.concat(), "{:?}, step {step}, {filter:?}", frame.layout);
             assert!(a[..40 * 30].iter().any(|&v| v > 1.0));
         }
     }
@@ -249,14 +257,7 @@ fn reference_weights(x: f32, step: f32, len: usize) -> Vec<f32> {
 
 /// One plane resampled by the definition: a weighted sum over every source pixel, and
 /// the sum of the weights (the part of each output pixel inside the plane).
-fn reference_plane(
-    data: &[u8],
-    w: usize,
-    h: usize,
-    channels: usize,
-    warp: &Warp,
-    sub: usize,
-) -> (Vec<f32>, Vec<f32>) {
+fn reference_plane(data: &[u8], w: usize, h: usize, channels: usize, warp: &Warp, sub: usize) -> (Vec<f32>, Vec<f32>) {
     let (x, y) = (warp.x.subsampled(sub), warp.y.subsampled(sub));
     let mut out = vec![0.0; warp.width * warp.height * channels];
     let mut coverage = vec![0.0; warp.width * warp.height];
@@ -268,8 +269,7 @@ fn reference_plane(
             for (j, &wj) in wy.iter().enumerate().filter(|(_, w)| **w > 0.0) {
                 for (i, &wi) in wx.iter().enumerate().filter(|(_, w)| **w > 0.0) {
                     for c in 0..channels {
-                        out[(oy * warp.width + ox) * channels + c] +=
-                            wj * wi * data[(j * w + i) * channels + c] as f32;
+                        out[(oy * warp.width + ox) * channels + c] += wj * wi * data[(j * w + i) * channels + c] as f32;
                     }
                 }
             }
@@ -392,10 +392,9 @@ fn transform_scales_offsets_and_paints_the_border() {
 #[test]
 fn packed_layouts_without_room_for_their_channels_are_rejected() {
     let data = [0u8; 16];
-    for layout in [
-        PixelLayout::PackedRgb { bytes: 2, r: 0, g: 1, b: 1 },
-        PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 4 },
-    ] {
+    for layout in
+        [PixelLayout::PackedRgb { bytes: 2, r: 0, g: 1, b: 1 }, PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 4 }]
+    {
         assert!(FrameView::new(2, 2, layout, vec![Plane { data: &data, stride: 8 }]).is_err(), "{layout:?}");
     }
 }
@@ -420,4 +419,107 @@ fn short_planes_are_rejected() {
     let data = [0u8; 7];
     assert!(FrameView::new(2, 1, RGBA, vec![Plane { data: &data, stride: 8 }]).is_err());
     assert!(FrameView::new(2, 1, RGBA, vec![Plane { data: &[0; 8], stride: 4 }]).is_err());
+}
+
+#[test]
+fn gaussian_kernel_is_scipys() {
+    // Sigma 1: radius ⌊4 + 0.5⌋ = 4, weights exp(−x²/2) / 2.506617 (their sum).
+    let k = taps::gaussian_kernel(1.0);
+    assert_eq!(k.len(), 9);
+    for (x, expected) in [(0, 0.398_943), (1, 0.241_971), (2, 0.053_991), (4, 0.000_134)] {
+        assert!((k[4 + x] - expected).abs() < 1e-6 && k[4 - x] == k[4 + x], "{k:?}");
+    }
+    // Sigma 0.3: radius ⌊1.7⌋ = 1; no blur at all for sigma 0.
+    assert_eq!(taps::gaussian_kernel(0.3).len(), 3);
+    assert_eq!(taps::gaussian_kernel(0.0), vec![1.0]);
+}
+
+#[test]
+fn blurred_bilinear_taps_match_hand_computation() {
+    // Kernel (0.25, 0.5, 0.25) over a 3-pixel line. Position −0.5: half the bilinear
+    // weight on pixel −1 (outside, black), half on pixel 0, whose blur is
+    // 0.25 · p0 (the edge repeated) + 0.5 · p0 + 0.25 · p1.
+    let kernel = [0.25, 0.5, 0.25];
+    let taps = AxisTaps::gaussian_bilinear(&[-0.5, 1.0, 2.25], &kernel, 3);
+    assert_eq!(taps.start, vec![0, 0, 1]);
+    assert_eq!(taps.len, vec![2, 3, 2]);
+    // Position 1: pixel 1 blurred. Position 2.25: 0.75 of pixel 2 blurred (0.25 p1 +
+    // 0.75 p2), 0.25 on pixel 3 (outside).
+    let expected = [0.375, 0.125, 0.25, 0.5, 0.25, 0.1875, 0.5625];
+    assert_eq!(taps.weights, expected);
+    assert_eq!(taps.coverage, vec![0.5, 1.0, 0.75]);
+}
+
+#[test]
+fn chroma_taps_take_bilinear_upsampling_in() {
+    // Full-resolution pixel 0 reads chroma position −0.25 (sample 0, the edge repeated);
+    // pixel 3 reads 1.25: 0.75 of sample 1, 0.25 of sample 2.
+    let full = AxisTaps::gaussian_bilinear(&[0.0, 3.0], &[1.0], 6);
+    let chroma = full.through_chroma_upsampling(3);
+    assert_eq!((chroma.start, chroma.len), (vec![0, 1], vec![1, 2]));
+    assert_eq!(chroma.weights, vec![1.0, 0.75, 0.25]);
+    assert_eq!(chroma.coverage, vec![1.0, 1.0]);
+}
+
+#[test]
+fn opencv_positions_follow_its_fixed_point_rounding() {
+    // x: step · u and the origin rounded to 1/1024 separately, then half up to 1/32.
+    // 1/64 is a tie, rounded up to 1/32; 0.5/1024 rounds to even (0) first.
+    let map = OpenCvMap { origin: [1.0 / 64.0, 0.5 / 1024.0], step: [1.0, 1.0], first_column: 0 };
+    assert_eq!(map.positions(0, 2), vec![1.0 / 32.0, 1.0 + 1.0 / 32.0]);
+    assert_eq!(map.positions(1, 2), vec![0.0, 1.0]);
+    // The column term is rounded on its own: 1.5/1024 per column, columns from 1 on.
+    let map = OpenCvMap { origin: [0.4 / 1024.0, 0.0], step: [1.5 / 1024.0, 1.0], first_column: 1 };
+    // Column 1: rint(1.5) + rint(0.4) = 2 units, column 11: rint(16.5) = 16 (even) + 0.
+    assert_eq!(map.positions(0, 11)[0], 0.0);
+    assert_eq!(map.positions(0, 11)[10], 1.0 / 32.0);
+}
+
+#[test]
+fn gaussian_filter_equals_its_definition() {
+    // Blur, then bilinear, by the definition over the whole (edge-repeated) line, against
+    // the folded taps, with the warp partly outside the frame.
+    let (w, h) = (23usize, 17usize);
+    let data: Vec<u8> = (0..w * h * 3).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+    let layout = PixelLayout::PackedRgb { bytes: 3, r: 0, g: 1, b: 2 };
+    let frame = FrameView::new(w, h, layout, vec![Plane { data: &data, stride: w * 3 }]).unwrap();
+    let sigma = 1.3f32;
+    let kernel = taps::gaussian_kernel(sigma as f64);
+    let r = kernel.len() as i64 / 2;
+    let at = |x: i64, y: i64, c: usize| {
+        data[(y.clamp(0, h as i64 - 1) as usize * w + x.clamp(0, w as i64 - 1) as usize) * 3 + c] as f64
+    };
+    let blurred = |x: i64, y: i64, c: usize| {
+        let mut v = 0.0;
+        for (i, ky) in kernel.iter().enumerate() {
+            for (j, kx) in kernel.iter().enumerate() {
+                v += ky * kx * at(x + j as i64 - r, y + i as i64 - r, c);
+            }
+        }
+        v
+    };
+    let warp =
+        Warp { x: AxisMap { origin: -1.3, step: 2.7 }, y: AxisMap { origin: 0.6, step: 1.9 }, width: 10, height: 9 };
+    let filter = Filter::GaussianBilinear { sigma, grid: SampleGrid::Exact };
+    let mut out = vec![0.0f32; 3 * 90];
+    sample_rgb_planes_filtered(&frame, &warp, &filter, &mut Scratch::default(), &OutputTransform::IDENTITY, &mut out);
+    for oy in 0..9 {
+        for ox in 0..10 {
+            let (x, y) = (-1.3 + 2.7 * ox as f64, 0.6 + 1.9 * oy as f64);
+            let (x0, y0) = (x.floor(), y.floor());
+            for c in 0..3 {
+                let mut v = 0.0;
+                for (dy, wy) in [(0, 1.0 - (y - y0)), (1, y - y0)] {
+                    for (dx, wx) in [(0, 1.0 - (x - x0)), (1, x - x0)] {
+                        let (px, py) = (x0 as i64 + dx, y0 as i64 + dy);
+                        if (0..w as i64).contains(&px) && (0..h as i64).contains(&py) {
+                            v += wx * wy * blurred(px, py, c);
+                        }
+                    }
+                }
+                let got = out[c * 90 + oy * 10 + ox] as f64;
+                assert!((got - v.clamp(0.0, 255.0)).abs() < 1e-3, "({ox}, {oy}) channel {c}: {got} vs {v}");
+            }
+        }
+    }
 }
