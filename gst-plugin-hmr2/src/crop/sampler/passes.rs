@@ -227,16 +227,24 @@ fn vertical(
         row_set = true;
         t = end;
     }
-    for (t, &w) in weights.iter().enumerate() {
-        if !(u0..u0 + un).contains(&t) {
-            let src = source_row(first_row + t);
-            if row_set {
-                row.iter_mut().zip(src).for_each(|(a, &p)| *a += w * p as f32);
-            } else {
-                row.iter_mut().zip(src).for_each(|(a, &p)| *a = w * p as f32);
+    // The other taps two rows at a time: half the passes over `row` (a Gaussian has many).
+    let mut rest = (0..weights.len()).filter(|t| !(u0..u0 + un).contains(t)).peekable();
+    while let Some(t) = rest.next() {
+        let (w, src) = (weights[t], source_row(first_row + t));
+        match (rest.next(), row_set) {
+            (Some(t2), _) => {
+                let (w2, src2) = (weights[t2], source_row(first_row + t2));
+                let pairs = row.iter_mut().zip(src.iter().zip(src2));
+                if row_set {
+                    pairs.for_each(|(a, (&p, &q))| *a += w * p as f32 + w2 * q as f32);
+                } else {
+                    pairs.for_each(|(a, (&p, &q))| *a = w * p as f32 + w2 * q as f32);
+                }
             }
-            row_set = true;
+            (None, true) => row.iter_mut().zip(src).for_each(|(a, &p)| *a += w * p as f32),
+            (None, false) => row.iter_mut().zip(src).for_each(|(a, &p)| *a = w * p as f32),
         }
+        row_set = true;
     }
 }
 
