@@ -21,6 +21,12 @@ Where they may differ, and what the test allows:
   comparison and counted; they must be rare.
 Everything else must agree within one grey level.
 
+YUV frames (I420, NV12 made from the photo) are compared with the RGB frame the element
+reads them as (chroma upsampled bilinearly from centre-sited samples, BT.601 studio
+range), passed through the same gaussian and warpAffine in float. The element clamps
+colours to 0..255 after filtering; the test also prints how far a converter that clamps
+each pixel first would move the reference (not asserted).
+
 Needs: scikit-image and opencv-python-headless (models/requirements.txt), cargo, and the
 opencv-doc footage (.venv/bin/python models/footage.py); skipped with the reason otherwise.
 Run: .venv/bin/python -m unittest models.tests.test_crop_reference -v   (builds crop_dump
@@ -128,18 +134,63 @@ def crop_dump() -> Path | None:
     return target / "debug" / "examples" / "crop_dump"
 
 
-def element_crops(binary: Path, bgr: np.ndarray, boxes, extra=()) -> np.ndarray:
-    """hmr2pose's crops (RGB, 0..255, HWC) of a BGR frame."""
+def element_crops(binary: Path, bgr: np.ndarray, boxes, extra=(), raw: tuple[str, bytes] | None = None) -> np.ndarray:
+    """hmr2pose's crops (RGB, 0..255, HWC) of a BGR frame, or of the same-sized frame
+    `raw` = (format, bytes)."""
+    fmt, data = raw or ("BGR", np.ascontiguousarray(bgr).tobytes())
     with tempfile.TemporaryDirectory() as tmp:
         frame, out = Path(tmp) / "frame.raw", Path(tmp) / "crops.f32"
-        frame.write_bytes(np.ascontiguousarray(bgr).tobytes())
+        frame.write_bytes(data)
         h, w = bgr.shape[:2]
-        args = [str(binary), str(w), str(h), "BGR", str(frame), str(out), *extra]
+        args = [str(binary), str(w), str(h), fmt, str(frame), str(out), *extra]
         args += [",".join(repr(float(v)) for v in box) for box in boxes]
         subprocess.run(args, check=True)
         tensors = np.fromfile(out, dtype="<f4").reshape(len(boxes), 3, 256, 192)
     rgb = tensors.astype(np.float64) * (255 * STD)[None, :, None, None] + (255 * MEAN)[None, :, None, None]
     return rgb.transpose(0, 2, 3, 1)
+
+
+KR, KB = 0.299, 0.114  # BT.601, studio range: what crop_dump reads YUV as
+
+
+def to_i420(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y, U, V planes (chroma averaged over 2x2 pixels), rounded to bytes."""
+    rgb = bgr[:, :, ::-1].astype(np.float64) / 255
+    luma = KR * rgb[..., 0] + (1 - KR - KB) * rgb[..., 1] + KB * rgb[..., 2]
+    u = 128 + 224 * (rgb[..., 2] - luma) / (2 * (1 - KB))
+    v = 128 + 224 * (rgb[..., 0] - luma) / (2 * (1 - KR))
+    h, w = luma.shape
+    pool = lambda p: p.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))  # noqa: E731
+    byte = lambda p: np.clip(np.rint(p), 0, 255).astype(np.uint8)  # noqa: E731
+    return byte(16 + 219 * luma), byte(pool(u)), byte(pool(v))
+
+
+def i420_to_bgr(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The frame as hmr2pose reads YUV: chroma upsampled bilinearly from centre-sited
+    samples (sample k at pixel 2k + 0.5, edge samples repeated), the colour matrix; float,
+    not clamped (the element clamps after filtering)."""
+    h, w = y.shape
+
+    def upsample(plane, axis, n):
+        c = (np.arange(n) - 0.5) / 2
+        k = np.floor(c).astype(int)
+        f = c - k
+        last = plane.shape[axis] - 1
+        a = np.take(plane, np.clip(k, 0, last), axis=axis)
+        b = np.take(plane, np.clip(k + 1, 0, last), axis=axis)
+        shape = [1, 1]
+        shape[axis] = n
+        return a * (1 - f).reshape(shape) + b * f.reshape(shape)
+
+    def full(plane):
+        return upsample(upsample(plane.astype(np.float64), 0, h), 1, w)
+
+    luma = (y.astype(np.float64) - 16) / 219
+    pb, pr = (full(u) - 128) / 224, (full(v) - 128) / 224
+    r = luma + 2 * (1 - KR) * pr
+    b = luma + 2 * (1 - KB) * pb
+    g = (luma - KR * r - KB * b) / (1 - KR - KB)
+    return 255 * np.stack([b, g, r], axis=2)
 
 
 @unittest.skipIf(cv2 is None, "scikit-image / opencv-python-headless not installed (models/requirements.txt)")
@@ -171,6 +222,28 @@ class CropAgainstReference(unittest.TestCase):
         print("\nhmr2pose crop vs skimage + cv2 " + cv2.__version__ + " on " + PHOTO.name + ":\n  "
               + "\n  ".join(report), file=sys.stderr)
         self.assertLessEqual(left_out, len(BOXES) * 448 // 100, "positions differ from OpenCV's too often")
+
+    def test_yuv_frames_equal_the_demo_preprocessing_of_the_rgb_they_show(self):
+        # I420 and NV12 of the photo; the reference: the RGB frame the element reads them as,
+        # through the real gaussian and warpAffine (float, so no rounding), clamped last.
+        y, u, v = to_i420(self.bgr)
+        shown = i420_to_bgr(y, u, v)
+        clamped_first = np.clip(shown, 0, 255)
+        uv = np.stack([u, v], axis=2)
+        report = []
+        for fmt, data in [("I420", y.tobytes() + u.tobytes() + v.tobytes()), ("NV12", y.tobytes() + uv.tobytes())]:
+            crops = element_crops(self.binary, self.bgr, BOXES, raw=(fmt, data))
+            for box, got in zip(BOXES, crops):
+                want, matrix = reference_crop(shown, box)
+                (cx, cy), (ax, ay) = opencv_positions(matrix), analytic_positions(box)
+                rows, cols = cy == ay, cx == ax
+                diff = np.abs(got - np.clip(want, 0, 255))[rows][:, cols].max()
+                first = np.abs(got - reference_crop(clamped_first, box)[0])[rows][:, cols]
+                report.append(f"{fmt} {float(square_side(box)):7.1f} px: max {diff:.4f} ({first.max():.3f} "
+                              f"against the frame clamped first, {(first > 1).mean():.3%} of values over 1)")
+                self.assertLessEqual(diff, 1.0, f"{fmt}, square of {square_side(box)} px")
+        print("\nhmr2pose YUV crop vs skimage + cv2 on " + PHOTO.name + ":\n  " + "\n  ".join(report),
+              file=sys.stderr)
 
     def test_area_filter_differs_from_the_reference(self):
         # The comparison can fail: the opt-in area filter is off by several levels for a
