@@ -8,12 +8,20 @@
 //! `(u, v)` samples the frame at `centre + ((u, v) − CROP_SIDE / 2) · side / CROP_SIDE`,
 //! with black outside the frame. A 256×192 network sees crop columns 32..224; a network
 //! with that slice in its graph takes all 256 columns.
+//!
+//! Filtering ([`CropFilter`]): by default exactly as HMR2's reference demo (4D-Humans'
+//! `ViTDetDataset`): for a square larger than 1.1 × 512 pixels the frame is blurred with
+//! a Gaussian of sigma `(side / 512 − 1) / 2` (scikit-image's `gaussian`), and the crop is
+//! then sampled bilinearly where OpenCV's `warpAffine` samples; smaller squares are sampled
+//! bilinearly without blur.
 
 use std::ops::Range;
 
 use hmr2_meta::camera;
-use sampler::{AxisMap, FrameView, OutputTransform, Scratch, Warp};
+use sampler::{AxisMap, Filter, FrameView, OpenCvMap, OutputTransform, SampleGrid, Scratch, Warp};
 
+#[cfg(test)]
+mod reference_parity;
 pub mod rotated;
 pub mod sampler;
 
@@ -25,6 +33,22 @@ pub const BOX_ASPECT: (f32, f32) = (192.0, 256.0);
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 /// ImageNet channel standard deviations (RGB).
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// Squares larger than this many times 512 pixels (twice the crop side) are blurred first.
+pub const BLUR_ABOVE: f64 = 1.1;
+
+/// How a person crop is filtered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CropFilter {
+    /// As the reference: a Gaussian blur of sigma `(side / 512 − 1) / 2` frame pixels when
+    /// `side / 512 > 1.1`, then bilinear sampling on OpenCV's 1/32-pixel grid.
+    #[default]
+    Reference,
+    /// Bilinear sampling up to a 1.1× shrink, the average over each crop pixel's footprint
+    /// above ([`Filter::BilinearOrArea`]): smoother than the reference's crop for squares
+    /// between about 282 and 563 pixels, slightly different above.
+    Area,
+}
 
 /// The square region of the frame that becomes one person's crop.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,11 +92,60 @@ impl PersonCrop {
         }
     }
 
+    /// Standard deviation in frame pixels of the reference's blur: `(side / 512 − 1) / 2`
+    /// when `side / 512 > 1.1`, else 0 (no blur).
+    pub fn reference_blur_sigma(&self) -> f32 {
+        let factor = self.side as f64 / (2 * CROP_SIDE) as f64;
+        if factor > BLUR_ABOVE {
+            ((factor - 1.0) / 2.0) as f32
+        } else {
+            0.0
+        }
+    }
+
+    /// The map OpenCV's `warpAffine` applies in the reference, computed the way it comes
+    /// about there: from float32 points (the centre, and the centre moved by half the side
+    /// right and down) mapped to the crop's centre and edges, inverted in double precision.
+    pub fn opencv_map(&self, columns: Range<usize>) -> OpenCvMap {
+        let half = self.side * 0.5;
+        let half_crop = (CROP_SIDE / 2) as f64;
+        let step = |c: f32| ((c + half) as f64 - c as f64) / half_crop;
+        let [sx, sy] = self.center.map(step);
+        let [cx, cy] = self.center.map(f64::from);
+        OpenCvMap { origin: [cx - half_crop * sx, cy - half_crop * sy], step: [sx, sy], first_column: columns.start }
+    }
+
+    /// The sampler's filter for this crop and the given crop columns.
+    pub fn filter(&self, filter: CropFilter, columns: Range<usize>) -> Filter {
+        match filter {
+            CropFilter::Reference => Filter::GaussianBilinear {
+                sigma: self.reference_blur_sigma(),
+                grid: SampleGrid::OpenCv(self.opencv_map(columns)),
+            },
+            CropFilter::Area => Filter::BilinearOrArea,
+        }
+    }
+
     /// Writes the network input for this crop: normalised RGB, planar (CHW), `CROP_SIDE`
-    /// rows of `input_width` columns, into `out` (exactly 3 × 256 × `input_width` values).
+    /// rows of `input_width` columns, into `out` (exactly 3 × 256 × `input_width` values),
+    /// filtered as the reference does.
     pub fn write_input(&self, frame: &FrameView, input_width: usize, scratch: &mut Scratch, out: &mut [f32]) {
-        let warp = self.warp(input_columns(input_width));
-        sampler::sample_rgb_planes(frame, &warp, scratch, &imagenet_normalisation(), out);
+        self.write_input_filtered(frame, input_width, CropFilter::Reference, scratch, out)
+    }
+
+    /// [`Self::write_input`] with the given filter.
+    pub fn write_input_filtered(
+        &self,
+        frame: &FrameView,
+        input_width: usize,
+        filter: CropFilter,
+        scratch: &mut Scratch,
+        out: &mut [f32],
+    ) {
+        let columns = input_columns(input_width);
+        let filter = self.filter(filter, columns.clone());
+        let warp = self.warp(columns);
+        sampler::sample_rgb_planes_filtered(frame, &warp, &filter, scratch, &imagenet_normalisation(), out);
     }
 }
 

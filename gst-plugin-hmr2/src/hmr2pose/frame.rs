@@ -56,7 +56,7 @@ pub fn view<'a>(
             Ok(Plane { data, stride: strides[p as usize] as usize })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    FrameView::new(frame.width() as usize, frame.height() as usize, layout, planes)
+    FrameView::new(frame.width() as usize, frame.height() as usize, layout, planes).map_err(|e| e.to_string())
 }
 
 /// Person boxes of the region-of-interest metas on a buffer.

@@ -134,8 +134,16 @@ impl Hmr2Pose {
         let start = Instant::now();
         let cpu_start = thread_cpu_time();
         let timeout = settings.batch_timeout();
-        let last_batch = stream
-            .crop_into_batches(&worker, &view, &persons, id, input, timeout, |full| self.send_batch(&worker, full));
+        let last_batch = stream.crop_into_batches(
+            &worker,
+            &view,
+            &persons,
+            id,
+            input,
+            settings.crop_filter.into(),
+            timeout,
+            |full| self.send_batch(&worker, full),
+        );
         let crop_time = start.elapsed();
         let crop_cpu_time = thread_cpu_time().saturating_sub(cpu_start);
         drop(view);

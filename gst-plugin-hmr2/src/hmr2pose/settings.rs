@@ -7,6 +7,7 @@ use gst::prelude::*;
 
 use super::BoxSource;
 use super::Provider;
+use crate::crop::CropFilter;
 use crate::landmarks::estimator::EstimatorOptions;
 use crate::onnxruntime::SessionOptions;
 
@@ -34,6 +35,31 @@ pub struct Settings {
     pub batch_timeout_ms: u32,
     pub presence_threshold: f32,
     pub detection_interval: u32,
+    pub crop_filter: CropFilterSetting,
+}
+
+/// How HMR2 crops are filtered: the `crop-filter` property's values.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstHmr2CropFilter")]
+pub enum CropFilterSetting {
+    #[default]
+    #[enum_value(
+        name = "As HMR2's reference: Gaussian blur of sigma (side/512 - 1)/2 above 1.1 x 512 px, then bilinear",
+        nick = "reference"
+    )]
+    Reference = 0,
+    #[enum_value(name = "Bilinear up to a 1.1x shrink, area averaging above (faster for large crops)", nick = "area")]
+    Area = 1,
+}
+
+impl From<CropFilterSetting> for CropFilter {
+    fn from(setting: CropFilterSetting) -> Self {
+        match setting {
+            CropFilterSetting::Reference => Self::Reference,
+            CropFilterSetting::Area => Self::Area,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -53,6 +79,7 @@ impl Default for Settings {
             batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
             presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
             detection_interval: DEFAULT_DETECTION_INTERVAL,
+            crop_filter: CropFilterSetting::Reference,
         }
     }
 }
@@ -206,6 +233,18 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .default_value(DEFAULT_DETECTION_INTERVAL)
             .mutable_playing()
             .build(),
+        glib::ParamSpecEnum::builder_with_default("crop-filter", CropFilterSetting::Reference)
+            .nick("Crop filter")
+            .blurb(
+                "HMR2 models: how person crops are filtered. reference: as HMR2's demo \
+                 preprocessing (squares over 563 px blurred with a Gaussian of sigma \
+                 (side/512 - 1)/2, then bilinear sampling), what the network was shown; \
+                 area: bilinear up to a 1.1x shrink, the average over each crop pixel's \
+                 footprint above it, faster for large crops but smoother than the \
+                 reference's crop for squares of about 282 to 563 px",
+            )
+            .mutable_playing()
+            .build(),
         glib::ParamSpecFloat::builder("focal-length")
             .nick("Focal length")
             .blurb(
@@ -248,6 +287,7 @@ impl Settings {
             "presence-threshold" => self.presence_threshold = value.get().unwrap(),
             "detection-interval" => self.detection_interval = value.get().unwrap(),
             "focal-length" => self.focal_length = value.get().unwrap(),
+            "crop-filter" => self.crop_filter = value.get().unwrap(),
             other => unreachable!("no writable property {other}"),
         }
     }
@@ -269,6 +309,7 @@ impl Settings {
             "presence-threshold" => self.presence_threshold.to_value(),
             "detection-interval" => self.detection_interval.to_value(),
             "focal-length" => self.focal_length.to_value(),
+            "crop-filter" => self.crop_filter.to_value(),
             other => unreachable!("no property {other}"),
         }
     }

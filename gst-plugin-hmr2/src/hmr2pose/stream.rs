@@ -12,7 +12,7 @@ use super::engine::{Estimator, Job};
 use crate::batching::{Batch, FrameId, Slot};
 use crate::boxes::PersonBox;
 use crate::crop::sampler::{FrameView, PixelLayout, Scratch};
-use crate::crop::PersonCrop;
+use crate::crop::{CropFilter, PersonCrop};
 use crate::detector::PersonDetector;
 use crate::model_contract::InputSize;
 use crate::worker::Worker;
@@ -86,6 +86,7 @@ impl Stream {
         persons: &[PersonBox],
         id: FrameId,
         input: InputSize,
+        filter: CropFilter,
         timeout: Option<Duration>,
         mut send: impl FnMut(Batch),
     ) -> Option<Batch> {
@@ -102,7 +103,7 @@ impl Stream {
                 worker.set_deadline(timeout.map(|t| Instant::now() + t));
             }
             let crop = batch.add(Slot { frame: id, person: i }, Instant::now());
-            PersonCrop::from_box(person.bbox).write_input(view, input.width, &mut self.scratch, crop);
+            PersonCrop::from_box(person.bbox).write_input_filtered(view, input.width, filter, &mut self.scratch, crop);
             if batch.is_full() {
                 let full = self.batch.take().unwrap();
                 if i + 1 < persons.len() {
