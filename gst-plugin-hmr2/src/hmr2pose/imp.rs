@@ -444,8 +444,8 @@ impl Hmr2Pose {
         let settings = self.settings.lock().unwrap().clone();
         let opened = open::open(&settings, BUNDLED_MODEL).map_err(|e| match e {
             OpenError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{e}")),
-            OpenError::NotFound(_) => gst::error_msg!(gst::ResourceError::NotFound, ("{e}")),
-            OpenError::Unusable(_) => gst::error_msg!(gst::LibraryError::Settings, ("{e}")),
+            _ if e.is_not_found() => gst::error_msg!(gst::ResourceError::NotFound, ("{e}")),
+            _ => gst::error_msg!(gst::LibraryError::Settings, ("{e}")),
         })?;
         gst::info!(CAT, imp = self, "ONNX Runtime from {}", opened.library.display());
         for notice in &opened.notices {
