@@ -12,7 +12,7 @@ fn init() {
     INIT.call_once(|| {
         // These tests exercise the element with the bundled test network: no default
         // models from the set-up.
-        std::env::set_var(gsthmr2::hmr2pose::models::MODELS_DIR_ENV, "/nonexistent/hmr2-models");
+        hmr2_meta::models::use_no_default_models();
         gst::init().unwrap();
         gsthmr2::plugin_register_static().unwrap();
     });
