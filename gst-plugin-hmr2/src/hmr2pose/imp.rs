@@ -94,8 +94,8 @@ impl Hmr2Pose {
         };
         let detect_time = start.elapsed();
         let frame_size = [info.width() as f32, info.height() as f32];
-        let persons = boxes::select(&found, settings.max_persons as usize, frame_size);
-        let outside: Vec<_> = found.iter().filter(|b| !b.overlaps_frame(frame_size[0], frame_size[1])).collect();
+        let boxes::Selection { kept: persons, outside } =
+            boxes::select(&found, settings.max_persons as usize, frame_size);
         if !outside.is_empty() && !std::mem::replace(&mut stream.warned_outside, true) {
             let (n, first) = (outside.len(), outside[0].bbox);
             let msg = format!("{n} person box(es) wholly outside the frame are ignored (first: {first:?}); no more reports in this stream");
