@@ -41,17 +41,6 @@ impl PersonEstimate {
     }
 }
 
-/// Why the HMR2 network gave no estimates.
-#[derive(Debug, thiserror::Error)]
-pub enum InferenceError {
-    #[error("{values} input values for {crops} crops")]
-    InputSize { values: usize, crops: usize },
-    #[error("output '{output}' has {len} values for {crops} crops, expected {expected}")]
-    OutputSize { output: &'static str, len: usize, crops: usize, expected: usize },
-    #[error(transparent)]
-    Runtime(#[from] OnnxRuntimeError),
-}
-
 /// An open HMR2 network.
 pub struct Hmr2Network {
     session: Session,
@@ -70,10 +59,7 @@ impl Hmr2Network {
     }
 
     /// Runs `count` crops laid out one after the other in `crops`.
-    pub fn run(&mut self, crops: &[f32], count: usize) -> Result<Vec<PersonEstimate>, InferenceError> {
-        if crops.len() != count * self.input.values_per_crop() {
-            return Err(InferenceError::InputSize { values: crops.len(), crops: count });
-        }
+    pub fn run(&mut self, crops: &[f32], count: usize) -> Result<Vec<PersonEstimate>, OnnxRuntimeError> {
         let input = CropInput {
             model: "HMR2 network",
             name: model_contract::INPUT_NAME,
@@ -81,7 +67,7 @@ impl Hmr2Network {
             fixed_batch: self.input.fixed_batch,
         };
         let names = model_contract::OUTPUTS.map(|(name, _)| name);
-        onnxruntime::run_crops(&mut self.session, &input, crops, &mut self.padded, &names, |group, arrays| {
+        onnxruntime::run_crops(&mut self.session, &input, (crops, count), &mut self.padded, &names, |group, arrays| {
             split_outputs(group, arrays[0], arrays[1], arrays[2], arrays[3])
         })
     }
@@ -94,18 +80,14 @@ pub fn split_outputs(
     body_pose: &[f32],
     betas: &[f32],
     pred_cam: &[f32],
-) -> Result<Vec<PersonEstimate>, InferenceError> {
+) -> Result<Vec<PersonEstimate>, OnnxRuntimeError> {
     let sizes = [
         ("global_orient", global_orient.len(), 9),
         ("body_pose", body_pose.len(), NUM_BODY_JOINTS * 9),
         ("betas", betas.len(), NUM_BETAS),
         ("pred_cam", pred_cam.len(), 3),
     ];
-    for (name, len, per) in sizes {
-        if len != count * per {
-            return Err(InferenceError::OutputSize { output: name, len, crops: count, expected: count * per });
-        }
-    }
+    onnxruntime::check_output_lengths(count, &sizes)?;
     let mat3 = |v: &[f32]| -> Mat3 { [[v[0], v[1], v[2]], [v[3], v[4], v[5]], [v[6], v[7], v[8]]] };
     Ok((0..count)
         .map(|i| {

@@ -86,6 +86,8 @@ pub enum OnnxRuntimeError {
         #[source]
         cause: ort::Error,
     },
+    #[error("{values} input values for {crops} crops")]
+    InputLength { values: usize, crops: usize },
     #[error("the {model} gave no '{output}'")]
     MissingOutput { model: &'static str, output: String },
     #[error("output '{output}' of the {model}: {cause}")]
@@ -95,8 +97,21 @@ pub enum OnnxRuntimeError {
         #[source]
         cause: ort::Error,
     },
+    #[error("output '{output}' has {len} values for {crops} crops, expected {expected}")]
+    OutputLength { output: &'static str, len: usize, crops: usize, expected: usize },
     #[error(transparent)]
     Panicked(#[from] Panicked),
+}
+
+/// Checks that each output, given as (name, values, values per crop), holds `crops` crops'
+/// values.
+pub fn check_output_lengths(crops: usize, outputs: &[(&'static str, usize, usize)]) -> Result<(), OnnxRuntimeError> {
+    for &(output, len, per_crop) in outputs {
+        if len != crops * per_crop {
+            return Err(OnnxRuntimeError::OutputLength { output, len, crops, expected: crops * per_crop });
+        }
+    }
+    Ok(())
 }
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -338,21 +353,23 @@ impl CropInput {
     }
 }
 
-/// Runs the crops laid out one after the other in `crops` in groups: of exactly the
+/// Runs `count` crops laid out one after the other in `crops` in groups: of exactly the
 /// model's fixed batch, the last group padded with zero crops (`padded` is their storage),
 /// or all in one group. `split` turns one group's float32 outputs, those named in
 /// `outputs` in that order, into one result per crop of the group; the padding crops'
 /// results are dropped.
-pub fn run_crops<T, E: From<OnnxRuntimeError>>(
+pub fn run_crops<T>(
     session: &mut Session,
     input: &CropInput,
-    crops: &[f32],
+    (crops, count): (&[f32], usize),
     padded: &mut Vec<f32>,
     outputs: &[&str],
-    mut split: impl FnMut(usize, &[&[f32]]) -> Result<Vec<T>, E>,
-) -> Result<Vec<T>, E> {
+    mut split: impl FnMut(usize, &[&[f32]]) -> Result<Vec<T>, OnnxRuntimeError>,
+) -> Result<Vec<T>, OnnxRuntimeError> {
     let per_crop = input.values_per_crop();
-    let count = crops.len() / per_crop;
+    if crops.len() != count * per_crop {
+        return Err(OnnxRuntimeError::InputLength { values: crops.len(), crops: count });
+    }
     let group = input.fixed_batch.unwrap_or(count.max(1));
     let [channels, height, width] = input.crop_shape;
     let model = input.model;
@@ -367,7 +384,7 @@ pub fn run_crops<T, E: From<OnnxRuntimeError>>(
             padded.resize(group * per_crop, 0.0);
             &padded[..]
         };
-        let run = || -> Result<Vec<T>, E> {
+        let run = || -> Result<Vec<T>, OnnxRuntimeError> {
             let tensor = TensorRef::from_array_view(([group, channels, height, width], data))
                 .map_err(|cause| OnnxRuntimeError::InputTensor { model, cause })?;
             let values = session
@@ -387,7 +404,7 @@ pub fn run_crops<T, E: From<OnnxRuntimeError>>(
             }
             split(group, &arrays)
         };
-        let mut group_results = catch_panic(&format!("running the {model}"), run).map_err(OnnxRuntimeError::from)??;
+        let mut group_results = catch_panic(&format!("running the {model}"), run)??;
         group_results.truncate(n);
         results.extend(group_results);
     }

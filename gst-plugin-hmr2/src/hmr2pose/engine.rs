@@ -12,9 +12,9 @@ use super::frame;
 use crate::batching::{Batch, FrameId, Slot};
 use crate::boxes::PersonBox;
 use crate::crop::sampler::PixelLayout;
-use crate::inference::{Hmr2Network, InferenceError, PersonEstimate};
+use crate::inference::{Hmr2Network, PersonEstimate};
 use crate::landmarks::estimator::{EstimatorOptions, LandmarkEstimator};
-use crate::landmarks::network::{LandmarkNetwork, LandmarkNetworkError};
+use crate::landmarks::network::LandmarkNetwork;
 use crate::model_contract::{self, ContractError, Family};
 use crate::onnxruntime::{self, ModelSource, OnnxRuntimeError, SessionOptions};
 use crate::worker::Engine;
@@ -55,10 +55,6 @@ pub enum EstimatorError {
     /// The model is neither an HMR2 network nor a landmark model.
     #[error(transparent)]
     Contract(#[from] ContractError),
-    #[error(transparent)]
-    Hmr2(#[from] InferenceError),
-    #[error(transparent)]
-    Landmarks(#[from] LandmarkNetworkError),
     #[error(transparent)]
     Frame(#[from] frame::FrameViewError),
     #[error("cannot map the frame for reading")]

@@ -34,17 +34,13 @@ pub fn split_outputs(
     landmarks: &[f32],
     presence: &[f32],
     world: &[f32],
-) -> Result<Vec<LandmarkOutput>, LandmarkNetworkError> {
+) -> Result<Vec<LandmarkOutput>, OnnxRuntimeError> {
     let sizes = [
         ("landmarks", landmarks.len(), MODEL_POINTS * 5),
         ("pose_presence", presence.len(), 1),
         ("world_landmarks", world.len(), MODEL_POINTS * 3),
     ];
-    for (name, len, per) in sizes {
-        if len != count * per {
-            return Err(LandmarkNetworkError::OutputSize { output: name, len, crops: count, expected: count * per });
-        }
-    }
+    onnxruntime::check_output_lengths(count, &sizes)?;
     Ok((0..count)
         .map(|i| {
             let l = &landmarks[i * MODEL_POINTS * 5..(i + 1) * MODEL_POINTS * 5];
@@ -57,17 +53,6 @@ pub fn split_outputs(
             }
         })
         .collect())
-}
-
-/// Why the landmark model gave no landmarks.
-#[derive(Debug, thiserror::Error)]
-pub enum LandmarkNetworkError {
-    #[error("{values} input values for {crops} crops")]
-    InputSize { values: usize, crops: usize },
-    #[error("output '{output}' has {len} values for {crops} crops, expected {expected}")]
-    OutputSize { output: &'static str, len: usize, crops: usize, expected: usize },
-    #[error(transparent)]
-    Runtime(#[from] OnnxRuntimeError),
 }
 
 /// An open landmark model.
@@ -85,10 +70,7 @@ impl LandmarkNetwork {
     }
 
     /// Runs `count` crops laid out one after the other in `crops`.
-    pub fn run(&mut self, crops: &[f32], count: usize) -> Result<Vec<LandmarkOutput>, LandmarkNetworkError> {
-        if crops.len() != count * VALUES_PER_CROP {
-            return Err(LandmarkNetworkError::InputSize { values: crops.len(), crops: count });
-        }
+    pub fn run(&mut self, crops: &[f32], count: usize) -> Result<Vec<LandmarkOutput>, OnnxRuntimeError> {
         let input = CropInput {
             model: "landmark model",
             name: model_contract::INPUT_NAME,
@@ -96,7 +78,7 @@ impl LandmarkNetwork {
             fixed_batch: self.fixed_batch,
         };
         let names = model_contract::LANDMARK_OUTPUTS.map(|(name, _)| name);
-        onnxruntime::run_crops(&mut self.session, &input, crops, &mut self.padded, &names, |group, arrays| {
+        onnxruntime::run_crops(&mut self.session, &input, (crops, count), &mut self.padded, &names, |group, arrays| {
             split_outputs(group, arrays[0], arrays[1], arrays[2])
         })
     }
