@@ -1,22 +1,16 @@
 //! Every failure of hmr2pose is an element error naming its cause: never a panic, never a
 //! hang. Degraded set-ups (test network, unavailable GPU provider) are warnings.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Once;
 
 use gst::prelude::*;
 
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        // These tests exercise the element with the bundled test network: no default
-        // models from the set-up.
-        hmr2_meta::models::use_no_default_models();
-        gst::init().unwrap();
-        gsthmr2::plugin_register_static().unwrap();
-    });
-}
+// These tests exercise the element with the bundled test network: no default models from
+// the set-up.
+use common::init_with_test_network as init;
 
 fn fixture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);

@@ -6,23 +6,14 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Once;
 
-use common::{cpu_options, deps, footage, rgba_frames, rgba_view as view};
+use common::{cpu_options, deps, footage, init, rgba_frames, rgba_view as view};
 use gst::prelude::*;
 use gsthmr2::detector::PersonDetector;
 use gsthmr2::landmarks::estimator::LandmarkEstimator;
 use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::math::determinant;
 use hmr2_meta::pose::FramePoses;
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gsthmr2::plugin_register_static().unwrap();
-    });
-}
 
 /// The frames of an image or clip as RGBA, after an optional filter (` ! element ...`).
 fn decode(path: &Path, filter: &str, frames: usize) -> (Vec<Vec<u8>>, usize, usize) {

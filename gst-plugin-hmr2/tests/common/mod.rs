@@ -1,9 +1,10 @@
-//! Real footage and the set-up's open models (both in `.deps/`, put there by
-//! `scripts/setup.sh`), shared by the landmark tests and the `bench_landmarks` example.
+//! Shared by the tests and the `bench_landmarks` example: GStreamer set-up, real footage and
+//! the set-up's open models (both in `.deps/`, put there by `scripts/setup.sh`).
 
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::Once;
 
 use gst::prelude::*;
 use gst_video::prelude::*;
@@ -14,6 +15,22 @@ use gsthmr2::landmarks::estimator::{EstimatorOptions, LandmarkEstimator};
 use gsthmr2::landmarks::network::LandmarkNetwork;
 use gsthmr2::model_contract::{self, Family};
 use gsthmr2::onnxruntime::{self, ExecutionProvider, ModelSource, SessionOptions};
+
+/// Initialises GStreamer and registers the plugin's elements, once per process.
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gsthmr2::plugin_register_static().unwrap();
+    });
+}
+
+/// [`init`], with hmr2pose on its bundled test network rather than the set-up's default
+/// models: for the tests of the element's mechanics.
+pub fn init_with_test_network() {
+    hmr2_meta::models::use_no_default_models();
+    init();
+}
 
 /// A file under the workspace's `.deps/`; panics, saying what to run, when it is missing.
 pub fn deps(path: &str) -> PathBuf {
