@@ -8,7 +8,7 @@ use crate::crop::PersonCrop;
 use crate::model_contract::{self, InputSize};
 use crate::onnxruntime::{self, CropInput, OnnxRuntimeError};
 use hmr2_meta::camera::FrameCamera;
-use hmr2_meta::math::Mat3;
+use hmr2_meta::math::{from_row_major, Mat3};
 use hmr2_meta::pose::{PersonPose, NUM_BETAS, NUM_BODY_JOINTS};
 
 /// The network's estimate for one crop.
@@ -88,13 +88,12 @@ pub fn split_outputs(
         ("pred_cam", pred_cam.len(), 3),
     ];
     onnxruntime::check_output_lengths(count, &sizes)?;
-    let mat3 = |v: &[f32]| -> Mat3 { [[v[0], v[1], v[2]], [v[3], v[4], v[5]], [v[6], v[7], v[8]]] };
     Ok((0..count)
         .map(|i| {
             let pose = &body_pose[i * NUM_BODY_JOINTS * 9..(i + 1) * NUM_BODY_JOINTS * 9];
             PersonEstimate {
-                global_orient: mat3(&global_orient[i * 9..i * 9 + 9]),
-                body_pose: std::array::from_fn(|j| mat3(&pose[j * 9..j * 9 + 9])),
+                global_orient: from_row_major(&global_orient[i * 9..i * 9 + 9]),
+                body_pose: std::array::from_fn(|j| from_row_major(&pose[j * 9..j * 9 + 9])),
                 betas: betas[i * NUM_BETAS..(i + 1) * NUM_BETAS].try_into().unwrap(),
                 pred_cam: pred_cam[i * 3..i * 3 + 3].try_into().unwrap(),
             }

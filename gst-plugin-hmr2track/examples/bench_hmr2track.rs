@@ -24,7 +24,7 @@ use gsthmr2track::stream::{Output, ProcessorParams, StreamProcessor};
 use gsthmr2track::synthetic::{self, EstimatorNoise, Rng};
 use gstmeshoverlay::body_model::BodyModel;
 use gstmeshoverlay::skinning::{BodyPose, Skinner};
-use hmr2_meta::math::Mat3;
+use hmr2_meta::math::from_row_major;
 use hmr2_meta::pose::{FramePoses, PersonPose};
 use serde_json::Value;
 
@@ -87,10 +87,6 @@ fn floats(v: &Value) -> Vec<f32> {
     }
 }
 
-fn mat3(values: &[f32]) -> Mat3 {
-    std::array::from_fn(|r| std::array::from_fn(|c| values[r * 3 + c]))
-}
-
 /// The sample clip's ground truth.
 struct SampleClip {
     persons: Vec<PersonPose>,
@@ -115,8 +111,8 @@ fn sample_truth() -> SampleClip {
         persons.push(PersonPose {
             bbox: floats(&frame["bbox"]).try_into().unwrap(),
             score: 1.0,
-            global_orient: mat3(&floats(&frame["global_orient"])),
-            body_pose: std::array::from_fn(|j| mat3(&body_pose[j * 9..j * 9 + 9])),
+            global_orient: from_row_major(&floats(&frame["global_orient"])),
+            body_pose: std::array::from_fn(|j| from_row_major(&body_pose[j * 9..j * 9 + 9])),
             betas: floats(&frame["betas"]).try_into().unwrap(),
             cam_t: floats(&frame["cam_t"]).try_into().unwrap(),
             focal_length: frame["focal_length"].as_f64().unwrap() as f32,
@@ -248,9 +244,9 @@ fn print_jitter_table(truth: &Joints, rows: &[RowSpec], results: &[JitterRow]) {
         "|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|"
     );
     let mut truth_row = JitterRow::default();
-    truth_row.add(&truth, &truth, 1.0);
+    truth_row.add(truth, truth, 1.0);
     truth_row.print("ground truth");
-    for ((name, _), r) in rows.iter().zip(&results) {
+    for ((name, _), r) in rows.iter().zip(results) {
         r.print(name);
     }
 }
