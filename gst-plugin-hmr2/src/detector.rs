@@ -16,7 +16,7 @@ use ort::value::TensorRef;
 
 use crate::boxes::PersonBox;
 use crate::crop::sampler::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
-use crate::model_contract::{DataType, TensorDesc};
+use crate::model_contract::{list_tensors, DataType, TensorDesc};
 use crate::onnxruntime::{self, ModelSource, OnnxRuntimeError, SessionOptions};
 
 /// Input side used when the model leaves it symbolic.
@@ -115,16 +115,16 @@ pub fn nms(mut boxes: Vec<PersonBox>, iou_threshold: f32) -> Vec<PersonBox> {
 /// Why the person detector cannot be used, or found no persons.
 #[derive(Debug, thiserror::Error)]
 pub enum DetectorError {
-    #[error("the person detector does not have the YOLOv8 layout: expected one float32 input [1, 3, H, W] and a first output float32 [1, 4 + classes, N]; found inputs {}; outputs {}", list(.found_inputs), list(.found_outputs))]
+    #[error(
+        "the person detector does not have the YOLOv8 layout: expected one float32 input [1, 3, H, W] and a first output float32 [1, 4 + classes, N]; found inputs {}; outputs {}",
+        list_tensors(.found_inputs),
+        list_tensors(.found_outputs)
+    )]
     Signature { found_inputs: Vec<TensorDesc>, found_outputs: Vec<TensorDesc> },
     #[error("person detector output has shape {0:?}, expected [1, 4 + classes, N]")]
     OutputShape(Vec<i64>),
     #[error(transparent)]
     Runtime(#[from] OnnxRuntimeError),
-}
-
-fn list(tensors: &[TensorDesc]) -> String {
-    tensors.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 /// What the detector is, in messages.
