@@ -79,6 +79,8 @@ fn inference_failure_is_a_stream_error() {
     let (error, debug) = element_error(&format!("model={}", fixture("fails-at-runtime.onnx")));
     let text = format!("{error} {debug}");
     assert!(text.contains("HMR2 inference failed") && text.contains("Reshape"), "{text}");
+    // The first line a user sees names it too.
+    assert!(error.contains("HMR2 inference failed") && error.contains("Reshape"), "{error}");
 }
 
 #[test]

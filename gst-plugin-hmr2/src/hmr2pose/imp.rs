@@ -67,15 +67,15 @@ impl Hmr2Pose {
         let mut guard = self.stream.lock().unwrap();
         let stream = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
         let Some((info, layout, planes)) = stream.video.clone() else {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["Buffer before caps"]);
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("Buffer before caps"));
             return Err(gst::FlowError::NotNegotiated);
         };
         let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).map_err(|_| {
-            gst::element_imp_error!(self, gst::StreamError::Failed, ["Cannot map the frame for reading"]);
+            gst::element_imp_error!(self, gst::StreamError::Failed, ("Cannot map the frame for reading"));
             gst::FlowError::Error
         })?;
         let view = frame::view(&mapped, layout, planes).map_err(|e| {
-            gst::element_imp_error!(self, gst::StreamError::Format, ["Frame does not match its caps: {e}"]);
+            gst::element_imp_error!(self, gst::StreamError::Format, ("Frame does not match its caps: {e}"));
             gst::FlowError::Error
         })?;
 
@@ -322,7 +322,7 @@ impl Hmr2Pose {
                 return;
             }
             Next::Failed(message) => {
-                gst::element_imp_error!(self, gst::StreamError::Failed, ["HMR2 inference failed: {message}"]);
+                gst::element_imp_error!(self, gst::StreamError::Failed, ("HMR2 inference failed: {message}"));
                 worker.set_flow(Err(gst::FlowError::Error));
                 let _ = self.srcpad.pause_task();
                 return;
