@@ -103,17 +103,6 @@ pub enum OnnxRuntimeError {
     Panicked(#[from] Panicked),
 }
 
-/// Checks that each output, given as (name, values, values per crop), holds `crops` crops'
-/// values.
-pub fn check_output_lengths(crops: usize, outputs: &[(&'static str, usize, usize)]) -> Result<(), OnnxRuntimeError> {
-    for &(output, len, per_crop) in outputs {
-        if len != crops * per_crop {
-            return Err(OnnxRuntimeError::OutputLength { output, len, crops, expected: crops * per_crop });
-        }
-    }
-    Ok(())
-}
-
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("hmr2-onnxruntime", gst::DebugColorFlags::empty(), Some("ONNX Runtime's log"))
 });
@@ -409,6 +398,17 @@ pub fn run_crops<T>(
         results.extend(group_results);
     }
     Ok(results)
+}
+
+/// Checks that each output, given as (name, values, values per crop), holds `crops` crops'
+/// values.
+pub fn check_output_lengths(crops: usize, outputs: &[(&'static str, usize, usize)]) -> Result<(), OnnxRuntimeError> {
+    for &(output, len, per_crop) in outputs {
+        if len != crops * per_crop {
+            return Err(OnnxRuntimeError::OutputLength { output, len, crops, expected: crops * per_crop });
+        }
+    }
+    Ok(())
 }
 
 fn data_type(ty: TensorElementType) -> DataType {
