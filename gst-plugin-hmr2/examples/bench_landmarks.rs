@@ -9,47 +9,15 @@
 //! Run: `cargo run --release -p gst-plugin-hmr2 --example bench_landmarks [-- --frames N]`
 //! after `scripts/setup.sh` (models and footage in `.deps/`).
 
-use std::path::PathBuf;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{cpu_options, footage, rgba_frames, rgba_view};
 use gst::prelude::*;
-use gst_video::prelude::*;
-use gsthmr2::crop::sampler::{FrameView, PixelLayout, Plane};
-use gsthmr2::detector::PersonDetector;
-use gsthmr2::hmr2pose::models::{DEFAULT_DETECTOR_MODEL, DEFAULT_POSE_MODEL};
-use gsthmr2::landmarks::estimator::{EstimatorOptions, LandmarkEstimator};
-use gsthmr2::landmarks::network::LandmarkNetwork;
-use gsthmr2::model_contract::{self, Family};
-use gsthmr2::onnxruntime::{self, ExecutionProvider, ModelSource, SessionOptions};
+use gsthmr2::onnxruntime;
 use hmr2_meta::camera::FrameCamera;
-
-fn deps(path: &str) -> PathBuf {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.deps").join(path);
-    assert!(file.is_file(), "{} is missing: run scripts/setup.sh", file.display());
-    file
-}
-
-/// Decoded RGBA frames of `source` (a description ending before the format caps).
-fn frames(source: &str, count: usize) -> (Vec<Vec<u8>>, usize, usize) {
-    let description = format!("{source} ! videoconvert ! video/x-raw,format=RGBA ! appsink name=sink sync=false");
-    let pipeline = gst::parse::launch(&description).unwrap().downcast::<gst::Pipeline>().unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let (mut out, mut size) = (Vec::new(), (0, 0));
-    while out.len() < count {
-        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) else {
-            break;
-        };
-        let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
-        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(sample.buffer().unwrap(), &info).unwrap();
-        let (w, h, stride) = (info.width() as usize, info.height() as usize, frame.plane_stride()[0] as usize);
-        let data = frame.plane_data(0).unwrap();
-        out.push((0..h).flat_map(|y| data[y * stride..y * stride + w * 4].to_vec()).collect());
-        size = (w, h);
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    (out, size.0, size.1)
-}
 
 fn ms(d: Duration, n: u64) -> f64 {
     if n == 0 {
@@ -60,24 +28,15 @@ fn ms(d: Duration, n: u64) -> f64 {
 }
 
 fn stages(name: &str, clip: &(Vec<Vec<u8>>, usize, usize), threads: usize) {
-    let options = SessionOptions { provider: ExecutionProvider::Cpu, device_id: 0, threads };
-    let (mut detector, _) =
-        PersonDetector::open(ModelSource::File(&deps(&format!("models/{DEFAULT_DETECTOR_MODEL}"))), &options).unwrap();
-    let opened =
-        onnxruntime::open_session(ModelSource::File(&deps(&format!("models/{DEFAULT_POSE_MODEL}"))), &options).unwrap();
-    let (inputs, outputs) = onnxruntime::signature(&opened.session);
-    let Ok(Family::PoseLandmarks { fixed_batch }) = model_contract::identify(&inputs, &outputs) else {
-        panic!("not a landmark model")
-    };
-    let mut estimator =
-        LandmarkEstimator::new(LandmarkNetwork::from_session(opened.session, fixed_batch), EstimatorOptions::default());
+    let options = cpu_options(threads);
+    let mut detector = common::person_detector(&options);
+    let mut estimator = common::landmark_estimator(&options);
     let (data, w, h) = clip;
     let camera = FrameCamera::for_frame(*w as u32, *h as u32, None);
-    let layout = PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 2 };
     let (mut detect, mut persons) = (Duration::ZERO, 0u64);
     let start = Instant::now();
     for frame in data {
-        let view = FrameView::new(*w, *h, layout, vec![Plane { data: frame, stride: w * 4 }]).unwrap();
+        let view = rgba_view(frame, *w, *h);
         let t = Instant::now();
         let boxes = detector.detect(&view, 0.5, 0.6).unwrap();
         detect += t.elapsed();
@@ -134,14 +93,14 @@ fn main() {
     gst::init().unwrap();
     gsthmr2::plugin_register_static().unwrap();
     onnxruntime::ensure_loaded().unwrap();
-    let vtest = format!("filesrc location={} ! decodebin", deps("footage/opencv-doc/data/vtest.avi").display());
+    let vtest = format!("filesrc location={} ! decodebin", footage("vtest.avi").display());
     let one_person = format!(
         "filesrc location={} ! decodebin ! imagefreeze num-buffers={frames_wanted} ! videoscale add-borders=true ! \
          video/x-raw,width=1280,height=720,pixel-aspect-ratio=1/1",
-        deps("footage/opencv-doc/data/messi5.jpg").display()
+        footage("messi5.jpg").display()
     );
-    let vtest_frames = frames(&vtest, frames_wanted);
-    let one_frames = frames(&one_person, frames_wanted);
+    let vtest_frames = rgba_frames(&vtest, frames_wanted);
+    let one_frames = rgba_frames(&one_person, frames_wanted);
     for threads in [1, 2] {
         stages("pedestrians (vtest.avi)", &vtest_frames, threads);
         stages("one person at 720p", &one_frames, threads);

@@ -35,20 +35,35 @@ pub fn is_person_roi(roi_type: &str) -> bool {
     roi_type.is_empty() || roi_type.eq_ignore_ascii_case("person")
 }
 
+/// The boxes [`select`] keeps, and those it drops for lying wholly off the frame (for the
+/// element to report).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Selection {
+    pub kept: Vec<PersonBox>,
+    pub outside: Vec<PersonBox>,
+}
+
 /// Keeps at most `max` boxes: the highest scores, and among equal scores the largest.
 /// The kept boxes stay in their given order, so that an upstream order (such as a
 /// tracker's) survives. Boxes without area, and boxes wholly off any side of the
-/// `frame` (width, height), are dropped.
-pub fn select(boxes: &[PersonBox], max: usize, frame: [f32; 2]) -> Vec<PersonBox> {
-    let mut ranked: Vec<usize> =
-        (0..boxes.len()).filter(|&i| boxes[i].area() > 0.0 && boxes[i].overlaps_frame(frame[0], frame[1])).collect();
+/// `frame` (width, height), are dropped; the latter are returned apart.
+pub fn select(boxes: &[PersonBox], max: usize, frame: [f32; 2]) -> Selection {
+    let mut outside = Vec::new();
+    let mut ranked = Vec::with_capacity(boxes.len());
+    for (i, person) in boxes.iter().enumerate() {
+        if !person.overlaps_frame(frame[0], frame[1]) {
+            outside.push(*person);
+        } else if person.area() > 0.0 {
+            ranked.push(i);
+        }
+    }
     ranked.sort_by(|&a, &b| {
         let (a, b) = (&boxes[a], &boxes[b]);
         b.score.total_cmp(&a.score).then(b.area().total_cmp(&a.area()))
     });
     ranked.truncate(max);
     ranked.sort_unstable();
-    ranked.into_iter().map(|i| boxes[i]).collect()
+    Selection { kept: ranked.into_iter().map(|i| boxes[i]).collect(), outside }
 }
 
 #[cfg(test)]
@@ -63,10 +78,10 @@ mod tests {
     fn cap_keeps_best_scores_then_largest_in_given_order() {
         let boxes = [person(5.0, 0.5), person(5.0, 0.9), person(8.0, 0.5), person(9.0, 0.7)];
         let frame = [100.0, 100.0];
-        assert_eq!(select(&boxes, 2, frame), vec![person(5.0, 0.9), person(9.0, 0.7)]);
-        assert_eq!(select(&boxes, 3, frame), vec![person(5.0, 0.9), person(8.0, 0.5), person(9.0, 0.7)]);
-        assert_eq!(select(&boxes, 10, frame).len(), 4);
-        assert!(select(&boxes, 0, frame).is_empty());
+        assert_eq!(select(&boxes, 2, frame).kept, vec![person(5.0, 0.9), person(9.0, 0.7)]);
+        assert_eq!(select(&boxes, 3, frame).kept, vec![person(5.0, 0.9), person(8.0, 0.5), person(9.0, 0.7)]);
+        assert_eq!(select(&boxes, 10, frame).kept.len(), 4);
+        assert!(select(&boxes, 0, frame).kept.is_empty());
     }
 
     #[test]
@@ -80,15 +95,19 @@ mod tests {
             at([10.0, -900.0, 100.0, -500.0]),
             at([1.0e9, 0.0, 2.0e9, 100.0]),
         ];
-        assert!(select(&off, 10, frame).is_empty());
+        let selection = select(&off, 10, frame);
+        assert!(selection.kept.is_empty());
+        assert_eq!(selection.outside, off, "every box off the frame is reported, in order");
         // Partly inside on either side: kept.
         let partly = [at([-50.0, 10.0, 20.0, 200.0]), at([600.0, 10.0, 700.0, 200.0])];
-        assert_eq!(select(&partly, 10, frame).len(), 2);
+        let selection = select(&partly, 10, frame);
+        assert_eq!(selection.kept.len(), 2);
+        assert!(selection.outside.is_empty());
     }
 
     #[test]
     fn empty_boxes_are_dropped() {
-        assert!(select(&[person(0.0, 1.0)], 4, [100.0, 100.0]).is_empty());
+        assert!(select(&[person(0.0, 1.0)], 4, [100.0, 100.0]).kept.is_empty());
     }
 
     #[test]

@@ -16,8 +16,8 @@ use ort::value::TensorRef;
 
 use crate::boxes::PersonBox;
 use crate::crop::sampler::{self, AxisMap, FrameView, OutputTransform, Scratch, Warp};
-use crate::model_contract::{DataType, TensorDesc};
-use crate::onnxruntime::{self, ModelSource, SessionOptions};
+use crate::model_contract::{list_tensors, DataType, TensorDesc};
+use crate::onnxruntime::{self, ModelSource, OnnxRuntimeError, SessionOptions};
 
 /// Input side used when the model leaves it symbolic.
 pub const DEFAULT_INPUT_SIDE: usize = 640;
@@ -112,19 +112,32 @@ pub fn nms(mut boxes: Vec<PersonBox>, iou_threshold: f32) -> Vec<PersonBox> {
     kept
 }
 
+/// Why the person detector cannot be used, or found no persons.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectorError {
+    #[error(
+        "the person detector does not have the YOLOv8 layout: expected one float32 input [1, 3, H, W] and a first output float32 [1, 4 + classes, N]; found inputs {}; outputs {}",
+        list_tensors(.found_inputs),
+        list_tensors(.found_outputs)
+    )]
+    Signature { found_inputs: Vec<TensorDesc>, found_outputs: Vec<TensorDesc> },
+    #[error("person detector output has shape {0:?}, expected [1, 4 + classes, N]")]
+    OutputShape(Vec<i64>),
+    #[error(transparent)]
+    Runtime(#[from] OnnxRuntimeError),
+}
+
+/// What the detector is, in messages.
+const MODEL: &str = "person detector";
+
 /// Checks a detector's signature; returns the input size (width, height).
-pub fn check_signature(inputs: &[TensorDesc], outputs: &[TensorDesc]) -> Result<[usize; 2], String> {
-    let expected = "expected one float32 input [1, 3, H, W] and a first output float32 [1, 4 + classes, N]";
-    let found = || {
-        let list = |t: &[TensorDesc]| t.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
-        format!("found inputs {}; outputs {}", list(inputs), list(outputs))
-    };
+pub fn check_signature(inputs: &[TensorDesc], outputs: &[TensorDesc]) -> Result<[usize; 2], DetectorError> {
     let input_ok = matches!(inputs, [i] if i.dtype == DataType::Float32
         && i.dims.len() == 4 && i.dims[1].is_none_or(|c| c == 3) && i.dims[0].is_none_or(|b| b == 1));
     let output_ok = matches!(outputs.first(), Some(o) if o.dtype == DataType::Float32
         && o.dims.len() == 3 && o.dims[1].is_none_or(|r| r > 4));
     if !(input_ok && output_ok) {
-        return Err(format!("the person detector does not have the YOLOv8 layout: {expected}; {}", found()));
+        return Err(DetectorError::Signature { found_inputs: inputs.to_vec(), found_outputs: outputs.to_vec() });
     }
     let side = |d: Option<i64>| d.filter(|&d| d > 0).map_or(DEFAULT_INPUT_SIDE, |d| d as usize);
     Ok([side(inputs[0].dims[3]), side(inputs[0].dims[2])])
@@ -140,7 +153,7 @@ pub struct PersonDetector {
 }
 
 impl PersonDetector {
-    pub fn open(source: ModelSource, options: &SessionOptions) -> Result<(Self, Option<String>), String> {
+    pub fn open(source: ModelSource, options: &SessionOptions) -> Result<(Self, Option<String>), DetectorError> {
         let opened = onnxruntime::open_session(source, options)?;
         let (inputs, outputs) = onnxruntime::signature(&opened.session);
         let input = check_signature(&inputs, &outputs)?;
@@ -155,7 +168,12 @@ impl PersonDetector {
     }
 
     /// Persons in the frame, boxes clipped to it, best score first.
-    pub fn detect(&mut self, frame: &FrameView, threshold: f32, iou_threshold: f32) -> Result<Vec<PersonBox>, String> {
+    pub fn detect(
+        &mut self,
+        frame: &FrameView,
+        threshold: f32,
+        iou_threshold: f32,
+    ) -> Result<Vec<PersonBox>, DetectorError> {
         let (fw, fh) = (frame.width(), frame.height());
         let letterbox = Letterbox::new([fw, fh], self.input);
         letterbox.write_input(frame, &mut self.scratch, &mut self.tensor);
@@ -163,19 +181,23 @@ impl PersonDetector {
         let shape = [1, 3, self.input[1], self.input[0]];
         let (session, name, tensor) = (&mut self.session, &self.input_name, &self.tensor);
         let candidates = onnxruntime::catch_panic("running the person detector", || {
-            let input = TensorRef::from_array_view((shape, &tensor[..])).map_err(|e| e.to_string())?;
+            let input = TensorRef::from_array_view((shape, &tensor[..]))
+                .map_err(|cause| OnnxRuntimeError::InputTensor { model: MODEL, cause })?;
             let outputs = session
                 .run(ort::inputs![name.as_str() => input])
-                .map_err(|e| format!("person detector failed: {e}"))?;
-            let (out_shape, values) =
-                outputs[0].try_extract_tensor::<f32>().map_err(|e| format!("person detector output: {e}"))?;
+                .map_err(|cause| OnnxRuntimeError::Run { model: MODEL, cause })?;
+            let output = || outputs.keys().next().unwrap_or_default().to_string();
+            let (out_shape, values) = outputs[0]
+                .try_extract_tensor::<f32>()
+                .map_err(|cause| OnnxRuntimeError::Output { model: MODEL, output: output(), cause })?;
             match **out_shape {
                 [1, rows, anchors] if rows > 4 && values.len() == (rows * anchors) as usize => {
                     Ok(decode(values, rows as usize, anchors as usize, threshold))
                 }
-                _ => Err(format!("person detector output has shape {out_shape:?}, expected [1, 4 + classes, N]")),
+                _ => Err(DetectorError::OutputShape(out_shape.to_vec())),
             }
-        })??;
+        })
+        .map_err(OnnxRuntimeError::from)??;
 
         let clip = |b: [f32; 4]| [b[0].max(0.0), b[1].max(0.0), b[2].min(fw as f32), b[3].min(fh as f32)];
         let in_frame = candidates
@@ -257,9 +279,9 @@ mod tests {
     fn detector_signature() {
         let input = TensorDesc::new("images", DataType::Float32, &[Some(1), Some(3), Some(480), Some(640)]);
         let output = TensorDesc::new("output0", DataType::Float32, &[Some(1), Some(84), Some(6300)]);
-        assert_eq!(check_signature(std::slice::from_ref(&input), &[output]), Ok([640, 480]));
+        assert_eq!(check_signature(std::slice::from_ref(&input), &[output]).unwrap(), [640, 480]);
         let bad = TensorDesc::new("output0", DataType::Float32, &[Some(1), Some(4), Some(6300)]);
-        let err = check_signature(&[input], &[bad]).unwrap_err();
+        let err = check_signature(&[input], &[bad]).unwrap_err().to_string();
         assert!(err.contains("found inputs images float32 [1, 3, 480, 640]"), "{err}");
     }
 }

@@ -2,14 +2,13 @@
 //! crops.
 
 use ort::session::Session;
-use ort::value::TensorRef;
 
 use crate::boxes::PersonBox;
 use crate::crop::PersonCrop;
 use crate::model_contract::{self, InputSize};
-use crate::onnxruntime;
+use crate::onnxruntime::{self, CropInput, OnnxRuntimeError};
 use hmr2_meta::camera::FrameCamera;
-use hmr2_meta::math::Mat3;
+use hmr2_meta::math::{from_row_major, Mat3};
 use hmr2_meta::pose::{PersonPose, NUM_BETAS, NUM_BODY_JOINTS};
 
 /// The network's estimate for one crop.
@@ -60,47 +59,18 @@ impl Hmr2Network {
     }
 
     /// Runs `count` crops laid out one after the other in `crops`.
-    pub fn run(&mut self, crops: &[f32], count: usize) -> Result<Vec<PersonEstimate>, String> {
-        let per_crop = self.input.values_per_crop();
-        if crops.len() != count * per_crop {
-            return Err(format!("{} input values for {count} crops", crops.len()));
-        }
-        let group = self.input.fixed_batch.unwrap_or(count.max(1));
-        let mut estimates = Vec::with_capacity(count);
-        for chunk in crops.chunks(group * per_crop) {
-            let n = chunk.len() / per_crop;
-            let data = if n == group {
-                chunk
-            } else {
-                // A model with a fixed batch gets zero crops after the real ones.
-                self.padded.clear();
-                self.padded.extend_from_slice(chunk);
-                self.padded.resize(group * per_crop, 0.0);
-                &self.padded[..]
-            };
-            let shape = [group, 3, self.input.height, self.input.width];
-            let session = &mut self.session;
-            let result = onnxruntime::catch_panic("running the network", || run_group(session, shape, data))?;
-            let mut group_estimates = result?;
-            group_estimates.truncate(n);
-            estimates.extend(group_estimates);
-        }
-        Ok(estimates)
+    pub fn run(&mut self, crops: &[f32], count: usize) -> Result<Vec<PersonEstimate>, OnnxRuntimeError> {
+        let input = CropInput {
+            model: "HMR2 network",
+            name: model_contract::INPUT_NAME,
+            crop_shape: [3, self.input.height, self.input.width],
+            fixed_batch: self.input.fixed_batch,
+        };
+        let names = model_contract::OUTPUTS.map(|(name, _)| name);
+        onnxruntime::run_crops(&mut self.session, &input, (crops, count), &mut self.padded, &names, |group, arrays| {
+            split_outputs(group, arrays[0], arrays[1], arrays[2], arrays[3])
+        })
     }
-}
-
-fn run_group(session: &mut Session, shape: [usize; 4], data: &[f32]) -> Result<Vec<PersonEstimate>, String> {
-    let tensor = TensorRef::from_array_view((shape, data)).map_err(|e| e.to_string())?;
-    let outputs = session
-        .run(ort::inputs![model_contract::INPUT_NAME => tensor])
-        .map_err(|e| format!("inference failed: {e}"))?;
-    let mut arrays = Vec::with_capacity(model_contract::OUTPUTS.len());
-    for (name, _) in model_contract::OUTPUTS {
-        let value = outputs.get(name).ok_or_else(|| format!("the network gave no '{name}'"))?;
-        let (_, values) = value.try_extract_tensor::<f32>().map_err(|e| format!("output '{name}': {e}"))?;
-        arrays.push(values);
-    }
-    split_outputs(shape[0], arrays[0], arrays[1], arrays[2], arrays[3])
 }
 
 /// Splits the network's batched outputs into per-crop estimates, checking their sizes.
@@ -110,25 +80,20 @@ pub fn split_outputs(
     body_pose: &[f32],
     betas: &[f32],
     pred_cam: &[f32],
-) -> Result<Vec<PersonEstimate>, String> {
+) -> Result<Vec<PersonEstimate>, OnnxRuntimeError> {
     let sizes = [
         ("global_orient", global_orient.len(), 9),
         ("body_pose", body_pose.len(), NUM_BODY_JOINTS * 9),
         ("betas", betas.len(), NUM_BETAS),
         ("pred_cam", pred_cam.len(), 3),
     ];
-    for (name, len, per) in sizes {
-        if len != count * per {
-            return Err(format!("output '{name}' has {len} values for {count} crops, expected {}", count * per));
-        }
-    }
-    let mat3 = |v: &[f32]| -> Mat3 { [[v[0], v[1], v[2]], [v[3], v[4], v[5]], [v[6], v[7], v[8]]] };
+    onnxruntime::check_output_lengths(count, &sizes)?;
     Ok((0..count)
         .map(|i| {
             let pose = &body_pose[i * NUM_BODY_JOINTS * 9..(i + 1) * NUM_BODY_JOINTS * 9];
             PersonEstimate {
-                global_orient: mat3(&global_orient[i * 9..i * 9 + 9]),
-                body_pose: std::array::from_fn(|j| mat3(&pose[j * 9..j * 9 + 9])),
+                global_orient: from_row_major(&global_orient[i * 9..i * 9 + 9]),
+                body_pose: std::array::from_fn(|j| from_row_major(&pose[j * 9..j * 9 + 9])),
                 betas: betas[i * NUM_BETAS..(i + 1) * NUM_BETAS].try_into().unwrap(),
                 pred_cam: pred_cam[i * 3..i * 3 + 3].try_into().unwrap(),
             }
@@ -175,6 +140,6 @@ mod tests {
         assert_eq!(est[0].body_pose[22][2][2], 206.0);
         assert_eq!(est[1].betas[9], 19.0);
         assert_eq!(est[1].pred_cam, [4.0, 5.0, 6.0]);
-        assert!(split_outputs(3, &go, &bp, &betas, &cam).unwrap_err().contains("global_orient"));
+        assert!(split_outputs(3, &go, &bp, &betas, &cam).unwrap_err().to_string().contains("global_orient"));
     }
 }

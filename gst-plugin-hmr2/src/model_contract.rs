@@ -106,7 +106,15 @@ pub const OUTPUTS: [(&str, &[i64]); 4] = [
 
 /// A model that does not match the contract: every problem found, and the whole
 /// signature found, so the message says what was expected and what was there.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the model does not have the HMR2 signature (nor the landmark model's): {}. Expected {}; or {}. Found inputs {}; outputs {}",
+    .problems.join("; "),
+    expected_signature(),
+    expected_landmark_signature(),
+    list_tensors(.found_inputs),
+    list_tensors(.found_outputs)
+)]
 pub struct ContractError {
     pub problems: Vec<String>,
     pub found_inputs: Vec<TensorDesc>,
@@ -125,22 +133,17 @@ pub fn expected_signature() -> String {
     format!("input {INPUT_NAME} float32 [B, 3, {INPUT_HEIGHT}, 192 or 256]; outputs {}", outputs.join(", "))
 }
 
-impl fmt::Display for ContractError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |t: &[TensorDesc]| t.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
-        write!(
-            f,
-            "the model does not have the HMR2 signature (nor the landmark model's): {}. Expected {}; or input {INPUT_NAME} float32 [B, 3, {LANDMARK_INPUT_SIDE}, {LANDMARK_INPUT_SIDE}] with outputs {}. Found inputs {}; outputs {}",
-            self.problems.join("; "),
-            expected_signature(),
-            LANDMARK_OUTPUTS.iter().map(|(n, v)| format!("{n} float32 [B, {v}]")).collect::<Vec<_>>().join(", "),
-            list(&self.found_inputs),
-            list(&self.found_outputs)
-        )
-    }
+/// The landmark family's signature in words, for error messages.
+fn expected_landmark_signature() -> String {
+    let outputs: Vec<String> = LANDMARK_OUTPUTS.iter().map(|(n, v)| format!("{n} float32 [B, {v}]")).collect();
+    let side = LANDMARK_INPUT_SIDE;
+    format!("input {INPUT_NAME} float32 [B, 3, {side}, {side}] with outputs {}", outputs.join(", "))
 }
 
-impl std::error::Error for ContractError {}
+/// Tensors in words, comma-separated, for error messages.
+pub fn list_tensors(tensors: &[TensorDesc]) -> String {
+    tensors.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+}
 
 /// Side in pixels of the landmark model's square input.
 pub const LANDMARK_INPUT_SIDE: usize = 256;

@@ -1,22 +1,16 @@
 //! Every failure of hmr2pose is an element error naming its cause: never a panic, never a
 //! hang. Degraded set-ups (test network, unavailable GPU provider) are warnings.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Once;
 
 use gst::prelude::*;
 
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        // These tests exercise the element with the bundled test network: no default
-        // models from the set-up.
-        std::env::set_var(gsthmr2::hmr2pose::models::MODELS_DIR_ENV, "/nonexistent/hmr2-models");
-        gst::init().unwrap();
-        gsthmr2::plugin_register_static().unwrap();
-    });
-}
+// These tests exercise the element with the bundled test network: no default models from
+// the set-up.
+use common::init_with_test_network as init;
 
 fn fixture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
@@ -85,6 +79,8 @@ fn inference_failure_is_a_stream_error() {
     let (error, debug) = element_error(&format!("model={}", fixture("fails-at-runtime.onnx")));
     let text = format!("{error} {debug}");
     assert!(text.contains("HMR2 inference failed") && text.contains("Reshape"), "{text}");
+    // The first line a user sees names it too.
+    assert!(error.contains("HMR2 inference failed") && error.contains("Reshape"), "{error}");
 }
 
 #[test]

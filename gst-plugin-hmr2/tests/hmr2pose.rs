@@ -1,8 +1,9 @@
 //! hmr2pose with the bundled test network: pass-through, ordering, batching, person boxes,
 //! metadata, flushing, timeouts and latency.
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use gst::glib;
@@ -12,20 +13,13 @@ use gsthmr2::crop::PersonCrop;
 use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::pose::FramePoses;
 
+// These tests exercise the element with the bundled test network: no default models from
+// the set-up.
+use common::init_with_test_network as init;
+
 const W: u32 = 320;
 const H: u32 = 240;
 const FRAME_NS: u64 = 33_333_333;
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        // These tests exercise the element with the bundled test network: no default
-        // models from the set-up.
-        std::env::set_var(gsthmr2::hmr2pose::models::MODELS_DIR_ENV, "/nonexistent/hmr2-models");
-        gst::init().unwrap();
-        gsthmr2::plugin_register_static().unwrap();
-    });
-}
 
 fn workspace_file(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(path)

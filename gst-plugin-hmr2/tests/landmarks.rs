@@ -3,91 +3,30 @@
 //! skeleton lands on the landmarks, nobody means no person, a person cut by the frame edge
 //! still fits, and a model of neither family is refused with its cause in the message.
 
-use std::path::{Path, PathBuf};
-use std::sync::Once;
+mod common;
 
+use std::path::Path;
+
+use common::{cpu_options, deps, footage, init, rgba_frames, rgba_view as view};
 use gst::prelude::*;
-use gst_video::prelude::*;
-use gsthmr2::crop::sampler::{FrameView, PixelLayout, Plane};
 use gsthmr2::detector::PersonDetector;
-use gsthmr2::hmr2pose::models::{DEFAULT_DETECTOR_MODEL, DEFAULT_POSE_MODEL};
-use gsthmr2::landmarks::estimator::{EstimatorOptions, LandmarkEstimator};
-use gsthmr2::landmarks::network::LandmarkNetwork;
-use gsthmr2::model_contract::{self, Family};
-use gsthmr2::onnxruntime::{self, ExecutionProvider, ModelSource, SessionOptions};
+use gsthmr2::landmarks::estimator::LandmarkEstimator;
 use hmr2_meta::camera::FrameCamera;
 use hmr2_meta::math::determinant;
 use hmr2_meta::pose::FramePoses;
 
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gsthmr2::plugin_register_static().unwrap();
-    });
-}
-
-fn deps(path: &str) -> PathBuf {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.deps").join(path);
-    assert!(file.is_file(), "{} is missing: run scripts/setup.sh", file.display());
-    file
-}
-
-fn footage(name: &str) -> PathBuf {
-    deps(&format!("footage/opencv-doc/data/{name}"))
-}
-
-fn options() -> SessionOptions {
-    SessionOptions { provider: ExecutionProvider::Cpu, device_id: 0, threads: 1 }
-}
-
-/// The frames of an image or clip as RGBA, after an optional filter description.
+/// The frames of an image or clip as RGBA, after an optional filter (` ! element ...`).
 fn decode(path: &Path, filter: &str, frames: usize) -> (Vec<Vec<u8>>, usize, usize) {
     init();
-    let description = format!(
-        "filesrc location={} ! decodebin ! videoconvert ! {filter} videoconvert ! \
-         video/x-raw,format=RGBA ! appsink name=sink sync=false",
-        path.display()
-    );
-    let pipeline = gst::parse::launch(&description).unwrap().downcast::<gst::Pipeline>().unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let (mut out, mut size) = (Vec::new(), (0, 0));
-    while out.len() < frames {
-        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) else {
-            break;
-        };
-        let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
-        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(sample.buffer().unwrap(), &info).unwrap();
-        let (w, h, stride) = (info.width() as usize, info.height() as usize, frame.plane_stride()[0] as usize);
-        let data = frame.plane_data(0).unwrap();
-        out.push((0..h).flat_map(|y| data[y * stride..y * stride + w * 4].to_vec()).collect());
-        size = (w, h);
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    (out, size.0, size.1)
-}
-
-fn view(data: &[u8], width: usize, height: usize) -> FrameView<'_> {
-    let layout = PixelLayout::PackedRgb { bytes: 4, r: 0, g: 1, b: 2 };
-    FrameView::new(width, height, layout, vec![Plane { data, stride: width * 4 }]).unwrap()
+    rgba_frames(&format!("filesrc location={} ! decodebin ! videoconvert{filter}", path.display()), frames)
 }
 
 fn estimator() -> LandmarkEstimator {
-    onnxruntime::ensure_loaded().unwrap();
-    let opened =
-        onnxruntime::open_session(ModelSource::File(&deps(&format!("models/{DEFAULT_POSE_MODEL}"))), &options())
-            .unwrap();
-    let (inputs, outputs) = onnxruntime::signature(&opened.session);
-    let Ok(Family::PoseLandmarks { fixed_batch }) = model_contract::identify(&inputs, &outputs) else {
-        panic!("the converted landmark model does not have the landmark signature");
-    };
-    LandmarkEstimator::new(LandmarkNetwork::from_session(opened.session, fixed_batch), EstimatorOptions::default())
+    common::landmark_estimator(&cpu_options(1))
 }
 
 fn detector() -> PersonDetector {
-    onnxruntime::ensure_loaded().unwrap();
-    PersonDetector::open(ModelSource::File(&deps(&format!("models/{DEFAULT_DETECTOR_MODEL}"))), &options()).unwrap().0
+    common::person_detector(&cpu_options(1))
 }
 
 #[test]
@@ -132,7 +71,7 @@ fn the_fitted_skeleton_lands_on_the_landmarks_of_real_photos() {
 #[test]
 fn a_person_cut_by_the_frame_edge_still_fits() {
     // Messi's lower half and right side cut away.
-    let (frames, w, h) = decode(&footage("messi5.jpg"), "videocrop right=240 bottom=120 !", 1);
+    let (frames, w, h) = decode(&footage("messi5.jpg"), " ! videocrop right=240 bottom=120", 1);
     let frame = view(&frames[0], w, h);
     let mut estimator = estimator();
     let camera = FrameCamera::for_frame(w as u32, h as u32, None);

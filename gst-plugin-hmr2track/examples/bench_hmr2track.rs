@@ -24,7 +24,7 @@ use gsthmr2track::stream::{Output, ProcessorParams, StreamProcessor};
 use gsthmr2track::synthetic::{self, EstimatorNoise, Rng};
 use gstmeshoverlay::body_model::BodyModel;
 use gstmeshoverlay::skinning::{BodyPose, Skinner};
-use hmr2_meta::math::Mat3;
+use hmr2_meta::math::from_row_major;
 use hmr2_meta::pose::{FramePoses, PersonPose};
 use serde_json::Value;
 
@@ -87,10 +87,6 @@ fn floats(v: &Value) -> Vec<f32> {
     }
 }
 
-fn mat3(values: &[f32]) -> Mat3 {
-    std::array::from_fn(|r| std::array::from_fn(|c| values[r * 3 + c]))
-}
-
 /// The sample clip's ground truth.
 struct SampleClip {
     persons: Vec<PersonPose>,
@@ -115,8 +111,8 @@ fn sample_truth() -> SampleClip {
         persons.push(PersonPose {
             bbox: floats(&frame["bbox"]).try_into().unwrap(),
             score: 1.0,
-            global_orient: mat3(&floats(&frame["global_orient"])),
-            body_pose: std::array::from_fn(|j| mat3(&body_pose[j * 9..j * 9 + 9])),
+            global_orient: from_row_major(&floats(&frame["global_orient"])),
+            body_pose: std::array::from_fn(|j| from_row_major(&body_pose[j * 9..j * 9 + 9])),
             betas: floats(&frame["betas"]).try_into().unwrap(),
             cam_t: floats(&frame["cam_t"]).try_into().unwrap(),
             focal_length: frame["focal_length"].as_f64().unwrap() as f32,
@@ -198,6 +194,63 @@ impl JitterRow {
     }
 }
 
+/// A row of the jitter tables: its name, and the tracker's parameters (`None`: the noisy
+/// estimates themselves).
+type RowSpec<'a> = (&'a str, Option<ProcessorParams>);
+
+/// One person's true poses, drawn `runs` times with [`SAMPLE_NOISE`] (seeds from `seed`).
+struct NoisyClip<'a> {
+    truth: &'a [PersonPose],
+    size: (u32, u32),
+    fps: f64,
+    runs: u64,
+    seed: u64,
+}
+
+/// Each row's jitter and error against `truth`, the mean over the clip's noise draws.
+fn jitter_rows(skinner: &Skinner, clip: &NoisyClip, truth: &Joints, rows: &[RowSpec]) -> Vec<JitterRow> {
+    let mut results: Vec<JitterRow> = rows.iter().map(|_| JitterRow::default()).collect();
+    for run in 0..clip.runs {
+        let mut rng = Rng::new(clip.seed + run);
+        let frames: Vec<FramePoses> = clip
+            .truth
+            .iter()
+            .map(|p| FramePoses {
+                frame_width: clip.size.0,
+                frame_height: clip.size.1,
+                persons: vec![synthetic::perturb(p, &SAMPLE_NOISE, &mut rng)],
+            })
+            .collect();
+        for ((_, params), result) in rows.iter().zip(results.iter_mut()) {
+            let persons = match params {
+                None => frames.iter().map(|f| f.persons[0].clone()).collect(),
+                Some(p) => track_sequence(*p, &frames, clip.fps),
+            };
+            assert_eq!(persons.len(), frames.len());
+            result.add(&joints_of(skinner, &persons), truth, clip.runs as f64);
+        }
+    }
+    results
+}
+
+fn print_jitter_table(truth: &Joints, rows: &[RowSpec], results: &[JitterRow]) {
+    println!(
+        "| poses                        | jitter 2D | jitter 3D | error 2D | error 3D | depth error | depth jitter |"
+    );
+    println!(
+        "|                              | px/frame² | mm/frame² | px       | mm       | m           | m/frame²     |"
+    );
+    println!(
+        "|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|"
+    );
+    let mut truth_row = JitterRow::default();
+    truth_row.add(truth, truth, 1.0);
+    truth_row.print("ground truth");
+    for ((name, _), r) in rows.iter().zip(results) {
+        r.print(name);
+    }
+}
+
 fn jitter_on_sample_clip(o: &Options) {
     let SampleClip { persons: truth_persons, joints: truth_joints_json, fps, width: w, height: h } = sample_truth();
     let skinner = Skinner::new(&BodyModel::bundled().expect("the bundled mannequin"));
@@ -212,27 +265,8 @@ fn jitter_on_sample_clip(o: &Options) {
         ..o.params
     };
     let rows = [("estimates (noisy truth)", None), ("causal (lag 0)", Some(causal)), ("fixed-lag", Some(lagged))];
-    let mut results: Vec<JitterRow> = rows.iter().map(|_| JitterRow::default()).collect();
-    let runs = o.runs as f64;
-    for run in 0..o.runs {
-        let mut rng = Rng::new(1000 + run);
-        let frames: Vec<FramePoses> = truth_persons
-            .iter()
-            .map(|p| FramePoses {
-                frame_width: w,
-                frame_height: h,
-                persons: vec![synthetic::perturb(p, &SAMPLE_NOISE, &mut rng)],
-            })
-            .collect();
-        for ((_, params), result) in rows.iter().zip(results.iter_mut()) {
-            let persons = match params {
-                None => frames.iter().map(|f| f.persons[0].clone()).collect(),
-                Some(p) => track_sequence(*p, &frames, fps),
-            };
-            assert_eq!(persons.len(), frames.len());
-            result.add(&joints_of(&skinner, &persons), &truth, runs);
-        }
-    }
+    let clip = NoisyClip { truth: &truth_persons, size: (w, h), fps, runs: o.runs, seed: 1000 };
+    let results = jitter_rows(&skinner, &clip, &truth, &rows);
     println!(
         "\n## Jitter and error on the sample clip ({} frames, {w}x{h}, {fps} frames/s, mean of {} noise draws)\n",
         truth_persons.len(),
@@ -250,21 +284,7 @@ fn jitter_on_sample_clip(o: &Options) {
         "Filters: rotation min-cutoff {} Hz, beta {}; translation min-cutoff {} Hz, beta {}; fixed-lag K = {}.\n",
         s.rotation.min_cutoff, s.rotation.beta, s.translation.min_cutoff, s.translation.beta, o.lag
     );
-    println!(
-        "| poses                        | jitter 2D | jitter 3D | error 2D | error 3D | depth error | depth jitter |"
-    );
-    println!(
-        "|                              | px/frame² | mm/frame² | px       | mm       | m           | m/frame²     |"
-    );
-    println!(
-        "|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|"
-    );
-    let mut truth_row = JitterRow::default();
-    truth_row.add(&truth, &truth, 1.0);
-    truth_row.print("ground truth");
-    for ((name, _), r) in rows.iter().zip(&results) {
-        r.print(name);
-    }
+    print_jitter_table(&truth, &rows, &results);
     println!("\n2D: the 24 projected joints; 3D: joints relative to the pelvis; errors against the ground truth.");
 }
 
@@ -351,44 +371,19 @@ fn fast_motion(o: &Options) {
         ("fixed-lag, no speed term", Some(variant(&o.params, false, o.lag))),
         ("fixed-lag", Some(variant(&o.params, true, o.lag))),
     ];
-    let mut results: Vec<JitterRow> = rows.iter().map(|_| JitterRow::default()).collect();
-    for run in 0..o.runs {
-        let mut rng = Rng::new(2000 + run);
-        let frames: Vec<FramePoses> = truth_persons
-            .iter()
-            .map(|p| FramePoses {
-                frame_width: scene.camera.width,
-                frame_height: scene.camera.height,
-                persons: vec![synthetic::perturb(p, &SAMPLE_NOISE, &mut rng)],
-            })
-            .collect();
-        for ((_, params), result) in rows.iter().zip(results.iter_mut()) {
-            let persons = match params {
-                None => frames.iter().map(|f| f.persons[0].clone()).collect(),
-                Some(p) => track_sequence(*p, &frames, scene.fps),
-            };
-            result.add(&joints_of(&skinner, &persons), &truth, o.runs as f64);
-        }
-    }
+    let clip = NoisyClip {
+        truth: &truth_persons,
+        size: (scene.camera.width, scene.camera.height),
+        fps: scene.fps,
+        runs: o.runs,
+        seed: 2000,
+    };
+    let results = jitter_rows(&skinner, &clip, &truth, &rows);
     println!(
         "\n## Fast motion: a runner at 4 m/s, {} frames of {}x{} (mean of {} noise draws)\n",
         scene.frames, scene.camera.width, scene.camera.height, o.runs
     );
-    println!(
-        "| poses                        | jitter 2D | jitter 3D | error 2D | error 3D | depth error | depth jitter |"
-    );
-    println!(
-        "|                              | px/frame² | mm/frame² | px       | mm       | m           | m/frame²     |"
-    );
-    println!(
-        "|------------------------------|----------:|----------:|---------:|---------:|------------:|-------------:|"
-    );
-    let mut truth_row = JitterRow::default();
-    truth_row.add(&truth, &truth, 1.0);
-    truth_row.print("ground truth");
-    for ((name, _), r) in rows.iter().zip(&results) {
-        r.print(name);
-    }
+    print_jitter_table(&truth, &rows, &results);
 }
 
 fn identity_on_scenes(o: &Options) {

@@ -6,6 +6,12 @@ pub type Mat3 = [[f32; 3]; 3];
 /// The identity rotation.
 pub const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
+/// The matrix of the first nine `values`, row by row (as the metadata and the networks
+/// lay rotations out).
+pub fn from_row_major(values: &[f32]) -> Mat3 {
+    std::array::from_fn(|r| std::array::from_fn(|c| values[r * 3 + c]))
+}
+
 /// Determinant of a 3×3 matrix (+1 for a proper rotation, −1 for a reflection).
 pub fn determinant(m: &Mat3) -> f32 {
     m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
@@ -28,6 +34,12 @@ mod tests {
         assert_eq!(determinant(&flip_x), -1.0);
         let about_x_180 = [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]];
         assert_eq!(determinant(&about_x_180), 1.0);
+    }
+
+    #[test]
+    fn row_major_order() {
+        let values: Vec<f32> = (0..9).map(|v| v as f32).collect();
+        assert_eq!(from_row_major(&values), [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]);
     }
 
     #[test]

@@ -52,13 +52,10 @@
 //! The meta is registered by whichever plugin loads first; registering again from the
 //! other plugin of the project is a no-op (see [`register`]).
 
-use std::fmt;
-
 use gst::glib;
 
 use crate::camera::FrameCamera;
-use crate::math::Mat3;
-use crate::math::{is_finite, IDENTITY};
+use crate::math::{from_row_major, is_finite, Mat3, IDENTITY};
 
 /// Name of the `GstCustomMeta` that carries the poses.
 pub const POSE_META_NAME: &str = "Hmr2PoseMeta";
@@ -175,32 +172,17 @@ pub struct FramePoses {
 }
 
 /// Why a structure could not be read as poses.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PoseMetaError {
+    #[error("structure is named '{0}', expected '{POSE_STRUCTURE_NAME}'")]
     WrongName(String),
+    #[error("pose metadata version {0} is not supported (this build reads version {POSE_META_VERSION})")]
     UnsupportedVersion(u32),
+    #[error("pose metadata has no valid field '{0}'")]
     MissingField(&'static str),
+    #[error("pose metadata field '{field}' holds {found} bytes, expected {expected}")]
     WrongLength { field: &'static str, expected: usize, found: usize },
 }
-
-impl fmt::Display for PoseMetaError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::WrongName(name) => {
-                write!(f, "structure is named '{name}', expected '{POSE_STRUCTURE_NAME}'")
-            }
-            Self::UnsupportedVersion(v) => {
-                write!(f, "pose metadata version {v} is not supported (this build reads version {POSE_META_VERSION})")
-            }
-            Self::MissingField(field) => write!(f, "pose metadata has no valid field '{field}'"),
-            Self::WrongLength { field, expected, found } => {
-                write!(f, "pose metadata field '{field}' holds {found} bytes, expected {expected}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for PoseMetaError {}
 
 /// Registers the custom meta once per process. Both plugins call it from `plugin_init`;
 /// each plugin library carries its own copy of this crate, so the check must be made
@@ -212,8 +194,16 @@ pub fn register() {
     }
 }
 
-fn f32_bytes<'a>(values: impl Iterator<Item = &'a f32>) -> glib::Bytes {
-    let bytes: Vec<u8> = values.flat_map(|v| v.to_le_bytes()).collect();
+/// Every person's `field` values, one person after the other, as little-endian f32: the
+/// whole array allocated once and written a value at a time.
+fn f32_bytes(persons: &[PersonPose], field: impl Fn(&PersonPose) -> &[f32]) -> glib::Bytes {
+    let per_person = persons.first().map_or(0, |p| field(p).len());
+    let mut bytes = Vec::with_capacity(persons.len() * per_person * 4);
+    for person in persons {
+        for value in field(person) {
+            bytes.extend_from_slice(&value.to_le_bytes());
+        }
+    }
     glib::Bytes::from_owned(bytes)
 }
 
@@ -226,31 +216,29 @@ fn read_f32s(s: &gst::StructureRef, field: &'static str, expected_values: usize)
     Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
-fn mat3(values: &[f32]) -> Mat3 {
-    [[values[0], values[1], values[2]], [values[3], values[4], values[5]], [values[6], values[7], values[8]]]
-}
-
 impl FramePoses {
     /// Builds the metadata structure in the documented layout.
     pub fn to_structure(&self) -> gst::Structure {
         let p = &self.persons;
-        let track_ids: Vec<u8> =
-            p.iter().flat_map(|q| q.track_id.map_or(-1i64, |id| id as i64).to_le_bytes()).collect();
+        let mut track_ids = Vec::with_capacity(p.len() * 8);
+        for q in p {
+            track_ids.extend_from_slice(&q.track_id.map_or(-1i64, |id| id as i64).to_le_bytes());
+        }
         gst::Structure::builder(POSE_STRUCTURE_NAME)
             .field("version", POSE_META_VERSION)
             .field("frame-width", self.frame_width as i32)
             .field("frame-height", self.frame_height as i32)
             .field("num-persons", p.len() as u32)
-            .field("boxes", f32_bytes(p.iter().flat_map(|q| q.bbox.iter())))
-            .field("scores", f32_bytes(p.iter().map(|q| &q.score)))
+            .field("boxes", f32_bytes(p, |q| &q.bbox))
+            .field("scores", f32_bytes(p, |q| std::slice::from_ref(&q.score)))
             .field("track-ids", glib::Bytes::from_owned(track_ids))
-            .field("global-orient", f32_bytes(p.iter().flat_map(|q| q.global_orient.iter().flatten())))
-            .field("body-pose", f32_bytes(p.iter().flat_map(|q| q.body_pose.iter().flatten().flatten())))
-            .field("betas", f32_bytes(p.iter().flat_map(|q| q.betas.iter())))
-            .field("pred-cam", f32_bytes(p.iter().flat_map(|q| q.pred_cam.iter())))
-            .field("cam-t", f32_bytes(p.iter().flat_map(|q| q.cam_t.iter())))
-            .field("focal-length", f32_bytes(p.iter().map(|q| &q.focal_length)))
-            .field("principal-point", f32_bytes(p.iter().flat_map(|q| q.principal_point.iter())))
+            .field("global-orient", f32_bytes(p, |q| q.global_orient.as_flattened()))
+            .field("body-pose", f32_bytes(p, |q| q.body_pose.as_flattened().as_flattened()))
+            .field("betas", f32_bytes(p, |q| &q.betas))
+            .field("pred-cam", f32_bytes(p, |q| &q.pred_cam))
+            .field("cam-t", f32_bytes(p, |q| &q.cam_t))
+            .field("focal-length", f32_bytes(p, |q| std::slice::from_ref(&q.focal_length)))
+            .field("principal-point", f32_bytes(p, |q| &q.principal_point))
             .build()
     }
 
@@ -290,8 +278,8 @@ impl FramePoses {
                     bbox: boxes[i * 4..i * 4 + 4].try_into().unwrap(),
                     score: scores[i],
                     track_id: (id >= 0).then_some(id as u64),
-                    global_orient: mat3(&global_orient[i * 9..i * 9 + 9]),
-                    body_pose: std::array::from_fn(|j| mat3(&pose[j * 9..j * 9 + 9])),
+                    global_orient: from_row_major(&global_orient[i * 9..i * 9 + 9]),
+                    body_pose: std::array::from_fn(|j| from_row_major(&pose[j * 9..j * 9 + 9])),
                     betas: betas[i * NUM_BETAS..(i + 1) * NUM_BETAS].try_into().unwrap(),
                     pred_cam: pred_cam[i * 3..i * 3 + 3].try_into().unwrap(),
                     cam_t: cam_t[i * 3..i * 3 + 3].try_into().unwrap(),
@@ -363,6 +351,34 @@ mod tests {
         assert_eq!(s.get::<u32>("num-persons").unwrap(), 2);
         assert_eq!(s.get::<glib::Bytes>("body-pose").unwrap().len(), 2 * 23 * 9 * 4);
         assert_eq!(FramePoses::from_structure(&s).unwrap(), poses);
+    }
+
+    /// The arrays as the documented layout places them, read without `from_structure`.
+    #[test]
+    fn structure_arrays_follow_the_documented_layout() {
+        gst::init().unwrap();
+        let mut second = sample_person(2.0);
+        second.track_id = None;
+        let poses = FramePoses { frame_width: 1920, frame_height: 1080, persons: vec![sample_person(1.0), second] };
+        let s = poses.to_structure();
+        let floats = |field: &str| -> Vec<f32> {
+            let bytes = s.get::<glib::Bytes>(field).unwrap();
+            bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+        };
+        assert_eq!(floats("boxes"), [11.0, 20.0, 110.0, 220.5, 12.0, 20.0, 110.0, 220.5]);
+        assert_eq!(floats("scores"), [0.75, 0.75]);
+        // Person p, joint j, row r, column c at ((p × 23 + j) × 3 + r) × 3 + c.
+        let body_pose = floats("body-pose");
+        assert_eq!(body_pose[((23 + 5) * 3) * 3 + 1], 5.0 * 0.01 + 2.0);
+        assert_eq!(body_pose[(7 * 3) * 3 + 1], 7.0 * 0.01 + 1.0);
+        assert_eq!(floats("global-orient")[9 + 4], -1.0);
+        assert_eq!(floats("betas")[10 + 3], 1.0);
+        assert_eq!(floats("cam-t"), [0.1, -0.2, 26.0, 0.1, -0.2, 27.0]);
+        assert_eq!(floats("focal-length"), [7500.0, 7500.0]);
+        assert_eq!(floats("principal-point"), [960.0, 540.0, 960.0, 540.0]);
+        let ids = s.get::<glib::Bytes>("track-ids").unwrap();
+        let ids: Vec<i64> = ids.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
+        assert_eq!(ids, [42, -1]);
     }
 
     #[test]

@@ -22,5 +22,5 @@ pub fn appsink_pipeline(description: &str) -> (gst::Pipeline, gst_app::AppSink) 
 /// full-frame person, the boxes given) are those of an HMR2 network without a detector.
 /// Child processes inherit it.
 pub fn use_bundled_test_network() {
-    std::env::set_var(gsthmr2::hmr2pose::models::MODELS_DIR_ENV, "/nonexistent/hmr2-models");
+    hmr2_meta::models::use_no_default_models();
 }

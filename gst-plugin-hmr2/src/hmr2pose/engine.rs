@@ -15,8 +15,8 @@ use crate::crop::sampler::PixelLayout;
 use crate::inference::{Hmr2Network, PersonEstimate};
 use crate::landmarks::estimator::{EstimatorOptions, LandmarkEstimator};
 use crate::landmarks::network::LandmarkNetwork;
-use crate::model_contract::{self, Family};
-use crate::onnxruntime::{self, ModelSource, SessionOptions};
+use crate::model_contract::{self, ContractError, Family};
+use crate::onnxruntime::{self, ModelSource, OnnxRuntimeError, SessionOptions};
 use crate::worker::Engine;
 
 /// A frame for the landmark family.
@@ -47,6 +47,31 @@ pub enum Estimate {
     Persons(Vec<PersonPose>),
 }
 
+/// Why the pose model cannot be opened, or a job gave no estimates.
+#[derive(Debug, thiserror::Error)]
+pub enum EstimatorError {
+    #[error(transparent)]
+    Runtime(#[from] OnnxRuntimeError),
+    /// The model is neither an HMR2 network nor a landmark model.
+    #[error(transparent)]
+    Contract(#[from] ContractError),
+    #[error(transparent)]
+    Frame(#[from] frame::FrameViewError),
+    #[error("cannot map the frame for reading")]
+    Unmappable,
+    #[error("a frame job without its frame")]
+    FrameTaken,
+    #[error("a job for another model family")]
+    WrongFamily,
+}
+
+impl EstimatorError {
+    /// Whether the model file named does not exist.
+    pub fn is_missing_model(&self) -> bool {
+        matches!(self, Self::Runtime(OnnxRuntimeError::ModelFileMissing(_)))
+    }
+}
+
 pub enum Estimator {
     Hmr2(Hmr2Network),
     Landmarks(Box<LandmarkEstimator>),
@@ -59,10 +84,10 @@ impl Estimator {
         source: ModelSource,
         options: &SessionOptions,
         landmark_options: EstimatorOptions,
-    ) -> Result<(Self, Option<String>), String> {
+    ) -> Result<(Self, Option<String>), EstimatorError> {
         let opened = onnxruntime::open_session(source, options)?;
         let (inputs, outputs) = onnxruntime::signature(&opened.session);
-        let family = model_contract::identify(&inputs, &outputs).map_err(|e| e.to_string())?;
+        let family = model_contract::identify(&inputs, &outputs)?;
         let estimator = match family {
             Family::Hmr2(input) => Self::Hmr2(Hmr2Network::from_session(opened.session, input)),
             Family::PoseLandmarks { fixed_batch } => {
@@ -90,8 +115,9 @@ impl Estimator {
 impl Engine for Estimator {
     type Job = Job;
     type Output = Estimate;
+    type Error = EstimatorError;
 
-    fn run(&mut self, job: &mut Job) -> Result<Vec<(Slot, Estimate)>, String> {
+    fn run(&mut self, job: &mut Job) -> Result<Vec<(Slot, Estimate)>, EstimatorError> {
         match (self, job) {
             (Self::Hmr2(network), Job::Crops(batch)) => {
                 let estimates = network.run(batch.crops(), batch.len())?;
@@ -106,15 +132,15 @@ impl Engine for Estimator {
                 if job.reset {
                     estimator.reset();
                 }
-                let buffer = job.buffer.take().ok_or("a frame job without its frame")?;
+                let buffer = job.buffer.take().ok_or(EstimatorError::FrameTaken)?;
                 let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &job.info)
-                    .map_err(|_| "cannot map the frame for reading".to_string())?;
+                    .map_err(|_| EstimatorError::Unmappable)?;
                 let view = frame::view(&mapped, job.layout, job.planes)?;
                 let persons = estimator.estimate(&view, &job.detections, &job.camera)?;
                 job.tracked.store(estimator.tracked(), Ordering::Relaxed);
                 Ok(vec![(Slot { frame: job.frame, person: 0 }, Estimate::Persons(persons))])
             }
-            _ => Err("a job for another model family".into()),
+            _ => Err(EstimatorError::WrongFamily),
         }
     }
 }

@@ -6,7 +6,7 @@ use gst_video::prelude::*;
 use super::BoxSource;
 use crate::boxes::{self, PersonBox};
 use crate::crop::sampler::{FrameView, PixelLayout, Plane, YuvMatrix};
-use crate::detector::PersonDetector;
+use crate::detector::{DetectorError, PersonDetector};
 
 /// Raw video formats read directly, without conversion.
 pub const FORMATS: [gst_video::VideoFormat; 14] = {
@@ -42,21 +42,28 @@ pub fn layout(info: &gst_video::VideoInfo) -> Option<(PixelLayout, &'static [u32
     }
 }
 
+/// Why a mapped frame cannot be read as its caps say.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameViewError {
+    #[error(transparent)]
+    Plane(#[from] gst::glib::BoolError),
+    /// The planes do not hold the frame's size in its layout.
+    #[error(transparent)]
+    Layout(#[from] crate::crop::sampler::FrameError),
+}
+
 /// The sampler's view of a mapped frame.
 pub fn view<'a>(
     frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
     layout: PixelLayout,
     planes: &[u32],
-) -> Result<FrameView<'a>, String> {
+) -> Result<FrameView<'a>, FrameViewError> {
     let strides = frame.plane_stride();
     let planes = planes
         .iter()
-        .map(|&p| {
-            let data = frame.plane_data(p).map_err(|e| e.to_string())?;
-            Ok(Plane { data, stride: strides[p as usize] as usize })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    FrameView::new(frame.width() as usize, frame.height() as usize, layout, planes).map_err(|e| e.to_string())
+        .map(|&p| Ok(Plane { data: frame.plane_data(p)?, stride: strides[p as usize] as usize }))
+        .collect::<Result<Vec<_>, FrameViewError>>()?;
+    FrameView::new(frame.width() as usize, frame.height() as usize, layout, planes).map_err(FrameViewError::Layout)
 }
 
 /// Person boxes of the region-of-interest metas on a buffer.
@@ -86,7 +93,7 @@ pub fn roi_boxes(buffer: &gst::BufferRef) -> Vec<PersonBox> {
 #[derive(Debug, thiserror::Error)]
 pub enum BoxError {
     #[error("Person detection failed: {0}")]
-    Detection(String),
+    Detection(#[source] DetectorError),
     #[error("box-source=detector, but no person detector was loaded (set detector-model before starting)")]
     NoDetector,
 }

@@ -67,15 +67,15 @@ impl Hmr2Pose {
         let mut guard = self.stream.lock().unwrap();
         let stream = guard.as_mut().ok_or(gst::FlowError::Flushing)?;
         let Some((info, layout, planes)) = stream.video.clone() else {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["Buffer before caps"]);
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("Buffer before caps"));
             return Err(gst::FlowError::NotNegotiated);
         };
         let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).map_err(|_| {
-            gst::element_imp_error!(self, gst::StreamError::Failed, ["Cannot map the frame for reading"]);
+            gst::element_imp_error!(self, gst::StreamError::Failed, ("Cannot map the frame for reading"));
             gst::FlowError::Error
         })?;
         let view = frame::view(&mapped, layout, planes).map_err(|e| {
-            gst::element_imp_error!(self, gst::StreamError::Format, ["Frame does not match its caps: {e}"]);
+            gst::element_imp_error!(self, gst::StreamError::Format, ("Frame does not match its caps: {e}"));
             gst::FlowError::Error
         })?;
 
@@ -94,8 +94,8 @@ impl Hmr2Pose {
         };
         let detect_time = start.elapsed();
         let frame_size = [info.width() as f32, info.height() as f32];
-        let persons = boxes::select(&found, settings.max_persons as usize, frame_size);
-        let outside: Vec<_> = found.iter().filter(|b| !b.overlaps_frame(frame_size[0], frame_size[1])).collect();
+        let boxes::Selection { kept: persons, outside } =
+            boxes::select(&found, settings.max_persons as usize, frame_size);
         if !outside.is_empty() && !std::mem::replace(&mut stream.warned_outside, true) {
             let (n, first) = (outside.len(), outside[0].bbox);
             let msg = format!("{n} person box(es) wholly outside the frame are ignored (first: {first:?}); no more reports in this stream");
@@ -330,7 +330,7 @@ impl Hmr2Pose {
                 return;
             }
             Next::Failed(message) => {
-                gst::element_imp_error!(self, gst::StreamError::Failed, ["HMR2 inference failed: {message}"]);
+                gst::element_imp_error!(self, gst::StreamError::Failed, ("HMR2 inference failed: {message}"));
                 worker.set_flow(Err(gst::FlowError::Error));
                 let _ = self.srcpad.pause_task();
                 return;
@@ -452,8 +452,8 @@ impl Hmr2Pose {
         let settings = self.settings.lock().unwrap().clone();
         let opened = open::open(&settings, BUNDLED_MODEL).map_err(|e| match e {
             OpenError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{e}")),
-            OpenError::NotFound(_) => gst::error_msg!(gst::ResourceError::NotFound, ("{e}")),
-            OpenError::Unusable(_) => gst::error_msg!(gst::LibraryError::Settings, ("{e}")),
+            _ if e.is_not_found() => gst::error_msg!(gst::ResourceError::NotFound, ("{e}")),
+            _ => gst::error_msg!(gst::LibraryError::Settings, ("{e}")),
         })?;
         gst::info!(CAT, imp = self, "ONNX Runtime from {}", opened.library.display());
         for notice in &opened.notices {

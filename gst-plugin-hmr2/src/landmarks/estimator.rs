@@ -22,6 +22,7 @@ use crate::crop::rotated::{RotatedScratch, RotatedSquare};
 use crate::crop::sampler::FrameView;
 use crate::detector::iou;
 use crate::fit::{self, FitOptions, Pinhole, PoseLandmarks, SmplPose, NUM_LANDMARKS};
+use crate::onnxruntime::OnnxRuntimeError;
 
 /// Tuning of the estimator.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -148,7 +149,7 @@ impl LandmarkEstimator {
         frame: &FrameView,
         detections: &[PersonBox],
         camera: &FrameCamera,
-    ) -> Result<Vec<PersonPose>, String> {
+    ) -> Result<Vec<PersonPose>, OnnxRuntimeError> {
         let tracks: Vec<Track> = self.tracks.drain(..).collect();
         let mut candidates: Vec<Candidate> =
             tracks.iter().map(|t| Candidate { roi: t.roi, previous: Some(t.pose) }).collect();
@@ -211,7 +212,7 @@ impl LandmarkEstimator {
     }
 
     /// Crops the squares and runs them in one batch.
-    fn run(&mut self, frame: &FrameView, squares: &[RotatedSquare]) -> Result<Vec<LandmarkOutput>, String> {
+    fn run(&mut self, frame: &FrameView, squares: &[RotatedSquare]) -> Result<Vec<LandmarkOutput>, OnnxRuntimeError> {
         let start = Instant::now();
         self.crops.resize(squares.len() * VALUES_PER_CROP, 0.0);
         for (square, crop) in squares.iter().zip(self.crops.chunks_exact_mut(VALUES_PER_CROP)) {

@@ -2,11 +2,10 @@
 //! [`model_contract`], run on batches of crops, its outputs split per person.
 
 use ort::session::Session;
-use ort::value::TensorRef;
 
 use super::{CROP_SIDE, MODEL_POINTS};
 use crate::model_contract;
-use crate::onnxruntime;
+use crate::onnxruntime::{self, CropInput, OnnxRuntimeError};
 
 /// Values of one crop in the model's input.
 pub const VALUES_PER_CROP: usize = 3 * CROP_SIDE * CROP_SIDE;
@@ -35,17 +34,13 @@ pub fn split_outputs(
     landmarks: &[f32],
     presence: &[f32],
     world: &[f32],
-) -> Result<Vec<LandmarkOutput>, String> {
+) -> Result<Vec<LandmarkOutput>, OnnxRuntimeError> {
     let sizes = [
         ("landmarks", landmarks.len(), MODEL_POINTS * 5),
         ("pose_presence", presence.len(), 1),
         ("world_landmarks", world.len(), MODEL_POINTS * 3),
     ];
-    for (name, len, per) in sizes {
-        if len != count * per {
-            return Err(format!("output '{name}' has {len} values for {count} crops, expected {}", count * per));
-        }
-    }
+    onnxruntime::check_output_lengths(count, &sizes)?;
     Ok((0..count)
         .map(|i| {
             let l = &landmarks[i * MODEL_POINTS * 5..(i + 1) * MODEL_POINTS * 5];
@@ -75,45 +70,18 @@ impl LandmarkNetwork {
     }
 
     /// Runs `count` crops laid out one after the other in `crops`.
-    pub fn run(&mut self, crops: &[f32], count: usize) -> Result<Vec<LandmarkOutput>, String> {
-        if crops.len() != count * VALUES_PER_CROP {
-            return Err(format!("{} input values for {count} crops", crops.len()));
-        }
-        let group = self.fixed_batch.unwrap_or(count.max(1));
-        let mut results = Vec::with_capacity(count);
-        for chunk in crops.chunks(group * VALUES_PER_CROP) {
-            let n = chunk.len() / VALUES_PER_CROP;
-            let data = if n == group {
-                chunk
-            } else {
-                self.padded.clear();
-                self.padded.extend_from_slice(chunk);
-                self.padded.resize(group * VALUES_PER_CROP, 0.0);
-                &self.padded[..]
-            };
-            let shape = [group, 3, CROP_SIDE, CROP_SIDE];
-            let session = &mut self.session;
-            let mut outputs =
-                onnxruntime::catch_panic("running the landmark model", || run_group(session, shape, data))??;
-            outputs.truncate(n);
-            results.extend(outputs);
-        }
-        Ok(results)
+    pub fn run(&mut self, crops: &[f32], count: usize) -> Result<Vec<LandmarkOutput>, OnnxRuntimeError> {
+        let input = CropInput {
+            model: "landmark model",
+            name: model_contract::INPUT_NAME,
+            crop_shape: [3, CROP_SIDE, CROP_SIDE],
+            fixed_batch: self.fixed_batch,
+        };
+        let names = model_contract::LANDMARK_OUTPUTS.map(|(name, _)| name);
+        onnxruntime::run_crops(&mut self.session, &input, (crops, count), &mut self.padded, &names, |group, arrays| {
+            split_outputs(group, arrays[0], arrays[1], arrays[2])
+        })
     }
-}
-
-fn run_group(session: &mut Session, shape: [usize; 4], data: &[f32]) -> Result<Vec<LandmarkOutput>, String> {
-    let tensor = TensorRef::from_array_view((shape, data)).map_err(|e| e.to_string())?;
-    let outputs = session
-        .run(ort::inputs![model_contract::INPUT_NAME => tensor])
-        .map_err(|e| format!("the landmark model failed: {e}"))?;
-    let mut arrays = Vec::with_capacity(3);
-    for (name, _) in model_contract::LANDMARK_OUTPUTS {
-        let value = outputs.get(name).ok_or_else(|| format!("the landmark model gave no '{name}'"))?;
-        let (_, values) = value.try_extract_tensor::<f32>().map_err(|e| format!("output '{name}': {e}"))?;
-        arrays.push(values);
-    }
-    split_outputs(shape[0], arrays[0], arrays[1], arrays[2])
 }
 
 #[cfg(test)]
@@ -130,6 +98,6 @@ mod tests {
         assert!((out[0].visibility[0] - sigmoid(3.0)).abs() < 1e-6);
         assert_eq!(out[1].presence, 0.2);
         assert!((out[1].world[1][2] - 1.22).abs() < 1e-5);
-        assert!(split_outputs(3, &landmarks, &[0.9, 0.2], &world).unwrap_err().contains("landmarks"));
+        assert!(split_outputs(3, &landmarks, &[0.9, 0.2], &world).unwrap_err().to_string().contains("landmarks"));
     }
 }

@@ -31,11 +31,13 @@ pub const MAX_IN_FLIGHT: usize = 2;
 pub trait Engine: Send + 'static {
     type Job: Send + 'static;
     type Output: Send + 'static;
+    /// Why a job failed; kept as its text for the element's error message.
+    type Error: std::fmt::Display;
 
     /// Runs one job: a result for each of its slots, or the reason it failed. The job is
     /// kept afterwards for its storage ([`Worker::take_spent`]): release in it what must
     /// not outlive the run.
-    fn run(&mut self, job: &mut Self::Job) -> Result<Vec<(Slot, Self::Output)>, String>;
+    fn run(&mut self, job: &mut Self::Job) -> Result<Vec<(Slot, Self::Output)>, Self::Error>;
 }
 
 /// What the source side should do next.
@@ -332,7 +334,7 @@ fn run_jobs<F, E, N: Engine>(
                     }
                 }
                 Err(e) => {
-                    state.error.get_or_insert(e);
+                    state.error.get_or_insert_with(|| e.to_string());
                 }
             }
         }
@@ -356,6 +358,7 @@ mod tests {
     impl Engine for Doubler {
         type Job = Vec<(Slot, i32)>;
         type Output = i32;
+        type Error = String;
 
         fn run(&mut self, job: &mut Self::Job) -> Result<Vec<(Slot, i32)>, String> {
             self.go.recv().map_err(|_| "stopped".to_string())?;

@@ -19,7 +19,7 @@ pub fn init() {
     INIT.call_once(|| {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
         // These tests draw the bundled mannequin, not the set-up's default body.
-        std::env::set_var(hmr2_meta::models::MODELS_DIR_ENV, "/nonexistent/hmr2-models");
+        hmr2_meta::models::use_no_default_models();
         gst::init().unwrap();
         gstmeshoverlay::plugin_register_static().expect("registering meshoverlay");
     });

@@ -106,7 +106,7 @@ impl Launch {
     /// hmr2pose falls back to its bundled HMR2 test network (no default models folder):
     /// for transport tests that need a pose model faster than real time on this machine.
     pub fn with_test_network(self) -> Self {
-        self.env("HMR2_MODELS_DIR", "/nonexistent/hmr2-models")
+        self.env(hmr2_meta::models::MODELS_DIR_ENV, hmr2_meta::models::NO_MODELS_DIR)
     }
 
     /// Runs the tool to its end and returns its output; panics (with its stderr) when it
