@@ -6,6 +6,7 @@
 
 pub mod box_file;
 pub mod cli;
+pub mod conform;
 pub mod desc;
 pub mod elements;
 pub mod output_paths;

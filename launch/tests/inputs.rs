@@ -1,0 +1,239 @@
+//! Everyday inputs come out right: odd frame sizes, phone rotation (MP4 display matrix,
+//! JPEG EXIF), broken timestamps, animated GIFs, stills, pose times equal to the output's,
+//! and the estimator named in the summary. Inputs are made by the tests with GStreamer, or
+//! with Debian's `ffmpeg` where GStreamer cannot write them (a display matrix).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use gst::prelude::*;
+use gst_pbutils::prelude::*;
+
+const T: Duration = Duration::from_secs(120);
+
+/// Runs Debian's ffmpeg (quietly); panics with what to install when it is missing.
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("this test makes its input with ffmpeg ({e}): apt-get install ffmpeg"));
+    assert!(status.success(), "ffmpeg {args:?} failed");
+}
+
+/// An RGB picture.
+struct Rgb {
+    width: usize,
+    height: usize,
+    data: Vec<u8>,
+}
+
+impl Rgb {
+    fn at(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+
+    fn is_red(&self, x: usize, y: usize) -> bool {
+        let [r, g, b] = self.at(x, y);
+        r > 180 && g < 70 && b < 70
+    }
+}
+
+/// The first video frame of `path`, as GStreamer decodes it, in RGB.
+fn first_frame(path: &Path) -> Rgb {
+    let uri = gst::glib::filename_to_uri(path.canonicalize().unwrap(), None).unwrap();
+    let (pipeline, sink) = appsink_pipeline(&format!(
+        "uridecodebin uri=\"{uri}\" ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false"
+    ));
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let sample = sink.try_pull_sample(gst::ClockTime::from_seconds(30)).expect("no frame decoded");
+    let _ = pipeline.set_state(gst::State::Null);
+    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(sample.buffer().unwrap(), &info).unwrap();
+    let (width, height) = (info.width() as usize, info.height() as usize);
+    let stride = info.stride()[0] as usize;
+    let plane = frame.plane_data(0).unwrap();
+    let mut data = Vec::with_capacity(width * height * 3);
+    for y in 0..height {
+        data.extend_from_slice(&plane[y * stride..y * stride + width * 3]);
+    }
+    Rgb { width, height, data }
+}
+
+/// The `image-orientation` tag of a file's video stream, if any.
+fn orientation_tag(path: &Path) -> Option<String> {
+    init();
+    let uri = gst::glib::filename_to_uri(path.canonicalize().unwrap(), None).unwrap();
+    let info = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(20)).unwrap().discover_uri(&uri).unwrap();
+    let video = info.video_streams().into_iter().next()?;
+    let tags = video.tags()?;
+    tags.get::<gst::tags::ImageOrientation>().map(|o| o.get().to_string())
+}
+
+/// A blue picture with a red block in its stored top-left corner (a quarter of each side).
+fn marked_png(dir: &Scratch, width: u32, height: u32) -> PathBuf {
+    let png = dir.join("marked.png");
+    let filter =
+        format!("color=c=blue:size={width}x{height},drawbox=x=0:y=0:w={}:h={}:color=red:t=fill", width / 4, height / 4);
+    ffmpeg(&["-f", "lavfi", "-i", &filter, "-frames:v", "1", png.to_str().unwrap()]);
+    png
+}
+
+/// The tool on the test network, with the mesh drawn invisibly (the corners must show the
+/// picture itself).
+fn launch_plain(input: &Path) -> Launch {
+    Launch::file(input).with_test_network().opt("--opacity", "0")
+}
+
+// ----- 2: odd sizes, tiny frames -----
+
+#[test]
+fn odd_sizes_are_padded_by_one_pixel_and_poses_keep_the_input_size() {
+    let dir = scratch("inputs-odd");
+    let clip = dir.join("odd.mkv");
+    write_with_gstreamer(&format!(
+        "videotestsrc num-buffers=12 pattern=white ! video/x-raw,width=641,height=427,framerate=30/1 ! \
+         jpegenc ! matroskamux ! filesink location=\"{}\"",
+        clip.display()
+    ));
+    let out = dir.join("odd-out.mp4");
+    let poses = dir.join("odd.jsonl");
+    let o = launch_plain(&clip).output(&out).poses(&poses).arg("-q").run(T);
+    assert_succeeded(&o);
+    let decoded = decode(&out);
+    assert_eq!(decoded.frames, 12, "every frame written");
+    assert_eq!((decoded.width, decoded.height), (642, 428), "one column and one row added");
+    let lines = read_poses(&poses);
+    assert_eq!(lines.len(), 12);
+    for l in &lines {
+        assert_eq!((l["width"].as_u64(), l["height"].as_u64()), (Some(641), Some(427)), "{l}");
+        // The test network's one person is the whole input frame, in its own coordinates.
+        let bbox: Vec<f64> = l["persons"][0]["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(bbox, [0.0, 0.0, 641.0, 427.0]);
+    }
+    // The added column and row are black; the picture's last column and row are white.
+    let frame = first_frame(&out);
+    for (x, y) in [(641, 10), (10, 427), (641, 427)] {
+        assert!(frame.at(x, y).iter().all(|&c| c < 40), "padding at ({x}, {y}): {:?}", frame.at(x, y));
+    }
+    for (x, y) in [(640, 10), (10, 426), (640, 426)] {
+        assert!(frame.at(x, y).iter().all(|&c| c > 215), "picture at ({x}, {y}): {:?}", frame.at(x, y));
+    }
+}
+
+#[test]
+fn frames_under_16_pixels_are_refused_with_the_minimum() {
+    let dir = scratch("inputs-tiny");
+    let clip = dir.join("tiny.mkv");
+    write_with_gstreamer(&format!(
+        "videotestsrc num-buffers=5 ! video/x-raw,format=I420,width=14,height=16,framerate=30/1 ! \
+         matroskamux ! filesink location=\"{}\"",
+        clip.display()
+    ));
+    let start = Instant::now();
+    let o = Launch::file(&clip).with_test_network().output(dir.join("o.mp4")).run(T);
+    assert_fails_with(&o, "the input's frames are 14x16 pixels: hmr2-launch needs at least 16x16");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
+}
+
+// ----- 1: phone rotation -----
+
+#[test]
+fn a_display_matrix_turns_the_frames_upright() {
+    let dir = scratch("inputs-rotation");
+    let png = marked_png(&dir, 320, 240);
+    let stored = dir.join("stored.mp4");
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-framerate",
+        "30",
+        "-i",
+        png.to_str().unwrap(),
+        "-t",
+        "1",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        stored.to_str().unwrap(),
+    ]);
+    // A portrait phone clip: the pixels are stored landscape, the display matrix turns
+    // them 90° counter-clockwise (ffmpeg's rotate=90) when played.
+    let phone = dir.join("phone.mp4");
+    ffmpeg(&["-i", stored.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", "rotate=90", phone.to_str().unwrap()]);
+    assert_eq!(orientation_tag(&phone).as_deref(), Some("rotate-270"), "the test input carries its rotation");
+    // Where ffmpeg's player path (autorotate) shows the marked corner: bottom left.
+    let reference = dir.join("reference.png");
+    ffmpeg(&["-i", phone.to_str().unwrap(), "-frames:v", "1", reference.to_str().unwrap()]);
+    let reference = first_frame(&reference);
+    assert_eq!((reference.width, reference.height), (240, 320));
+    assert!(reference.is_red(5, 315) && !reference.is_red(5, 5), "ffmpeg shows the mark bottom left");
+
+    let out = dir.join("upright.mp4");
+    let poses = dir.join("upright.jsonl");
+    let o = launch_plain(&phone).output(&out).poses(&poses).run(T);
+    let (_, stderr) = assert_succeeded(&o);
+    assert!(stderr.contains("turned upright to 240x320"), "the summary says so:\n{stderr}");
+    let frame = first_frame(&out);
+    assert_eq!((frame.width, frame.height), (240, 320), "portrait output");
+    for (x, y) in [(5, 315), (50, 270)] {
+        assert!(frame.is_red(x, y), "the mark is bottom left like the player shows it: {:?}", frame.at(x, y));
+    }
+    for (x, y) in [(5, 5), (235, 5), (235, 315)] {
+        assert!(!frame.is_red(x, y), "no mark at ({x}, {y})");
+    }
+    // Upright pixels and no rotation of its own: players show what the estimator saw.
+    assert!(matches!(orientation_tag(&out).as_deref(), None | Some("rotate-0")), "{:?}", orientation_tag(&out));
+    let line = &read_poses(&poses)[0];
+    assert_eq!((line["width"].as_u64(), line["height"].as_u64()), (Some(240), Some(320)));
+}
+
+#[test]
+fn a_photo_with_exif_orientation_is_turned_upright() {
+    let dir = scratch("inputs-exif");
+    let png = marked_png(&dir, 64, 48);
+    let photo = dir.join("photo.jpg");
+    // EXIF orientation 6 ("rotate-90": turn 90° clockwise to show).
+    write_with_gstreamer(&format!(
+        "filesrc location=\"{}\" ! pngdec ! videoconvert ! jpegenc ! taginject tags=\"image-orientation=rotate-90\" ! \
+         jifmux ! filesink location=\"{}\"",
+        png.display(),
+        photo.display()
+    ));
+    let out = dir.join("photo.mp4");
+    let o = launch_plain(&photo).output(&out).run(T);
+    let (_, stderr) = assert_succeeded(&o);
+    assert!(stderr.contains("turned upright to 48x64"), "{stderr}");
+    let frame = first_frame(&out);
+    assert_eq!((frame.width, frame.height), (48, 64));
+    // Turned clockwise, the stored top-left corner is at the top right.
+    assert!(frame.is_red(44, 3), "mark top right: {:?}", frame.at(44, 3));
+    assert!(!frame.is_red(3, 3) && !frame.is_red(3, 60) && !frame.is_red(44, 60));
+}
+
+// ----- 8: stills -----
+
+#[test]
+fn a_still_image_becomes_a_one_second_clip() {
+    let dir = scratch("inputs-still");
+    let png = marked_png(&dir, 160, 120);
+    let out = dir.join("still.mp4");
+    let poses = dir.join("still.jsonl");
+    let o = launch_plain(&png).output(&out).poses(&poses).run(T);
+    let (_, stderr) = assert_succeeded(&o);
+    assert!(stderr.contains("still image; written as a 1 s clip (25 frames at 25 frames/s)"), "{stderr}");
+    let decoded = decode(&out);
+    assert_eq!(decoded.frames, 25);
+    assert!(decoded.video_caps.contains("framerate=(fraction)25/1"), "{}", decoded.video_caps);
+    let duration = decoded.duration.expect("a duration");
+    assert_eq!(duration, gst::ClockTime::SECOND, "duration");
+    assert_eq!(decoded.last_pts, Some(gst::ClockTime::from_mseconds(960)));
+    assert_eq!(read_poses(&poses).len(), 25);
+}
