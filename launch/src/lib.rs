@@ -16,6 +16,7 @@ pub mod poses;
 pub mod rtsp;
 mod runner;
 mod serve;
+pub mod timestamps;
 
 use std::fmt;
 use std::os::unix::fs::DirBuilderExt;

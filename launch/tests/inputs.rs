@@ -237,3 +237,108 @@ fn a_still_image_becomes_a_one_second_clip() {
     assert_eq!(decoded.last_pts, Some(gst::ClockTime::from_mseconds(960)));
     assert_eq!(read_poses(&poses).len(), 25);
 }
+
+// ----- 3: repeated or missing timestamps -----
+
+/// The timestamps of every decoded video frame of `path`, in output order.
+fn frame_times(path: &Path) -> Vec<Option<gst::ClockTime>> {
+    let uri = gst::glib::filename_to_uri(path.canonicalize().unwrap(), None).unwrap();
+    let (pipeline, sink) =
+        appsink_pipeline(&format!("uridecodebin uri=\"{uri}\" ! videoconvert ! appsink name=sink sync=false"));
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut times = Vec::new();
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
+        times.push(sample.buffer().unwrap().pts());
+    }
+    assert!(sink.is_eos(), "{} did not decode to its end", path.display());
+    let _ = pipeline.set_state(gst::State::Null);
+    times
+}
+
+/// An MJPEG MKV whose frames carry the given timestamps (ms), as a damaged file or an
+/// AVI with packed B-frames decodes.
+fn clip_with_timestamps(path: &Path, stamps_ms: &[u64]) {
+    let (w, h) = (64usize, 48usize);
+    let pipeline = gst::parse::launch(&format!(
+        "appsrc name=src format=time caps=video/x-raw,format=I420,width={w},height={h},framerate=25/1 ! \
+         jpegenc ! matroskamux ! filesink location=\"{}\"",
+        path.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let src = pipeline.by_name("src").unwrap().downcast::<gst_app::AppSrc>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    for (i, &ms) in stamps_ms.iter().enumerate() {
+        let mut buffer = gst::Buffer::from_mut_slice(vec![(i * 10 % 200) as u8 + 30; w * h * 3 / 2]);
+        let b = buffer.get_mut().unwrap();
+        b.set_pts(gst::ClockTime::from_mseconds(ms));
+        b.set_duration(gst::ClockTime::from_mseconds(40));
+        src.push_buffer(buffer).unwrap();
+    }
+    src.end_of_stream().unwrap();
+    let bus = pipeline.bus().unwrap();
+    let msg =
+        bus.timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    let _ = pipeline.set_state(gst::State::Null);
+    assert!(matches!(msg.map(|m| m.type_()), Some(gst::MessageType::Eos)), "cannot write {}", path.display());
+}
+
+fn assert_increasing(times: &[Option<gst::ClockTime>]) {
+    for (i, w) in times.windows(2).enumerate() {
+        assert!(
+            w[0].is_some() && w[1].is_some() && w[1] > w[0],
+            "timestamps not increasing at frame {}: {:?} then {:?}",
+            i + 1,
+            w[0],
+            w[1]
+        );
+    }
+}
+
+#[test]
+fn repeated_timestamps_are_repaired_and_every_frame_kept() {
+    init();
+    let dir = scratch("inputs-timestamps");
+    let clip = dir.join("repeats.mkv");
+    // 24 frames at 25 frames/s; every fourth repeats the previous timestamp, as B-frame
+    // AVIs and millisecond-rounded VFR files decode.
+    let stamps: Vec<u64> = (0..24u64).map(|i| if i % 4 == 3 { (i - 1) * 40 } else { i * 40 }).collect();
+    clip_with_timestamps(&clip, &stamps);
+    let input = frame_times(&clip);
+    assert_eq!(input.len(), 24, "the test input holds every frame");
+    assert!(input.windows(2).any(|w| w[0] == w[1]), "the test input repeats timestamps: {input:?}");
+
+    for ext in ["mp4", "mkv"] {
+        let out = dir.join(&format!("repaired.{ext}"));
+        let poses = dir.join(&format!("repaired-{ext}.jsonl"));
+        let o = Launch::file(&clip).with_test_network().output(&out).poses(&poses).run(T);
+        let (_, stderr) = assert_succeeded(&o);
+        assert!(stderr.contains("repaired the timestamps of 6 of 24 frames"), "{stderr}");
+        let times = frame_times(&out);
+        assert_eq!(times.len(), 24, "{ext}: every frame decodes");
+        assert_increasing(&times);
+        assert_eq!(read_poses(&poses).len(), 24);
+    }
+}
+
+// ----- 4: animated GIFs, inputs that stop without ending -----
+
+#[test]
+fn an_animated_gif_finishes_within_seconds() {
+    let dir = scratch("inputs-gif");
+    let gif = dir.join("anim.gif");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc=size=96x64:rate=10", "-t", "1.5", gif.to_str().unwrap()]);
+    let out = dir.join("anim.mp4");
+    let start = Instant::now();
+    let o = Launch::file(&gif).with_test_network().output(&out).run(Duration::from_secs(60));
+    let took = start.elapsed();
+    let (_, stderr) = assert_succeeded(&o);
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    let times = frame_times(&out);
+    assert_eq!(times.len(), 15, "every frame of the GIF:\n{stderr}");
+    assert_increasing(&times);
+    // 10 frames/s, as the GIF's frame delays say.
+    assert_eq!(times[14], Some(gst::ClockTime::from_mseconds(1400)));
+    eprintln!("GIF run took {took:?}");
+}

@@ -9,6 +9,7 @@
 //! - `counters`: frame counters kept by pad probes (progress, --max-frames, summary);
 //! - `bus`: one-line descriptions of bus messages;
 //! - `signals`: SIGINT, SIGTERM and SIGHUP;
+//! - `stall`: a file input that stops sending frames without ending;
 //! - `progress`: the progress bar or periodic lines;
 //! - `summary` and `stats`: the report at the end, with the elements' `stats` structures.
 
@@ -21,6 +22,7 @@ mod outputs;
 mod progress;
 mod session;
 mod signals;
+mod stall;
 mod stats;
 mod summary;
 

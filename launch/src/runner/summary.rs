@@ -20,6 +20,8 @@ pub struct Summary<'a> {
     pub interrupted: bool,
     pub poses: &'a PoseCounts,
     pub reconnections: u32,
+    /// Frames whose timestamp was repaired (repeated, backward or missing in the input).
+    pub repaired_timestamps: u64,
     pub stats: &'a [ElementStats],
 }
 
@@ -51,6 +53,13 @@ impl Summary<'_> {
                 c.frames - c.frames_with_meta,
                 c.frames,
                 c.first_meta_error.as_deref().map(|e| format!(" (first problem: {e})")).unwrap_or_default()
+            );
+        }
+        if self.repaired_timestamps > 0 {
+            say!(
+                "hmr2-launch: repaired the timestamps of {} of {done} frames (repeated, backward or missing in the input): \
+                 each such frame follows the previous one by a frame duration",
+                self.repaired_timestamps
             );
         }
         if self.reconnections > 0 {
