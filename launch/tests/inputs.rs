@@ -342,3 +342,32 @@ fn an_animated_gif_finishes_within_seconds() {
     assert_eq!(times[14], Some(gst::ClockTime::from_mseconds(1400)));
     eprintln!("GIF run took {took:?}");
 }
+
+// ----- 9: pose times are the output's times -----
+
+#[test]
+fn pose_times_equal_the_output_video_times() {
+    let dir = scratch("inputs-pose-times");
+    // B-frames in MP4 (the decoder delay sits in the edit list) and MPEG-TS (streams start
+    // at an offset): the decoded timestamps do not start at 0, the output's do.
+    for (name, mux) in [("bframes.mp4", "mp4mux"), ("bframes.ts", "mpegtsmux")] {
+        let clip = dir.join(name);
+        write_with_gstreamer(&format!(
+            "videotestsrc num-buffers=30 ! video/x-raw,width=160,height=120,framerate=30/1 ! \
+             x264enc bframes=2 ! {mux} ! filesink location=\"{}\"",
+            clip.display()
+        ));
+        let out = dir.join(&format!("{name}.mp4"));
+        let poses = dir.join(&format!("{name}.jsonl"));
+        let o = Launch::file(&clip).with_test_network().output(&out).poses(&poses).arg("-q").run(T);
+        assert_succeeded(&o);
+        let video: Vec<u64> = frame_times(&out).iter().map(|t| t.expect("timestamp").nseconds()).collect();
+        let lines: Vec<u64> = read_poses(&poses).iter().map(|l| l["timestamp_ns"].as_u64().unwrap()).collect();
+        assert_eq!(video.len(), 30, "{name}");
+        assert_eq!(lines.len(), video.len(), "{name}: one pose line per frame");
+        // Equal up to the container's time resolution (MP4 stores a timescale).
+        for (i, (p, v)) in lines.iter().zip(&video).enumerate() {
+            assert!(p.abs_diff(*v) <= 100_000, "{name} frame {i}: pose at {p} ns, video at {v} ns");
+        }
+    }
+}
