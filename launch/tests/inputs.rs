@@ -371,3 +371,33 @@ fn pose_times_equal_the_output_video_times() {
         }
     }
 }
+
+// ----- 11: the estimator is named -----
+
+#[test]
+fn the_summary_names_the_estimator_and_warns_about_the_test_network() {
+    let dir = scratch("inputs-estimator");
+    let poses = dir.join("p.jsonl");
+    let o = Launch::file(sample_clip()).with_test_network().poses(&poses).max_frames(3).run(T);
+    let (_, stderr) = assert_succeeded(&o);
+    assert!(
+        stderr.contains("estimator: the bundled HMR2 test network (made-up weights): estimates nothing"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the meshes are NOT estimates"), "{stderr}");
+    // A real model is named with what it estimates, and no such note.
+    let landmarks = repo_root().join(".deps/models/pose_landmark_full.onnx");
+    if landmarks.is_file() {
+        let o = Launch::file(sample_clip()).poses(&poses).max_frames(3).opt("--model", &landmarks).run(T);
+        let (_, stderr) = assert_succeeded(&o);
+        assert!(
+            stderr.contains(
+                "estimator: BlazePose landmark model fitted to the SMPL skeleton: pose and placement, not body shape"
+            ),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("NOT estimates"), "{stderr}");
+    } else {
+        eprintln!("{} is missing (scripts/setup.sh makes it): only the test network was checked", landmarks.display());
+    }
+}

@@ -180,7 +180,11 @@ impl<'a> Session<'a> {
                         failure = Some(Failure::runtime(describe_error(&msg, e)));
                         break;
                     }
-                    gst::MessageView::Warning(w) if self.common.verbose => {
+                    // hmr2pose's notices (the test network, an unavailable GPU) matter to
+                    // every run; other elements' warnings only with -v.
+                    gst::MessageView::Warning(w)
+                        if self.common.verbose || msg.src().is_some_and(|s| s.name() == plan::POSE) =>
+                    {
                         progress.println(&format!("hmr2-launch: warning from {}: {}", element_label(&msg), w.error()));
                     }
                     gst::MessageView::Application(a)

@@ -38,6 +38,12 @@ impl Summary<'_> {
         if self.live && !self.interrupted && dropped > 0 && self.max_frames.is_none_or(|m| self.admitted < m) {
             say!("hmr2-launch: dropped {dropped} frames: processing was slower than the live source");
         }
+        for estimator in self.stats.iter().filter_map(|s| s.estimator.as_deref()) {
+            say!("hmr2-launch: estimator: {estimator}");
+            if estimator.contains("test network") {
+                say!("hmr2-launch: note: the meshes are NOT estimates: give --model, or run scripts/setup.sh for the open models");
+            }
+        }
         let c = self.poses;
         let tracks = if c.track_ids.is_empty() { String::new() } else { format!(", {} track ids", c.track_ids.len()) };
         say!(
