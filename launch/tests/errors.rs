@@ -154,3 +154,17 @@ fn a_file_given_as_camera_device_is_named() {
     );
     assert!(!text(&o).1.contains("Success"), "{}", text(&o).1);
 }
+
+#[test]
+fn rtsp_to_a_closed_port_fails_at_once() {
+    let port = free_port();
+    let dir = scratch("err-rtsp-closed");
+    let url = format!("rtsp://127.0.0.1:{port}/nothing");
+    let start = std::time::Instant::now();
+    // Default retries: they are for streams that drop, not for one that never connected.
+    let o = Launch::new("rtsp").arg(&url).poses(dir.join("p.jsonl")).run(T);
+    let took = start.elapsed();
+    assert_fails_with(&o, &format!("cannot connect to {url}"));
+    assert!(text(&o).1.contains("it never connected"), "{}", text(&o).1);
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+}

@@ -401,3 +401,80 @@ fn the_summary_names_the_estimator_and_warns_about_the_test_network() {
         eprintln!("{} is missing (scripts/setup.sh makes it): only the test network was checked", landmarks.display());
     }
 }
+
+// ----- 10: resolution changes, bit rate, field order -----
+
+/// The size of every decoded video frame of `path`.
+fn frame_sizes(path: &Path) -> Vec<(u32, u32)> {
+    let uri = gst::glib::filename_to_uri(path.canonicalize().unwrap(), None).unwrap();
+    let (pipeline, sink) =
+        appsink_pipeline(&format!("uridecodebin uri=\"{uri}\" ! videoconvert ! appsink name=sink sync=false"));
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut sizes = Vec::new();
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
+        let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+        sizes.push((info.width(), info.height()));
+    }
+    let _ = pipeline.set_state(gst::State::Null);
+    sizes
+}
+
+#[test]
+fn a_mid_stream_resolution_change_is_scaled_to_the_first_size() {
+    let dir = scratch("inputs-resize");
+    // Two H.264 streams, 320x180 then 640x360, one after the other in an MPEG-TS (as a
+    // broadcast or a screen recording switches resolution).
+    let mut stream = Vec::new();
+    for (i, (w, h)) in [(320, 180), (640, 360)].iter().enumerate() {
+        let part = dir.join(&format!("part{i}.h264"));
+        write_with_gstreamer(&format!(
+            "videotestsrc num-buffers=15 pattern=smpte ! video/x-raw,width={w},height={h},framerate=30/1 ! \
+             x264enc bframes=0 key-int-max=15 ! video/x-h264,stream-format=byte-stream ! filesink location=\"{}\"",
+            part.display()
+        ));
+        stream.extend(std::fs::read(&part).unwrap());
+    }
+    let raw = dir.join("both.h264");
+    std::fs::write(&raw, stream).unwrap();
+    let clip = dir.join("resize.ts");
+    ffmpeg(&["-r", "30", "-i", raw.to_str().unwrap(), "-c", "copy", clip.to_str().unwrap()]);
+    let input = frame_sizes(&clip);
+    assert_eq!(input.len(), 30);
+    assert!(input.contains(&(320, 180)) && input.contains(&(640, 360)), "the test input changes size");
+
+    let out = dir.join("resize.mp4");
+    let poses = dir.join("resize.jsonl");
+    let o = Launch::file(&clip).with_test_network().output(&out).poses(&poses).run(T);
+    let (_, stderr) = assert_succeeded(&o);
+    let sizes = frame_sizes(&out);
+    assert_eq!(sizes.len(), 30, "every frame:\n{stderr}");
+    assert!(sizes.iter().all(|&s| s == (320, 180)), "one size throughout: {sizes:?}");
+    let lines = read_poses(&poses);
+    assert!(lines.iter().all(|l| l["width"] == 320 && l["height"] == 180), "poses in the first size");
+}
+
+#[test]
+fn the_bit_rate_follows_the_frame_size_and_rate() {
+    let dir = scratch("inputs-bitrate");
+    let bitrate = |w: u32, h: u32, fps: u32| {
+        let clip = dir.join(&format!("{w}x{h}.mkv"));
+        write_with_gstreamer(&format!(
+            "videotestsrc num-buffers=2 ! video/x-raw,width={w},height={h},framerate={fps}/1 ! jpegenc ! \
+             matroskamux ! filesink location=\"{}\"",
+            clip.display()
+        ));
+        let o = Launch::file(&clip).output(dir.join("o.mp4")).arg("--print-pipeline").run(T);
+        let (line, _) = assert_succeeded(&o);
+        let at = line.find(" bitrate=").expect("x264enc bitrate") + 9;
+        line[at..].split(' ').next().unwrap().parse::<u32>().unwrap()
+    };
+    let (uhd, hd, small) = (bitrate(3840, 2160, 30), bitrate(1920, 1080, 30), bitrate(320, 240, 15));
+    eprintln!("kbit/s: 4K30 {uhd}, 1080p30 {hd}, 320x240 at 15 {small}");
+    assert!(uhd > 20_000, "4K is not starved: {uhd}");
+    assert!((5_000..8_000).contains(&hd), "1080p30: {hd}");
+    assert!(small <= 300, "a small clip is not inflated: {small}");
+    // --bitrate still wins.
+    let clip = dir.join("320x240.mkv");
+    let o = Launch::file(&clip).output(dir.join("o.mp4")).opt("--bitrate", "900").arg("--print-pipeline").run(T);
+    assert!(assert_succeeded(&o).0.contains(" bitrate=900 "));
+}
