@@ -9,6 +9,7 @@ pub mod cli;
 pub mod conform;
 pub mod desc;
 pub mod elements;
+pub mod interlace;
 pub mod output_paths;
 pub mod pending_output;
 pub mod plan;

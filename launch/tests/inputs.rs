@@ -478,3 +478,32 @@ fn the_bit_rate_follows_the_frame_size_and_rate() {
     let o = Launch::file(&clip).output(dir.join("o.mp4")).opt("--bitrate", "900").arg("--print-pipeline").run(T);
     assert!(assert_succeeded(&o).0.contains(" bitrate=900 "));
 }
+
+#[test]
+fn an_interlaced_input_keeps_its_field_order() {
+    let dir = scratch("inputs-interlaced");
+    let clip = dir.join("tff.mkv");
+    write_with_gstreamer(&format!(
+        "videotestsrc num-buffers=10 ! video/x-raw,width=320,height=240,framerate=30/1,\
+         interlace-mode=interleaved,field-order=top-field-first ! x264enc interlaced=true ! h264parse ! \
+         matroskamux ! filesink location=\"{}\"",
+        clip.display()
+    ));
+    let field_order = |path: &Path| {
+        let uri = gst::glib::filename_to_uri(path.canonicalize().unwrap(), None).unwrap();
+        let (pipeline, sink) = appsink_pipeline(&format!("uridecodebin uri=\"{uri}\" ! appsink name=sink sync=false"));
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let sample = sink.try_pull_sample(gst::ClockTime::from_seconds(30)).expect("a frame");
+        let _ = pipeline.set_state(gst::State::Null);
+        let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
+        let tff = gst_video::VideoBufferFlags::TFF.bits();
+        // SAFETY: reading the flags of a buffer the sample holds.
+        let flags = unsafe { (*sample.buffer().unwrap().as_ptr()).mini_object.flags };
+        (caps.get::<String>("interlace-mode").unwrap_or_default(), flags & tff != 0)
+    };
+    assert_eq!(field_order(&clip), ("interleaved".to_owned(), true), "the test input is top field first");
+    let out = dir.join("tff.mp4");
+    let o = Launch::file(&clip).with_test_network().output(&out).arg("-q").run(T);
+    assert_succeeded(&o);
+    assert_eq!(field_order(&out), ("interleaved".to_owned(), true), "the output is top field first");
+}

@@ -104,6 +104,7 @@ impl<'a> Session<'a> {
         poses::install(&exported.static_pad("src").expect("the pose element has a src pad"), tap.clone());
 
         let counters = Arc::new(Counters::default());
+        crate::interlace::install(&element(plan::IN)?.static_pad("sink").expect("queue sink"));
         let c = counters.clone();
         crate::timestamps::install(&element(plan::IN)?.static_pad("sink").expect("queue sink"), move || {
             c.repaired_timestamps.fetch_add(1, Ordering::Relaxed);
@@ -114,6 +115,7 @@ impl<'a> Session<'a> {
             common.max_frames,
             pipeline.bus().expect("pipeline has a bus"),
         );
+        crate::interlace::install_flagging(&element(plan::POST)?.static_pad("src").expect("videoconvert src"));
         counters::install_done_probe(&element(plan::POST)?.static_pad("src").expect("videoconvert src"), &counters);
         if let Some(audio) = pipeline.by_name(plan::AUDIO_IN) {
             counters::install_audio_probe(&audio.static_pad("src").expect("queue src"), &counters);
