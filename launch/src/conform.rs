@@ -73,17 +73,18 @@ impl Orientation {
     }
 }
 
+/// The turn that shows the picture upright, as the summary words it.
 impl fmt::Display for Orientation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Upright => "upright",
-            Self::Rotate90 => "turned 90° clockwise",
-            Self::Rotate180 => "turned 180°",
-            Self::Rotate270 => "turned 90° counter-clockwise",
+            Self::Upright => "not at all",
+            Self::Rotate90 => "90° clockwise",
+            Self::Rotate180 => "180°",
+            Self::Rotate270 => "90° counter-clockwise",
             Self::Flip => "mirrored",
-            Self::FlipRotate90 => "mirrored and turned 90° clockwise",
-            Self::FlipRotate180 => "mirrored and turned 180°",
-            Self::FlipRotate270 => "mirrored and turned 90° counter-clockwise",
+            Self::FlipRotate90 => "mirrored and 90° clockwise",
+            Self::FlipRotate180 => "mirrored and 180°",
+            Self::FlipRotate270 => "mirrored and 90° counter-clockwise",
         })
     }
 }

@@ -104,7 +104,8 @@ fn odd_sizes_are_padded_by_one_pixel_and_poses_keep_the_input_size() {
     let out = dir.join("odd-out.mp4");
     let poses = dir.join("odd.jsonl");
     let o = launch_plain(&clip).output(&out).poses(&poses).arg("-q").run(T);
-    assert_succeeded(&o);
+    let (_, stderr) = assert_succeeded(&o);
+    assert!(stderr.contains("641x427 frames padded to 642x428 for H.264"), "the summary says so:\n{stderr}");
     let decoded = decode(&out);
     assert_eq!(decoded.frames, 12, "every frame written");
     assert_eq!((decoded.width, decoded.height), (642, 428), "one column and one row added");
@@ -180,7 +181,10 @@ fn a_display_matrix_turns_the_frames_upright() {
     let poses = dir.join("upright.jsonl");
     let o = launch_plain(&phone).output(&out).poses(&poses).run(T);
     let (_, stderr) = assert_succeeded(&o);
-    assert!(stderr.contains("turned upright to 240x320"), "the summary says so:\n{stderr}");
+    assert!(
+        stderr.contains("every frame turned upright (90° counter-clockwise) by the input's orientation tag: estimated and written 240x320"),
+        "the summary says so:\n{stderr}"
+    );
     let frame = first_frame(&out);
     assert_eq!((frame.width, frame.height), (240, 320), "portrait output");
     for (x, y) in [(5, 315), (50, 270)] {
@@ -210,7 +214,7 @@ fn a_photo_with_exif_orientation_is_turned_upright() {
     let out = dir.join("photo.mp4");
     let o = launch_plain(&photo).output(&out).run(T);
     let (_, stderr) = assert_succeeded(&o);
-    assert!(stderr.contains("turned upright to 48x64"), "{stderr}");
+    assert!(stderr.contains("every frame turned upright (90° clockwise)"), "{stderr}");
     let frame = first_frame(&out);
     assert_eq!((frame.width, frame.height), (48, 64));
     // Turned clockwise, the stored top-left corner is at the top right.
@@ -229,6 +233,7 @@ fn a_still_image_becomes_a_one_second_clip() {
     let o = launch_plain(&png).output(&out).poses(&poses).run(T);
     let (_, stderr) = assert_succeeded(&o);
     assert!(stderr.contains("still image; written as a 1 s clip (25 frames at 25 frames/s)"), "{stderr}");
+    assert!(stderr.contains("the still image was written as a 1 s clip: 25 frames at 25 frames/s"), "{stderr}");
     let decoded = decode(&out);
     assert_eq!(decoded.frames, 25);
     assert!(decoded.video_caps.contains("framerate=(fraction)25/1"), "{}", decoded.video_caps);

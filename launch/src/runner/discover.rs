@@ -86,7 +86,7 @@ pub fn discover(input: &str) -> Result<InputInfo, Failure> {
         Orientation::Upright => String::new(),
         o => {
             let (w, h) = picture.upright_size();
-            format!(", stored {o}: turned upright to {w}x{h}")
+            format!(", stored turned by its orientation tag: turned upright ({o}) to {w}x{h}, as players show it")
         }
     };
     let summary = if still {

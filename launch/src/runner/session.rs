@@ -26,7 +26,7 @@ use super::progress::Progress;
 use super::signals;
 use super::stall::{SilenceWatch, FILE_SILENCE};
 use super::stats::{self, ElementStats};
-use super::summary::Summary;
+use super::summary::{self, Summary};
 
 /// How long to wait for end of stream once it was requested.
 const EOS_TIMEOUT: Duration = Duration::from_secs(60);
@@ -298,6 +298,9 @@ impl<'a> Session<'a> {
                 stats: &stats,
             }
             .print();
+            if let Some(picture) = ending.input.as_ref().map(|i| &i.picture) {
+                summary::conformed(picture);
+            }
         }
         drop(tap);
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::conform::{Orientation, Picture, STILL_FPS, STILL_FRAMES, STILL_SECONDS};
 use crate::poses::PoseCounts;
 use crate::say;
 
@@ -79,5 +80,29 @@ impl Summary<'_> {
         if self.stats.is_empty() {
             say!("hmr2-launch: (no per-stage timings: the elements expose no 'stats' property)");
         }
+    }
+}
+
+/// What was done to the input's picture, for the summary: turned upright, a still made a
+/// clip, odd sides padded.
+pub fn conformed(picture: &Picture) {
+    let (w, h) = picture.upright_size();
+    if picture.orientation != Orientation::Upright {
+        say!(
+            "hmr2-launch: every frame turned upright ({}) by the input's orientation tag: estimated and written {w}x{h}, as players show it",
+            picture.orientation
+        );
+    }
+    if picture.still {
+        say!(
+            "hmr2-launch: the still image was written as a {STILL_SECONDS} s clip: {STILL_FRAMES} frames at {STILL_FPS} frames/s"
+        );
+    }
+    if w % 2 == 1 || h % 2 == 1 {
+        say!(
+            "hmr2-launch: {w}x{h} frames padded to {}x{} for H.264 (black column right / row bottom); the poses use the {w}x{h} frame",
+            w + w % 2,
+            h + h % 2
+        );
     }
 }
