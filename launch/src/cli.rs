@@ -207,9 +207,10 @@ pub struct Common {
     /// No progress output (errors and the summary still print).
     #[arg(short, long)]
     pub quiet: bool,
-    /// H.264 bit rate in kbit/s for -o and --serve-rtsp.
-    #[arg(long, default_value_t = 4000)]
-    pub bitrate: u32,
+    /// H.264 bit rate in kbit/s for -o and --serve-rtsp (default: chosen from the frame
+    /// size and rate, 0.1 bit per pixel and frame; 4000 when the size is not known ahead).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub bitrate: Option<u32>,
     /// Leave out the hmr2track element (no track ids, no temporal smoothing).
     #[arg(long)]
     pub no_track: bool,
@@ -240,7 +241,7 @@ pub struct PoseOptions {
     #[arg(long)]
     pub threads: Option<u32>,
     /// Person crops per network run (hmr2pose `batch-size`).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub batch_size: Option<u32>,
     /// Longest wait in milliseconds for a batch to fill (hmr2pose `batch-timeout`).
     #[arg(long, value_name = "MS")]
@@ -283,9 +284,19 @@ pub struct OverlayOptions {
     #[arg(long)]
     pub color: Option<String>,
     /// Mesh opacity 0..1 (meshoverlay `opacity`).
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     pub opacity: Option<f64>,
     /// Graphics API of the renderer (meshoverlay `backend`).
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
+}
+
+/// A number from 0 to 1.
+fn unit_interval(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not within 0..1"))
+    }
 }

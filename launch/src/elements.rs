@@ -20,6 +20,8 @@ pub const ELEMENT_PACKAGES: &[(&str, &str)] = &[
     ("fakesink", "libgstreamer1.0-0"),
     ("filesink", "libgstreamer1.0-0"),
     ("h264parse", "gstreamer1.0-plugins-bad"),
+    ("imagefreeze", "gstreamer1.0-plugins-good"),
+    ("jpegparse", "gstreamer1.0-plugins-bad"),
     ("matroskamux", "gstreamer1.0-plugins-good"),
     ("mp4mux", "gstreamer1.0-plugins-good"),
     ("qtmux", "gstreamer1.0-plugins-good"),
@@ -28,7 +30,10 @@ pub const ELEMENT_PACKAGES: &[(&str, &str)] = &[
     ("rtspsrc", "gstreamer1.0-plugins-good"),
     ("uridecodebin", "gstreamer1.0-plugins-base"),
     ("v4l2src", "gstreamer1.0-plugins-good"),
+    ("videobox", "gstreamer1.0-plugins-good"),
     ("videoconvert", "gstreamer1.0-plugins-base"),
+    ("videoflip", "gstreamer1.0-plugins-good"),
+    ("videoscale", "gstreamer1.0-plugins-base"),
     ("videotestsrc", "gstreamer1.0-plugins-base"),
     ("voaacenc", "gstreamer1.0-plugins-bad"),
     ("x264enc", "gstreamer1.0-plugins-ugly"),
@@ -108,6 +113,7 @@ mod tests {
     #[test]
     fn the_table_covers_every_element_the_plans_use() {
         use crate::cli::{Cli, Command};
+        use crate::conform::{Orientation, Picture};
         use crate::desc::Node;
         use crate::plan::{self, Sink};
         use clap::Parser;
@@ -125,10 +131,18 @@ mod tests {
             Sink::Null,
             Sink::Serve { port: 8554, mount: "/x".into() },
         ] {
-            let p = plan::file_plan("file:///in.mp4", true, common, sink.clone()).unwrap();
+            let picture = Picture {
+                width: 641,
+                height: 427,
+                orientation: Orientation::Rotate90,
+                par: (1, 1),
+                fps: None,
+                still: true,
+            };
+            let p = plan::file_plan("file:///in.mp4", true, Some(&picture), common, sink.clone()).unwrap();
             descriptions.push(p.main);
             let webcam = Chain::new().then(el("v4l2src")).then(el("decodebin"));
-            descriptions.push(plan::live_plan(webcam, common, sink.clone()).unwrap().main);
+            descriptions.push(plan::live_plan(webcam, None, common, sink.clone()).unwrap().main);
             let p = plan::rtsp_plan(&rtsp, sink).unwrap();
             descriptions.extend([p.main, p.source.unwrap()]);
         }

@@ -6,8 +6,10 @@
 
 pub mod box_file;
 pub mod cli;
+pub mod conform;
 pub mod desc;
 pub mod elements;
+pub mod interlace;
 pub mod output_paths;
 pub mod pending_output;
 pub mod plan;
@@ -15,6 +17,7 @@ pub mod poses;
 pub mod rtsp;
 mod runner;
 mod serve;
+pub mod timestamps;
 
 use std::fmt;
 use std::os::unix::fs::DirBuilderExt;

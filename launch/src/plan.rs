@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Common, OverlayOptions, PoseOptions, RtspArgs, RtspTransport, ServeArgs};
+use crate::conform::{self, Picture};
 use crate::desc::{el, Chain, Description, El};
 use crate::Failure;
 
@@ -183,8 +184,23 @@ pub fn processing(common: &Common, live: bool, with_overlay: bool) -> Chain {
     chain.then(el("videoconvert").name(POST))
 }
 
-fn h264_encoder(common: &Common, low_latency: bool) -> El {
-    let enc = el("x264enc").prop("bitrate", common.bitrate);
+/// The H.264 bit rate: --bitrate, else one chosen from the picture's size and frame rate,
+/// else (size unknown until the source starts) [`DEFAULT_BITRATE`].
+pub fn bitrate(common: &Common, picture: Option<&Picture>) -> u32 {
+    common.bitrate.unwrap_or_else(|| match picture {
+        Some(p) => {
+            let (w, h) = p.upright_size();
+            conform::auto_bitrate(w, h, p.fps.unwrap_or(30.0))
+        }
+        None => DEFAULT_BITRATE,
+    })
+}
+
+/// kbit/s when neither --bitrate nor the picture size is known.
+pub const DEFAULT_BITRATE: u32 = 4000;
+
+fn h264_encoder(common: &Common, low_latency: bool, picture: Option<&Picture>) -> El {
+    let enc = el("x264enc").prop("bitrate", bitrate(common, picture));
     if low_latency {
         enc.prop("speed-preset", "ultrafast").prop("tune", "zerolatency").prop("key-int-max", 30)
     } else {
@@ -194,20 +210,22 @@ fn h264_encoder(common: &Common, low_latency: bool) -> El {
     }
 }
 
-/// The output part after `post`.
-pub fn sink_chain(common: &Common, sink: &Sink) -> Result<Chain, Failure> {
+/// The output part after `post`; `picture`, when known, gives the encoder even sides and
+/// its bit rate.
+pub fn sink_chain(common: &Common, sink: &Sink, picture: Option<&Picture>) -> Result<Chain, Failure> {
+    let padding = picture.map(|p| p.encoder_padding()).unwrap_or_default();
     Ok(match sink {
-        Sink::File(path) => Chain::new()
+        Sink::File(path) => padding
             .caps("video/x-raw,format=I420")
-            .then(h264_encoder(common, false))
+            .then(h264_encoder(common, false, picture))
             .then(el("h264parse"))
             .then(el(muxer_for(path)?).name(MUXER))
             .then(el("filesink").name(FILE_SINK).prop("location", path_str(path))),
         Sink::Display => Chain::new().then(el("autovideosink").prop("sync", false)),
         Sink::Null => Chain::new().then(el("fakesink").prop("sync", false)),
-        Sink::Serve { .. } => Chain::new()
+        Sink::Serve { .. } => padding
             .caps("video/x-raw,format=I420")
-            .then(h264_encoder(common, true))
+            .then(h264_encoder(common, true, picture))
             .then(el("h264parse").prop("config-interval", -1))
             .caps("video/x-h264,stream-format=byte-stream,alignment=au")
             .then(el("appsink").name(SERVE_SINK).prop("sync", false).prop("max-buffers", 30).prop("drop", true)),
@@ -238,17 +256,24 @@ pub fn serve_factory_launch() -> String {
         .to_owned()
 }
 
-/// `file IN`: uridecodebin → processing → sink, with an audio branch when the input has
-/// audio and the output is a file.
-pub fn file_plan(uri: &str, has_audio: bool, common: &Common, sink: Sink) -> Result<Plan, Failure> {
+/// `file IN`: uridecodebin → (upright, one size: [`Picture::input_chain`]) → processing →
+/// sink, with an audio branch when the input has audio and the output is a file.
+pub fn file_plan(
+    uri: &str,
+    has_audio: bool,
+    picture: Option<&Picture>,
+    common: &Common,
+    sink: Sink,
+) -> Result<Plan, Failure> {
     let with_overlay = sink != Sink::Null;
     let mut main = Description(vec![
         Chain::new().then(el("uridecodebin").prop("uri", uri).name(DECODER)),
         Chain::new()
             .to_ref(DECODER)
             .caps("video/x-raw")
+            .extend(picture.map(|p| p.input_chain()).unwrap_or_default())
             .extend(processing(common, false, with_overlay))
-            .extend(sink_chain(common, &sink)?),
+            .extend(sink_chain(common, &sink, picture)?),
     ]);
     let mut notes = serve_notes(&sink);
     if has_audio {
@@ -271,11 +296,13 @@ pub fn file_plan(uri: &str, has_audio: bool, common: &Common, sink: Sink) -> Res
     Ok(Plan { printed: main.clone(), main, source: None, notes, sink, live: false, has_overlay: with_overlay })
 }
 
-/// `webcam` / `test-source`: a live source chain → processing → sink.
-pub fn live_plan(source: Chain, common: &Common, sink: Sink) -> Result<Plan, Failure> {
+/// `webcam` / `test-source`: a live source chain → processing → sink; `picture` when the
+/// source's size is known.
+pub fn live_plan(source: Chain, picture: Option<&Picture>, common: &Common, sink: Sink) -> Result<Plan, Failure> {
     let with_overlay = sink != Sink::Null;
-    let main =
-        Description(vec![source.extend(processing(common, true, with_overlay)).extend(sink_chain(common, &sink)?)]);
+    let main = Description(vec![source
+        .extend(processing(common, true, with_overlay))
+        .extend(sink_chain(common, &sink, picture)?)]);
     Ok(Plan {
         printed: main.clone(),
         main,
@@ -323,12 +350,12 @@ pub fn rtsp_plan(args: &RtspArgs, sink: Sink) -> Result<Plan, Failure> {
     let main = Description(vec![Chain::new()
         .then(el("appsrc").name(APPSRC).prop("is-live", true).prop("format", "time").prop("do-timestamp", false))
         .extend(processing(common, true, with_overlay))
-        .extend(sink_chain(common, &sink)?)]);
+        .extend(sink_chain(common, &sink, None)?)]);
     let printed = Description(vec![
         Chain(source_chain.0[..1].to_vec()),
         Chain(source_chain.0[1..].to_vec())
             .extend(processing(common, true, with_overlay))
-            .extend(sink_chain(common, &sink)?),
+            .extend(sink_chain(common, &sink, None)?),
     ]);
     let mut notes = serve_notes(&sink);
     notes.push(

@@ -100,6 +100,10 @@ pub struct PoseTap {
     pub write_error: Option<std::io::Error>,
     /// Frame size from the caps, used for frames without metadata.
     pub caps_size: (u32, u32),
+    /// The stream's time segment: pose times are running times, as the muxer writes them,
+    /// so they equal the output video's times (a decoder delay or a transport stream's
+    /// start offset lives in the segment, not in the output).
+    pub segment: Option<gst::FormattedSegment<gst::ClockTime>>,
 }
 
 pub type SharedTap = Arc<Mutex<PoseTap>>;
@@ -107,7 +111,22 @@ pub type SharedTap = Arc<Mutex<PoseTap>>;
 impl PoseTap {
     /// A tap writing to `file` (None: counting only).
     pub fn new(file: Option<File>) -> Self {
-        Self { writer: file.map(BufWriter::new), counts: PoseCounts::default(), write_error: None, caps_size: (0, 0) }
+        Self {
+            writer: file.map(BufWriter::new),
+            counts: PoseCounts::default(),
+            write_error: None,
+            caps_size: (0, 0),
+            segment: None,
+        }
+    }
+
+    /// The output's time of a frame stamped `pts`: its running time in the segment (the
+    /// timestamp itself while no segment was seen).
+    pub fn output_time(&self, pts: Option<gst::ClockTime>) -> Option<gst::ClockTime> {
+        match &self.segment {
+            Some(segment) => pts.and_then(|p| segment.to_running_time(p)),
+            None => pts,
+        }
     }
 
     /// Handles one buffer leaving hmr2pose.
@@ -141,7 +160,7 @@ impl PoseTap {
         };
         let line = FrameLine {
             frame_index: index,
-            timestamp_ns: buffer.pts().map(|t| t.nseconds()),
+            timestamp_ns: self.output_time(buffer.pts()).map(|t| t.nseconds()),
             duration_ns: buffer.duration().map(|t| t.nseconds()),
             width,
             height,
@@ -192,13 +211,17 @@ pub fn install(pad: &gst::Pad, tap: SharedTap) {
                         tap.on_buffer(b);
                     }
                 }
-                Some(gst::PadProbeData::Event(ev)) => {
-                    if let gst::EventView::Caps(c) = ev.view() {
+                Some(gst::PadProbeData::Event(ev)) => match ev.view() {
+                    gst::EventView::Caps(c) => {
                         if let Ok(info) = gst_video::VideoInfo::from_caps(c.caps()) {
                             tap.caps_size = (info.width(), info.height());
                         }
                     }
-                }
+                    gst::EventView::Segment(s) => {
+                        tap.segment = s.segment().downcast_ref::<gst::ClockTime>().cloned();
+                    }
+                    _ => {}
+                },
                 _ => {}
             }
             gst::PadProbeReturn::Ok

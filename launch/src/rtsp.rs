@@ -183,6 +183,8 @@ impl RtspInput {
     /// stream is lost for good.
     pub fn poll(&mut self, verbose: bool) -> Result<(), Failure> {
         let mut lost: Option<String> = None;
+        // An error (refused, unknown host, bad path), not silence or end of stream.
+        let mut failed = false;
         if let Some(p) = &self.source {
             let bus = p.bus().expect("pipeline has a bus");
             while let Some(msg) = bus.pop() {
@@ -195,6 +197,9 @@ impl RtspInput {
                             .filter(|d| !d.is_empty())
                             .map(|d| format!(" ({d})"))
                             .unwrap_or_default();
+                        if lost.is_none() {
+                            failed = true;
+                        }
                         lost.get_or_insert(format!("{src}: {}{debug}", e.error()));
                     }
                     gst::MessageView::Eos(_) => {
@@ -254,12 +259,24 @@ impl RtspInput {
             State::Stopped => return Ok(()),
         }
         match lost {
-            Some(cause) => self.on_lost(cause),
+            Some(cause) => self.on_lost(cause, failed),
             None => Ok(()),
         }
     }
 
-    fn on_lost(&mut self, cause: String) -> Result<(), Failure> {
+    /// `failed`: the source reported an error. A stream that never connected and fails
+    /// (a closed port, a wrong address or path) is given up at once: reconnection is for
+    /// streams that drop.
+    fn on_lost(&mut self, cause: String, failed: bool) -> Result<(), Failure> {
+        if failed && !self.ever_streamed {
+            self.teardown();
+            self.state = State::Stopped;
+            return Err(Failure::runtime(format!(
+                "rtsp: cannot connect to {}: {cause}; giving up after 0 reconnection tries: it never connected \
+                 (--max-retries is for streams that drop)",
+                self.url
+            )));
+        }
         let streamed_this_time = matches!(self.state, State::Streaming);
         self.teardown();
         if streamed_this_time {

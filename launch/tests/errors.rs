@@ -112,3 +112,59 @@ fn a_missing_element_is_named_with_its_package() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!out.exists(), "no output without an encoder");
 }
+
+#[test]
+fn out_of_range_options_are_usage_errors() {
+    let dir = scratch("err-ranges");
+    for (option, value) in [("--opacity", "2"), ("--opacity", "-0.5"), ("--bitrate", "0"), ("--batch-size", "0")] {
+        let o = Launch::file(sample_clip()).output(dir.join("o.mp4")).arg(format!("{option}={value}")).run(T);
+        let err = text(&o).1;
+        assert_eq!(o.status.code(), Some(2), "{option} {value}: {err}");
+        assert!(err.contains(option) && !err.contains("GLib"), "{option} {value}: {err}");
+        assert!(!dir.join("o.mp4").exists());
+    }
+}
+
+#[test]
+fn an_unavailable_gpu_is_reported_without_verbose() {
+    if std::path::Path::new("/dev/nvidia0").exists() {
+        eprintln!("a GPU is present: nothing to report");
+        return;
+    }
+    let dir = scratch("err-cuda");
+    let o = Launch::file(sample_clip())
+        .with_test_network()
+        .poses(dir.join("p.jsonl"))
+        .max_frames(3)
+        .opt("--execution-provider", "cuda")
+        .run(T);
+    let (_, err) = assert_succeeded(&o);
+    assert!(err.contains("execution provider is unavailable") && err.contains("running on the CPU"), "{err}");
+}
+
+#[test]
+fn a_file_given_as_camera_device_is_named() {
+    let dir = scratch("err-device");
+    let file = dir.join("clip.mp4");
+    std::fs::copy(sample_clip(), &file).unwrap();
+    let o = Launch::new("webcam").arg(&file).poses(dir.join("p.jsonl")).run(T);
+    assert_fails_with(
+        &o,
+        "is not a video device: it is a regular file (to process a video file, use: hmr2-launch file PATH)",
+    );
+    assert!(!text(&o).1.contains("Success"), "{}", text(&o).1);
+}
+
+#[test]
+fn rtsp_to_a_closed_port_fails_at_once() {
+    let port = free_port();
+    let dir = scratch("err-rtsp-closed");
+    let url = format!("rtsp://127.0.0.1:{port}/nothing");
+    let start = std::time::Instant::now();
+    // Default retries: they are for streams that drop, not for one that never connected.
+    let o = Launch::new("rtsp").arg(&url).poses(dir.join("p.jsonl")).run(T);
+    let took = start.elapsed();
+    assert_fails_with(&o, &format!("cannot connect to {url}"));
+    assert!(text(&o).1.contains("it never connected"), "{}", text(&o).1);
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+}

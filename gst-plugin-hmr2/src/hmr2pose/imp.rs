@@ -50,6 +50,8 @@ pub struct Hmr2Pose {
     worker: Mutex<Option<Arc<PoseWorker>>>,
     /// Duration of one frame at the negotiated rate, for the latency query.
     frame_duration: Mutex<Option<Duration>>,
+    /// What the running model is and estimates (the `estimator` field of `stats`).
+    estimator: Mutex<Option<String>>,
 }
 
 impl Hmr2Pose {
@@ -434,7 +436,9 @@ impl Hmr2Pose {
     fn stats_structure(&self) -> gst::Structure {
         let stats = self.stats.lock().unwrap().clone();
         let jobs = self.worker().map(|w| w.job_times()).unwrap_or_default();
+        let estimator = self.estimator.lock().unwrap().clone();
         gst::Structure::builder("hmr2pose-stats")
+            .field_if_some("estimator", estimator)
             .field("frames", stats.frames)
             .field("persons", stats.persons)
             .field("batches", jobs.jobs)
@@ -473,6 +477,14 @@ impl Hmr2Pose {
         }
         let (estimator, detector) = (opened.estimator, opened.detector);
         gst::info!(CAT, imp = self, "pose model: {}", estimator.describe());
+        let bundled = opened.notices.iter().any(|n| matches!(n, Notice::BundledTestNetwork { .. }));
+        *self.estimator.lock().unwrap() = Some(if bundled {
+            "the bundled HMR2 test network (made-up weights): estimates nothing, every person box gets the same \
+             upright pose"
+                .to_owned()
+        } else {
+            estimator.describe()
+        });
         let feed = match &estimator {
             Estimator::Hmr2(network) => Feed::Crops(network.input_size()),
             Estimator::Landmarks(_) => {
@@ -547,6 +559,7 @@ impl ObjectSubclass for Hmr2Pose {
             stream: Mutex::new(None),
             worker: Mutex::new(None),
             frame_duration: Mutex::new(None),
+            estimator: Mutex::new(None),
         }
     }
 }

@@ -262,7 +262,8 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
                 "Counters since the element started: frames, persons, batches, and \
                  nanoseconds spent in detect-ns, crop-ns (crop and normalise), \
                  crop-cpu-ns (the CPU time of that, without time other threads took \
-                 from it; 0 where the system cannot tell), inference-ns and post-ns",
+                 from it; 0 where the system cannot tell), inference-ns and post-ns; \
+                 estimator: what the running model is and what it estimates",
             )
             .read_only()
             .build(),

@@ -27,6 +27,26 @@ pub fn local_input(input: &str) -> Option<PathBuf> {
     }
 }
 
+/// A webcam device must exist and be a character device (V4L2 reports a regular file only
+/// as "system error: Success").
+pub fn video_device(device: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::metadata(device)
+        .map_err(|_| Failure::runtime(format!("camera device not found: {}", device.display())))?;
+    if meta.file_type().is_char_device() {
+        return Ok(());
+    }
+    let kind = if meta.is_dir() {
+        "a directory"
+    } else if meta.is_file() {
+        "a regular file"
+    } else {
+        "not a device"
+    };
+    let hint = if meta.is_file() { " (to process a video file, use: hmr2-launch file PATH)" } else { "" };
+    Err(Failure::runtime(format!("{} is not a video device: it is {kind}{hint}", device.display())))
+}
+
 /// `input` is the file or device the command reads, if any.
 pub fn check(common: &Common, sink: &Sink, input: Option<&Path>) -> Result<Checked, Failure> {
     let video = match sink {

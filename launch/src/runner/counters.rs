@@ -25,6 +25,10 @@ pub struct Counters {
     pub video_end_ns: AtomicU64,
     /// Latest end time of an audio buffer, when the audio is kept.
     pub audio_end_ns: AtomicU64,
+    /// Frames whose timestamp repeated, went back or was missing, and was repaired.
+    pub repaired_timestamps: AtomicU64,
+    /// End of stream reached the processing queue: the input ended.
+    pub input_ended: AtomicBool,
 }
 
 impl Counters {
@@ -67,8 +71,13 @@ fn buffers_in(info: &gst::PadProbeInfo) -> u64 {
 pub fn install_queue_probes(queue: &gst::Element, counters: &Arc<Counters>, max_frames: Option<u64>, bus: gst::Bus) {
     let c = counters.clone();
     queue.static_pad("sink").expect("queue sink").add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST | gst::PadProbeType::EVENT_DOWNSTREAM,
         move |_, info| {
+            if let Some(gst::PadProbeData::Event(e)) = &info.data {
+                if e.type_() == gst::EventType::Eos {
+                    c.input_ended.store(true, Ordering::Relaxed);
+                }
+            }
             c.arrived.fetch_add(buffers_in(info), Ordering::Relaxed);
             gst::PadProbeReturn::Ok
         },

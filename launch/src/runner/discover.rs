@@ -6,7 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use gst::prelude::*;
+use gst_pbutils::prelude::*;
 
+use crate::conform::{Orientation, Picture, STILL_FPS, STILL_FRAMES, STILL_SECONDS};
 use crate::{one_line, Failure};
 
 /// A run that ends this much (or two frames, when longer) before the announced duration
@@ -24,6 +26,8 @@ pub struct InputInfo {
     pub frame_duration: Option<gst::ClockTime>,
     /// One line for the user: size, frame rate, duration, audio.
     pub summary: String,
+    /// The first frame's picture: size, orientation, pixel aspect, frame rate, still.
+    pub picture: Picture,
 }
 
 /// The URI of `input`, a path or a URI.
@@ -61,18 +65,58 @@ pub fn discover(input: &str) -> Result<InputInfo, Failure> {
         .filter(|_| fps.numer() > 0)
         .map(|d| (d.nseconds() as f64 * fps.numer() as f64 / fps.denom() as f64 / 1e9).round() as u64);
     let has_audio = !info.audio_streams().is_empty();
-    let summary = format!(
-        "{}x{} at {:.3} frames/s, {}{}",
-        video.width(),
-        video.height(),
-        if fps.denom() > 0 { fps.numer() as f64 / fps.denom() as f64 } else { 0.0 },
-        duration.map_or("unknown length".to_owned(), |d| format!("{:.2} s", d.seconds_f64())),
-        if has_audio { ", with audio" } else { ", no audio" },
-    );
+    let orientation = video
+        .tags()
+        .and_then(|t| t.get::<gst::tags::ImageOrientation>().map(|o| o.get().to_owned()))
+        .and_then(|o| Orientation::from_tag(o.as_str()))
+        .unwrap_or(Orientation::Upright);
+    let par = video.par();
+    let rate = (fps.numer() > 0 && fps.denom() > 0).then(|| fps.numer() as f64 / fps.denom() as f64);
+    let still = video.is_image() || (rate.is_none() && frames.is_none_or(|f| f <= 1));
+    let picture = Picture {
+        width: video.width(),
+        height: video.height(),
+        orientation,
+        par: if par.numer() > 0 && par.denom() > 0 { (par.numer(), par.denom()) } else { (1, 1) },
+        fps: if still { Some(STILL_FPS as f64) } else { rate },
+        still,
+    };
+    picture.check().map_err(|e| Failure::runtime(e.to_string()))?;
+    let turned = match orientation {
+        Orientation::Upright => String::new(),
+        o => {
+            let (w, h) = picture.upright_size();
+            format!(", stored turned by its orientation tag: turned upright ({o}) to {w}x{h}, as players show it")
+        }
+    };
+    let summary = if still {
+        format!(
+            "{}x{} still image{turned}; written as a {STILL_SECONDS} s clip ({STILL_FRAMES} frames at {STILL_FPS} frames/s)",
+            video.width(),
+            video.height()
+        )
+    } else {
+        format!(
+            "{}x{} at {:.3} frames/s, {}{}{turned}",
+            video.width(),
+            video.height(),
+            rate.unwrap_or(0.0),
+            duration.map_or("unknown length".to_owned(), |d| format!("{:.2} s", d.seconds_f64())),
+            if has_audio { ", with audio" } else { ", no audio" },
+        )
+    };
     let frame_duration = (fps.numer() > 0 && fps.denom() > 0).then(|| {
         gst::ClockTime::SECOND.mul_div_floor(fps.denom() as u64, fps.numer() as u64).unwrap_or(gst::ClockTime::ZERO)
     });
-    Ok(InputInfo { uri, has_audio, frames, duration, frame_duration, summary })
+    Ok(InputInfo {
+        uri,
+        has_audio,
+        frames: if still { Some(STILL_FRAMES as u64) } else { frames },
+        duration,
+        frame_duration,
+        summary,
+        picture,
+    })
 }
 
 /// A run that ended before the input's announced length.
@@ -127,6 +171,14 @@ mod tests {
             duration: Some(gst::ClockTime::from_mseconds(duration_ms)),
             frame_duration: Some(gst::ClockTime::SECOND / fps),
             summary: String::new(),
+            picture: Picture {
+                width: 64,
+                height: 48,
+                orientation: Orientation::Upright,
+                par: (1, 1),
+                fps: None,
+                still: false,
+            },
         }
     }
 

@@ -9,6 +9,7 @@
 //! - `counters`: frame counters kept by pad probes (progress, --max-frames, summary);
 //! - `bus`: one-line descriptions of bus messages;
 //! - `signals`: SIGINT, SIGTERM and SIGHUP;
+//! - `stall`: a file input that stops sending frames without ending;
 //! - `progress`: the progress bar or periodic lines;
 //! - `summary` and `stats`: the report at the end, with the elements' `stats` structures.
 
@@ -21,12 +22,14 @@ mod outputs;
 mod progress;
 mod session;
 mod signals;
+mod stall;
 mod stats;
 mod summary;
 
 use std::path::Path;
 
 use crate::cli::{Cli, Command, Common, FileArgs, RtspArgs, TestSourceArgs, WebcamArgs};
+use crate::conform::{self, Orientation, Picture};
 use crate::desc::{el, Chain};
 use crate::plan::{self, Plan};
 use crate::{say, Failure, Outcome};
@@ -80,8 +83,12 @@ fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
     let sink = plan::choose_sink(common, None)?;
     let input = checks::local_input(&args.input);
     let checked = checks::check(common, &sink, input.as_deref())?;
+    if input.as_deref().is_some_and(conform::is_jpeg_file) {
+        // Decoding alone ignores a photo's EXIF orientation; the parser reads it.
+        conform::read_exif_orientation();
+    }
     let info = discover::discover(&args.input)?;
-    let plan = plan::file_plan(&info.uri, info.has_audio, common, sink)?;
+    let plan = plan::file_plan(&info.uri, info.has_audio, Some(&info.picture), common, sink)?;
     if common.print_pipeline {
         return Ok(print_plan(&plan));
     }
@@ -109,13 +116,11 @@ fn run_webcam(args: WebcamArgs) -> Result<Outcome, Failure> {
     if let Some(caps) = &args.caps {
         source = source.caps(caps);
     }
-    let plan = plan::live_plan(source.then(el("decodebin")), common, sink)?;
+    let plan = plan::live_plan(source.then(el("decodebin")), None, common, sink)?;
     if common.print_pipeline {
         return Ok(print_plan(&plan));
     }
-    if !Path::new(&device).exists() {
-        return Err(Failure::runtime(format!("camera device not found: {device}")));
-    }
+    checks::video_device(Path::new(&device))?;
     run_plan(&plan, common, checked, None, Ending::live(common))
 }
 
@@ -128,10 +133,20 @@ fn run_test_source(args: TestSourceArgs) -> Result<Outcome, Failure> {
         .ok_or_else(|| Failure::usage(format!("--size must be WIDTHxHEIGHT, not '{}'", args.size)))?;
     let sink = plan::choose_sink(common, Some(&args.serve))?;
     let checked = checks::check(common, &sink, None)?;
+    let picture = Picture {
+        width: w,
+        height: h,
+        orientation: Orientation::Upright,
+        par: (1, 1),
+        fps: Some(args.fps.max(1) as f64),
+        still: false,
+    };
+    // Tinier test frames stay as they are: they exercise the negotiation errors.
+    let picture = picture.check().is_ok().then_some(picture);
     let source = Chain::new()
         .then(el("videotestsrc").prop("is-live", true).prop("pattern", &args.pattern))
         .caps(&format!("video/x-raw,width={w},height={h},framerate={}/1", args.fps.max(1)));
-    let plan = plan::live_plan(source, common, sink)?;
+    let plan = plan::live_plan(source, picture.as_ref(), common, sink)?;
     if common.print_pipeline {
         return Ok(print_plan(&plan));
     }

@@ -24,8 +24,9 @@ use super::ending::{judge, RunEnd};
 use super::outputs::Outputs;
 use super::progress::Progress;
 use super::signals;
+use super::stall::{SilenceWatch, FILE_SILENCE};
 use super::stats::{self, ElementStats};
-use super::summary::Summary;
+use super::summary::{self, Summary};
 
 /// How long to wait for end of stream once it was requested.
 const EOS_TIMEOUT: Duration = Duration::from_secs(60);
@@ -103,12 +104,18 @@ impl<'a> Session<'a> {
         poses::install(&exported.static_pad("src").expect("the pose element has a src pad"), tap.clone());
 
         let counters = Arc::new(Counters::default());
+        crate::interlace::install(&element(plan::IN)?.static_pad("sink").expect("queue sink"));
+        let c = counters.clone();
+        crate::timestamps::install(&element(plan::IN)?.static_pad("sink").expect("queue sink"), move || {
+            c.repaired_timestamps.fetch_add(1, Ordering::Relaxed);
+        });
         counters::install_queue_probes(
             &element(plan::IN)?,
             &counters,
             common.max_frames,
             pipeline.bus().expect("pipeline has a bus"),
         );
+        crate::interlace::install_flagging(&element(plan::POST)?.static_pad("src").expect("videoconvert src"));
         counters::install_done_probe(&element(plan::POST)?.static_pad("src").expect("videoconvert src"), &counters);
         if let Some(audio) = pipeline.by_name(plan::AUDIO_IN) {
             counters::install_audio_probe(&audio.static_pad("src").expect("queue src"), &counters);
@@ -129,6 +136,16 @@ impl<'a> Session<'a> {
         };
         let serve_sink = pipeline.by_name(plan::SERVE_SINK).and_then(|e| e.downcast::<gst_app::AppSink>().ok());
         Ok(Self { plan, common, pipeline, tap, counters, rtsp, appsrc, serve_sink, outputs })
+    }
+
+    /// Ends the input streams where they enter the processing (video) and the audio branch:
+    /// for a source that stopped sending without ending, whose own end never comes.
+    fn end_inputs(&self) {
+        for name in [plan::IN, plan::AUDIO_IN] {
+            if let Some(pad) = self.pipeline.by_name(name).and_then(|e| e.static_pad("sink")) {
+                let _ = pad.send_event(gst::event::Eos::new());
+            }
+        }
     }
 
     fn request_eos(&mut self) {
@@ -152,6 +169,8 @@ impl<'a> Session<'a> {
         let mut failure: Option<Failure> = None;
         let mut interrupted = false;
         let mut finished = false;
+        let mut silence = (!self.plan.live).then(|| SilenceWatch::new(FILE_SILENCE, Instant::now()));
+        let queue = self.pipeline.by_name(plan::IN);
         loop {
             if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
                 match msg.view() {
@@ -163,7 +182,11 @@ impl<'a> Session<'a> {
                         failure = Some(Failure::runtime(describe_error(&msg, e)));
                         break;
                     }
-                    gst::MessageView::Warning(w) if self.common.verbose => {
+                    // hmr2pose's notices (the test network, an unavailable GPU) matter to
+                    // every run; other elements' warnings only with -v.
+                    gst::MessageView::Warning(w)
+                        if self.common.verbose || msg.src().is_some_and(|s| s.name() == plan::POSE) =>
+                    {
                         progress.println(&format!("hmr2-launch: warning from {}: {}", element_label(&msg), w.error()));
                     }
                     gst::MessageView::Application(a)
@@ -197,6 +220,21 @@ impl<'a> Session<'a> {
                         self.request_eos();
                         eos_requested_at = Some(Instant::now());
                     }
+                }
+            }
+            if let (Some(watch), None, Some(queue)) = (&mut silence, eos_requested_at, &queue) {
+                let arrived = self.counters.arrived.load(Ordering::Relaxed);
+                let queue_empty = queue.property::<u32>("current-level-buffers") == 0;
+                let audio = self.counters.audio_end_ns.load(Ordering::Relaxed);
+                if !self.counters.input_ended.load(Ordering::Relaxed)
+                    && watch.silent(Instant::now(), arrived, audio, queue_empty)
+                {
+                    progress.println(&format!(
+                        "hmr2-launch: warning: the input stopped sending frames without ending ({arrived} frames, then {} s of silence): finishing the outputs with what arrived",
+                        FILE_SILENCE.as_secs()
+                    ));
+                    self.end_inputs();
+                    eos_requested_at = Some(Instant::now());
                 }
             }
             progress.update(self.counters.done());
@@ -256,9 +294,13 @@ impl<'a> Session<'a> {
                 interrupted,
                 poses: &tap.counts,
                 reconnections: self.rtsp.as_ref().map_or(0, |r| r.reconnections),
+                repaired_timestamps: self.counters.repaired_timestamps.load(Ordering::Relaxed),
                 stats: &stats,
             }
             .print();
+            if let Some(picture) = ending.input.as_ref().map(|i| &i.picture) {
+                summary::conformed(picture);
+            }
         }
         drop(tap);
 

@@ -17,6 +17,9 @@ pub struct ElementStats {
     pub stages: Vec<(String, u64)>,
     /// Any other field, as `name` and its value in text.
     pub other: Vec<(String, String)>,
+    /// hmr2pose's `estimator`: what the running model is and estimates (its own summary
+    /// line).
+    pub estimator: Option<String>,
 }
 
 /// The element's `stats` structure, if it has such a property.
@@ -39,11 +42,13 @@ fn value_text(value: &gst::glib::SendValue) -> String {
 
 impl ElementStats {
     pub fn from_structure(element: String, s: &gst::StructureRef) -> Self {
-        let mut stats = Self { element, frames: None, persons: None, stages: Vec::new(), other: Vec::new() };
+        let mut stats =
+            Self { element, frames: None, persons: None, stages: Vec::new(), other: Vec::new(), estimator: None };
         for (name, value) in s.iter() {
             let name = name.as_str();
             match (name, value.get::<u64>()) {
                 ("frames", Ok(n)) => stats.frames = Some(n),
+                ("estimator", _) => stats.estimator = Some(value_text(value)),
                 ("persons", Ok(n)) => stats.persons = Some(n),
                 (_, Ok(ns)) if name.ends_with("-ns") => {
                     stats.stages.push((name.trim_end_matches("-ns").to_owned(), ns))
@@ -115,6 +120,10 @@ mod tests {
             .field("draw-ns", 3_000_000u64)
             .build();
         assert_eq!(stats(s), "frames=2, persons=2, adapter=llvmpipe (LLVM 15.0.6, 256 bits); per frame: draw 1.50 ms");
+        // The estimator has a line of its own.
+        let s = gst::Structure::builder("s").field("frames", 1u64).field("estimator", "BlazePose").build();
+        assert_eq!(stats(s.clone()), "frames=1");
+        assert_eq!(ElementStats::from_structure("x".into(), &s).estimator.as_deref(), Some("BlazePose"));
     }
 
     #[test]
