@@ -16,6 +16,7 @@ APT_PACKAGES=(
   mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri
   python3 python3-venv python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
   gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0
+  ffmpeg
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
