@@ -17,6 +17,7 @@ mod checks;
 mod counters;
 mod discover;
 mod ending;
+mod export;
 mod outputs;
 mod progress;
 mod session;
@@ -36,6 +37,11 @@ use outputs::Outputs;
 use session::{Ending, Session};
 
 pub fn run(cli: Cli) -> Result<Outcome, Failure> {
+    // A file conversion: no pipeline, no GStreamer.
+    let cli = match cli.command {
+        Command::Export(a) => return export::run_export(&a),
+        command => Cli { command },
+    };
     // First, so a signal during set-up ends the run the same way as later ones.
     signals::install_interrupt_handler();
     gst::init().map_err(|e| Failure::runtime(format!("cannot initialise GStreamer: {e}")))?;
@@ -49,6 +55,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Webcam(a) => run_webcam(a),
         Command::Rtsp(a) => run_rtsp(a),
         Command::TestSource(a) => run_test_source(a),
+        Command::Export(_) => unreachable!("handled above"),
     }
 }
 
