@@ -55,7 +55,7 @@ pub struct ExportArgs {
 }
 
 /// How an animation is exported (`export`, and `file --animation`).
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 pub struct AnimationOptions {
     /// Body model safetensors whose mesh and skeleton the animation carries (default: the
     /// one meshoverlay draws: the set-up's Anny body, else the bundled mannequin).
@@ -69,6 +69,12 @@ pub struct AnimationOptions {
     #[arg(long, value_name = "N", default_value_t = crate::animation::DEFAULT_MAX_INFLUENCES as u64,
           value_parser = clap::value_parser!(u64).range(1..=24))]
     pub max_influences: u64,
+}
+
+impl Default for AnimationOptions {
+    fn default() -> Self {
+        Self { body_model: None, track: None, max_influences: crate::animation::DEFAULT_MAX_INFLUENCES as u64 }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +233,10 @@ pub struct Common {
     /// Write the poses as JSON lines, one per frame (schema in launch/README.md).
     #[arg(long, value_name = "FILE")]
     pub poses: Option<PathBuf>,
+    /// Also write the tracked people as an animation (.glb, .gltf or .bvh; see `export`),
+    /// from the poses of this run, carrying the body meshoverlay draws (--body-model).
+    #[arg(long, value_name = "FILE")]
+    pub animation: Option<PathBuf>,
     /// Stop after this many frames (the output is finalised as on end of stream).
     #[arg(long, value_name = "N")]
     pub max_frames: Option<u64>,

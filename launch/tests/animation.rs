@@ -402,3 +402,61 @@ fn bad_pose_files_fail_naming_the_line_and_leave_no_output() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// file --animation
+
+/// The animation written by a `file` run is the export of the poses that run wrote.
+#[test]
+fn file_run_writes_the_animation_of_its_own_poses() {
+    let dir = scratch("anim-file");
+    let (video, poses, glb) = (dir.join("out.mp4"), dir.join("poses.jsonl"), dir.join("run.glb"));
+    let o = Launch::file(common::sample_clip())
+        .with_test_network()
+        .max_frames(12)
+        .output(&video)
+        .poses(&poses)
+        .opt("--animation", &glb)
+        .run(TIMEOUT);
+    let (stdout, stderr) = assert_succeeded(&o);
+    assert!(stdout.contains(&format!("animation: {}", glb.display())), "{stdout}\n{stderr}");
+    assert!(video.is_file() && poses.is_file() && glb.is_file());
+    // The same body as the run (the test network's set-up: the bundled mannequin).
+    let again = dir.join("again.glb");
+    let o = Launch::new("export").arg(&poses).output(&again).with_test_network().run(TIMEOUT);
+    assert_succeeded(&o);
+    assert!(
+        std::fs::read(&glb).unwrap() == std::fs::read(&again).unwrap(),
+        "the run's animation differs from export's"
+    );
+    if let Some(modules) = validator() {
+        assert_valid(&modules, &glb);
+    }
+
+    // Without --poses nor -o: the animation alone, and no temporary pose file left behind.
+    let only = dir.join("only").join("walk.bvh");
+    let o =
+        Launch::file(common::sample_clip()).with_test_network().max_frames(6).opt("--animation", &only).run(TIMEOUT);
+    let (stdout, _) = assert_succeeded(&o);
+    assert_eq!(stdout.trim(), format!("animation: {}", only.display()));
+    let names: Vec<String> = std::fs::read_dir(only.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["walk.bvh"]);
+    assert!(std::fs::read_to_string(&only).unwrap().contains("Frames: 6\n"));
+}
+
+#[test]
+fn file_animation_usage_errors() {
+    let dir = scratch("anim-file-usage");
+    let o = Launch::file(common::sample_clip()).opt("--animation", dir.join("a.fbx")).run(TIMEOUT);
+    assert_fails_with(&o, "--animation");
+    assert_eq!(o.status.code(), Some(2));
+    let o = Launch::file(common::sample_clip()).arg("--no-track").opt("--animation", dir.join("a.glb")).run(TIMEOUT);
+    assert_fails_with(&o, "cannot be combined with --no-track");
+    let poses = dir.join("p.jsonl");
+    let o = Launch::file(common::sample_clip()).poses(&poses).opt("--animation", &poses).run(TIMEOUT);
+    assert_fails_with(&o, "--animation");
+    assert_eq!(o.status.code(), Some(2));
+}

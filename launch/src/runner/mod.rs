@@ -67,10 +67,18 @@ fn run_plan(
     rtsp: Option<&RtspArgs>,
     ending: Ending,
 ) -> Result<Outcome, Failure> {
-    let outputs = Outputs::open(
+    let mut outputs = Outputs::open(
         (common.output.as_deref().filter(|_| plan.sink.is_file()), checked.video_target.as_deref()),
         (common.poses.as_deref(), checked.poses_target.as_deref()),
     )?;
+    if let (Some(shown), Some(target)) = (&common.animation, &checked.animation_target) {
+        outputs.animation = Some(outputs::AnimationOutput::open(
+            shown,
+            target,
+            common.overlay.body_model.as_deref(),
+            common.poses.is_some(),
+        )?);
+    }
     Session::new(plan, common, rtsp, checked.boxes, outputs)?.run(ending)
 }
 
