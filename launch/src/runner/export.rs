@@ -72,9 +72,26 @@ pub fn export(
         scene.view.yfov().to_degrees(),
         started.elapsed().as_secs_f64()
     );
+    if format == Format::Bvh {
+        for track in &scene.tracks {
+            let (first, last) = (track.key_frames[0], track.key_frames[track.key_frames.len() - 1]);
+            let missing = last - first + 1 - track.key_frames.len();
+            say!(
+                "hmr2-launch: track {}: BVH frames are video frames {first}–{last} (from {:.3} s){}",
+                track.id,
+                scene.frame_times[first],
+                if missing > 0 { format!("; {missing} missing frames interpolated") } else { String::new() }
+            );
+        }
+    }
     for path in &written {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        say!("hmr2-launch: wrote {} ({:.1} MB)", path.display(), size as f64 / 1e6);
+        let size = if size >= 1_000_000 {
+            format!("{:.1} MB", size as f64 / 1e6)
+        } else {
+            format!("{:.0} kB", size as f64 / 1e3)
+        };
+        say!("hmr2-launch: wrote {} ({size})", path.display());
     }
     Ok(written)
 }
