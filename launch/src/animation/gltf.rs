@@ -63,7 +63,6 @@ impl Builder {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn accessor(
         &mut self,
         bytes: &[u8],
@@ -72,7 +71,6 @@ impl Builder {
         type_: json::accessor::Type,
         bounds: Bounds,
         target: Option<json::buffer::Target>,
-        name: Option<String>,
     ) -> json::Index<json::Accessor> {
         let view = self.view(bytes, target);
         let (min, max) = match bounds {
@@ -89,7 +87,7 @@ impl Builder {
             type_: Valid(type_),
             min,
             max,
-            name,
+            name: None,
             normalized: false,
             sparse: None,
         })
@@ -124,15 +122,7 @@ impl Builder {
             Bounds::None
         };
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.accessor(
-            &bytes,
-            values.len() / components,
-            json::accessor::ComponentType::F32,
-            type_,
-            bounds,
-            target,
-            None,
-        )
+        self.accessor(&bytes, values.len() / components, json::accessor::ComponentType::F32, type_, bounds, target)
     }
 }
 
@@ -221,7 +211,6 @@ pub fn build(scene: &Scene) -> Document {
         Type::Scalar,
         Bounds::None,
         Some(Target::ElementArrayBuffer),
-        None,
     );
     let Influences { joints, weights, .. } = &scene.influences;
     let mut skin_attributes = Vec::new();
@@ -234,7 +223,6 @@ pub fn build(scene: &Scene) -> Document {
             Type::Vec4,
             Bounds::None,
             Some(Target::ArrayBuffer),
-            None,
         );
         let flat: Vec<f32> = weights.iter().flatten().copied().collect();
         let w = b.floats(&flat, 4, false, Some(Target::ArrayBuffer));
@@ -418,7 +406,6 @@ fn add_track(
         Type::Scalar,
         Bounds::MinMax(vec![t_min], vec![t_max]),
         None,
-        None,
     );
     use json::animation::{Interpolation, Property};
     for j in 0..NUM_JOINTS {
@@ -444,7 +431,6 @@ fn add_track(
             ComponentType::F32,
             Type::Scalar,
             Bounds::MinMax(vec![v_min], vec![v_max]),
-            None,
             None,
         );
         let scales: Vec<f32> =
