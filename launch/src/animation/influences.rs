@@ -16,6 +16,17 @@ pub struct Influences {
     pub max_pruned_weight: f64,
     /// Vertices that lost weight.
     pub pruned_vertices: usize,
+    /// Their indices.
+    pub pruned: Vec<u32>,
+}
+
+impl Influences {
+    /// Vertex `v`'s kept (joint, weight) pairs.
+    pub fn of_vertex(&self, v: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        (0..self.sets).flat_map(move |set| {
+            (0..PER_SET).map(move |slot| (self.joints[set][v][slot] as usize, self.weights[set][v][slot]))
+        })
+    }
 }
 
 /// Packs dense weights (`[V, num_joints]`, rows summing to one) keeping at most
@@ -25,9 +36,9 @@ pub fn pack(weights: &[f32], num_joints: usize, max_influences: usize) -> Influe
     let max_influences = max_influences.max(1);
     let mut kept_rows = Vec::with_capacity(weights.len() / num_joints);
     let mut max_pruned_weight = 0.0f64;
-    let mut pruned_vertices = 0;
+    let mut pruned = Vec::new();
     let mut widest = 1;
-    for row in weights.chunks_exact(num_joints) {
+    for (vertex, row) in weights.chunks_exact(num_joints).enumerate() {
         let mut entries: Vec<(usize, f64)> =
             row.iter().enumerate().filter(|(_, w)| **w > 0.0).map(|(j, w)| (j, f64::from(*w))).collect();
         // Largest first; ties by joint index so the result does not depend on the sort.
@@ -35,7 +46,7 @@ pub fn pack(weights: &[f32], num_joints: usize, max_influences: usize) -> Influe
         let total: f64 = entries.iter().map(|e| e.1).sum();
         let kept_total: f64 = entries.iter().take(max_influences).map(|e| e.1).sum();
         if entries.len() > max_influences {
-            pruned_vertices += 1;
+            pruned.push(vertex as u32);
             max_pruned_weight = max_pruned_weight.max((total - kept_total) / total);
         }
         entries.truncate(max_influences);
@@ -63,7 +74,7 @@ pub fn pack(weights: &[f32], num_joints: usize, max_influences: usize) -> Influe
             packed[set].push(w);
         }
     }
-    Influences { sets, joints, weights: packed, max_pruned_weight, pruned_vertices }
+    Influences { sets, joints, weights: packed, max_pruned_weight, pruned_vertices: pruned.len(), pruned }
 }
 
 #[cfg(test)]

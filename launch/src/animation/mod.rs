@@ -180,12 +180,7 @@ pub fn scene(
 
     let frame_times: Vec<f64> = file.frames.iter().map(|f| f.time_s).collect();
     let influences = influences::pack(&body.weights, NUM_JOINTS, options.max_influences);
-    if influences.pruned_vertices > 0 {
-        notes.push(format!(
-            "skinning: {} vertices have more than {} influences; the rest was dropped (at most {:.4} of a vertex's weight)",
-            influences.pruned_vertices, options.max_influences, influences.max_pruned_weight
-        ));
-    }
+
     if body.has_pose_correctives() {
         notes.push("the body model's pose correctives (posedirs) are not exported: glTF skinning is linear".into());
     }
@@ -214,6 +209,17 @@ pub fn scene(
             TrackAnimation { id: track.id, color, rest, keys, key_frames, visibility }
         })
         .collect();
+    let tracks: Vec<TrackAnimation> = tracks;
+    if influences.pruned_vertices > 0 {
+        let error = pruning_error(body, &tracks, &influences);
+        notes.push(format!(
+            "skinning: {} vertices have more than {} influences; the rest was dropped (at most {:.4} of a vertex's weight), which moves a vertex by at most {:.1} mm in this export",
+            influences.pruned_vertices,
+            options.max_influences,
+            influences.max_pruned_weight,
+            error * 1e3
+        ));
+    }
     Ok(Scene {
         view,
         tracks,
@@ -223,6 +229,27 @@ pub fn scene(
         frame_period_s: file.frame_period_s,
         notes,
     })
+}
+
+/// The largest distance, over every key of every track, between a pruned vertex skinned
+/// with all its weights and with the kept ones, metres.
+pub fn pruning_error(body: &BodyModel, tracks: &[TrackAnimation], influences: &Influences) -> f64 {
+    let mut worst = 0.0f64;
+    for track in tracks {
+        for (_, pose) in &track.keys {
+            let world = pose.world_transforms(&track.rest);
+            for &v in &influences.pruned {
+                let v = v as usize;
+                let vertex = track.rest.vertices[v];
+                let row = &body.weights[v * NUM_JOINTS..(v + 1) * NUM_JOINTS];
+                let full = pose.skin_vertex(&track.rest, &world, vertex, row.iter().copied().enumerate());
+                let kept = pose.skin_vertex(&track.rest, &world, vertex, influences.of_vertex(v));
+                let d = (0..3).map(|a| (full[a] - kept[a]).powi(2)).sum::<f64>().sqrt();
+                worst = worst.max(d);
+            }
+        }
+    }
+    worst
 }
 
 /// The BVH path of track `id` when an export writes one file per track: `walk.bvh` →

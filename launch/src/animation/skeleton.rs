@@ -111,6 +111,11 @@ impl JointPose {
 
     /// Forward kinematics of these local transforms: every joint's world position.
     pub fn world_joints(&self, rest: &RestBody) -> [[f64; 3]; NUM_JOINTS] {
+        self.world_transforms(rest).1
+    }
+
+    /// Every joint's world rotation and position.
+    pub fn world_transforms(&self, rest: &RestBody) -> ([Mat3d; NUM_JOINTS], [[f64; 3]; NUM_JOINTS]) {
         let mut world_rotation = [[[0.0; 3]; 3]; NUM_JOINTS];
         let mut world_position = [[0.0; 3]; NUM_JOINTS];
         for j in 0..NUM_JOINTS {
@@ -126,7 +131,27 @@ impl JointPose {
                 }
             }
         }
-        world_position
+        (world_rotation, world_position)
+    }
+
+    /// Where linear blend skinning with `weights` ((joint, weight) pairs) puts rest vertex
+    /// `vertex`, as a glTF viewer skins it.
+    pub fn skin_vertex(
+        &self,
+        rest: &RestBody,
+        world: &([Mat3d; NUM_JOINTS], [[f64; 3]; NUM_JOINTS]),
+        vertex: [f32; 3],
+        weights: impl Iterator<Item = (usize, f32)>,
+    ) -> [f64; 3] {
+        let mut out = [0.0; 3];
+        for (j, w) in weights {
+            let local: [f64; 3] = std::array::from_fn(|a| f64::from(vertex[a]) - rest.joints[j][a]);
+            let moved = apply(&world.0[j], local);
+            for a in 0..3 {
+                out[a] += f64::from(w) * (moved[a] + world.1[j][a]);
+            }
+        }
+        out
     }
 }
 
@@ -170,6 +195,46 @@ mod tests {
             let error = (0..3).map(|a| (exported[j][a] - expected[a]).abs()).fold(0.0, f64::max);
             assert!(error < 2e-5, "joint {} off by {error} m", JOINT_NAMES[j]);
         }
+    }
+
+    /// glTF's skinning of the exported rest mesh (joint matrices times inverse bind
+    /// matrices) lands every vertex where meshoverlay's skinning puts it, in the world frame:
+    /// the silhouette test's claim, without a GPU. (Pose correctives are not exported, so
+    /// the model is compared without them.)
+    #[test]
+    fn exported_skinning_matches_meshoverlays_vertices() {
+        let mut model = BodyModel::bundled().unwrap();
+        model.posedirs.clear();
+        let skinner = Skinner::new(&model);
+        let betas = [0.8, -0.4, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let rest = RestBody::new(&model, &betas);
+        let rotations: [Mat3d; NUM_JOINTS] =
+            std::array::from_fn(|j| matrix_from_euler_zyx_degrees([9.0 * j as f64, -40.0 + 5.0 * j as f64, 175.0]));
+        let frame = TrackFrame {
+            frame: 0,
+            rotations,
+            cam_t: [-0.4, 0.1, 6.0],
+            betas,
+            focal_length: 1000.0,
+            principal_point: [0.0, 0.0],
+        };
+        let pose = BodyPose {
+            betas: betas.map(|b| b as f32),
+            rotations: rotations.map(|m| m.map(|r| r.map(|x| x as f32))),
+            translation: frame.cam_t.map(|x| x as f32),
+        };
+        let mut posed = Vec::new();
+        skinner.pose_all(std::slice::from_ref(&pose), &mut posed);
+        let exported = JointPose::new(&rest, &frame);
+        let world = exported.world_transforms(&rest);
+        let mut worst = 0.0f64;
+        for (v, vertex) in rest.vertices.iter().enumerate() {
+            let weights = model.weights[v * NUM_JOINTS..(v + 1) * NUM_JOINTS].iter().copied().enumerate();
+            let got = exported.skin_vertex(&rest, &world, *vertex, weights);
+            let expected = apply(&CAMERA_TO_WORLD, posed[0].vertices[v].map(f64::from));
+            worst = worst.max((0..3).map(|a| (got[a] - expected[a]).abs()).fold(0.0, f64::max));
+        }
+        assert!(worst < 2e-5, "vertices off by up to {worst} m");
     }
 
     #[test]
