@@ -22,6 +22,9 @@ pub enum Command {
     Webcam(WebcamArgs),
     /// Process a live RTSP stream, reconnecting with backoff when it drops.
     Rtsp(RtspArgs),
+    /// Convert a pose file (--poses) into an animation: every tracked person as a skinned,
+    /// animated glTF 2.0 character (.glb / .gltf) or a BVH skeleton (.bvh).
+    Export(ExportArgs),
     /// Process a synthetic live source (videotestsrc is-live=true); for tests and demos.
     #[command(hide = true)]
     TestSource(TestSourceArgs),
@@ -37,6 +40,41 @@ pub struct FileArgs {
     pub allow_partial: bool,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Pose file written by --poses (JSON Lines).
+    pub poses: PathBuf,
+    /// Animation to write: .glb, .gltf or .bvh (with several tracks, BVH writes
+    /// NAME-track-ID.bvh per track unless --track picks one).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub animation: AnimationOptions,
+}
+
+/// How an animation is exported (`export`, and `file --animation`).
+#[derive(Debug, Args, Clone)]
+pub struct AnimationOptions {
+    /// Body model safetensors whose mesh and skeleton the animation carries (default: the
+    /// one meshoverlay draws: the set-up's Anny body, else the bundled mannequin).
+    #[arg(long, value_name = "FILE")]
+    pub body_model: Option<PathBuf>,
+    /// Export only this track id.
+    #[arg(long, value_name = "ID")]
+    pub track: Option<u64>,
+    /// Most skinning influences per vertex in glTF (4 per JOINTS_n/WEIGHTS_n set); more are
+    /// pruned, the rest renormalised.
+    #[arg(long, value_name = "N", default_value_t = crate::animation::DEFAULT_MAX_INFLUENCES as u64,
+          value_parser = clap::value_parser!(u64).range(1..=24))]
+    pub max_influences: u64,
+}
+
+impl Default for AnimationOptions {
+    fn default() -> Self {
+        Self { body_model: None, track: None, max_influences: crate::animation::DEFAULT_MAX_INFLUENCES as u64 }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +233,10 @@ pub struct Common {
     /// Write the poses as JSON lines, one per frame (schema in launch/README.md).
     #[arg(long, value_name = "FILE")]
     pub poses: Option<PathBuf>,
+    /// Also write the tracked people as an animation (.glb, .gltf or .bvh; see `export`),
+    /// from the poses of this run, carrying the body meshoverlay draws (--body-model).
+    #[arg(long, value_name = "FILE")]
+    pub animation: Option<PathBuf>,
     /// Stop after this many frames (the output is finalised as on end of stream).
     #[arg(long, value_name = "N")]
     pub max_frames: Option<u64>,

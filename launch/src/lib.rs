@@ -4,6 +4,7 @@
 //! The binary is a thin wrapper around [`main`]; the modules are public so the end-to-end
 //! tests can reuse the pose schema and the pipeline descriptions.
 
+pub mod animation;
 pub mod box_file;
 pub mod cli;
 pub mod conform;

@@ -76,12 +76,12 @@ pub fn choose_sink(common: &Common, serve: Option<&ServeArgs>) -> Result<Sink, F
     }
     if display_available() {
         Ok(Sink::Display)
-    } else if common.poses.is_some() {
+    } else if common.poses.is_some() || common.animation.is_some() {
         Ok(Sink::Null)
     } else {
         let serve = if serve.is_some() { ", --serve-rtsp PORT" } else { "" };
         Err(Failure::usage(format!(
-            "no output: give -o FILE{serve} or --poses FILE (no display found: DISPLAY and WAYLAND_DISPLAY are unset)"
+            "no output: give -o FILE{serve}, --poses FILE or --animation FILE (no display found: DISPLAY and WAYLAND_DISPLAY are unset)"
         )))
     }
 }

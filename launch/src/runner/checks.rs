@@ -16,6 +16,8 @@ pub struct Checked {
     /// Where -o and --poses lead (symbolic links followed): the files to replace.
     pub video_target: Option<PathBuf>,
     pub poses_target: Option<PathBuf>,
+    /// Where --animation leads.
+    pub animation_target: Option<PathBuf>,
 }
 
 /// The local file behind an input given as a path or a `file://` URI.
@@ -68,15 +70,23 @@ pub fn check(common: &Common, sink: &Sink, input: Option<&Path>) -> Result<Check
             reads.push(ReadFile { what, path });
         }
     }
-    let outputs: Vec<OutputFile> = [("-o", video), ("--poses", common.poses.as_deref())]
-        .into_iter()
-        .filter_map(|(option, p)| Some(OutputFile { option, path: p? }))
-        .collect();
+    if let Some(animation) = &common.animation {
+        super::export::output_format(animation, "--animation")?;
+        if common.no_track {
+            return Err(Failure::usage("--animation follows tracked people: it cannot be combined with --no-track"));
+        }
+    }
+    let outputs: Vec<OutputFile> =
+        [("-o", video), ("--poses", common.poses.as_deref()), ("--animation", common.animation.as_deref())]
+            .into_iter()
+            .filter_map(|(option, p)| Some(OutputFile { option, path: p? }))
+            .collect();
     // Resolved in the order given: -o first, then --poses.
     let mut targets =
         check_outputs(&reads, &outputs).map_err(|e| Failure::usage(e.to_string()))?.into_iter().map(|r| r.path);
     let video_target = video.and_then(|_| targets.next());
     let poses_target = common.poses.as_ref().and_then(|_| targets.next());
+    let animation_target = common.animation.as_ref().and_then(|_| targets.next());
 
     for (what, path) in named {
         if let Some(p) = path {
@@ -90,11 +100,11 @@ pub fn check(common: &Common, sink: &Sink, input: Option<&Path>) -> Result<Check
     let boxes =
         common.pose.boxes.as_deref().map(BoxTable::load).transpose().map_err(|e| Failure::runtime(e.to_string()))?;
 
-    for target in [&video_target, &poses_target].into_iter().flatten() {
+    for target in [&video_target, &poses_target, &animation_target].into_iter().flatten() {
         if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Failure::runtime(format!("cannot create the directory {}: {e}", dir.display())))?;
         }
     }
-    Ok(Checked { boxes, video_target, poses_target })
+    Ok(Checked { boxes, video_target, poses_target, animation_target })
 }

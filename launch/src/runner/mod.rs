@@ -18,6 +18,7 @@ mod checks;
 mod counters;
 mod discover;
 mod ending;
+mod export;
 mod outputs;
 mod progress;
 mod session;
@@ -39,6 +40,11 @@ use outputs::Outputs;
 use session::{Ending, Session};
 
 pub fn run(cli: Cli) -> Result<Outcome, Failure> {
+    // A file conversion: no pipeline, no GStreamer.
+    let cli = match cli.command {
+        Command::Export(a) => return export::run_export(&a),
+        command => Cli { command },
+    };
     // First, so a signal during set-up ends the run the same way as later ones.
     signals::install_interrupt_handler();
     gst::init().map_err(|e| Failure::runtime(format!("cannot initialise GStreamer: {e}")))?;
@@ -52,6 +58,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Webcam(a) => run_webcam(a),
         Command::Rtsp(a) => run_rtsp(a),
         Command::TestSource(a) => run_test_source(a),
+        Command::Export(_) => unreachable!("handled above"),
     }
 }
 
@@ -63,10 +70,18 @@ fn run_plan(
     rtsp: Option<&RtspArgs>,
     ending: Ending,
 ) -> Result<Outcome, Failure> {
-    let outputs = Outputs::open(
+    let mut outputs = Outputs::open(
         (common.output.as_deref().filter(|_| plan.sink.is_file()), checked.video_target.as_deref()),
         (common.poses.as_deref(), checked.poses_target.as_deref()),
     )?;
+    if let (Some(shown), Some(target)) = (&common.animation, &checked.animation_target) {
+        outputs.animation = Some(outputs::AnimationOutput::open(
+            shown,
+            target,
+            common.overlay.body_model.as_deref(),
+            common.poses.is_some(),
+        )?);
+    }
     Session::new(plan, common, rtsp, checked.boxes, outputs)?.run(ending)
 }
 

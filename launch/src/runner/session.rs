@@ -88,11 +88,17 @@ impl<'a> Session<'a> {
             // tool writes beside it and renames at the end.
             element(plan::FILE_SINK)?.set_property("location", video.pending.write_path().to_string_lossy().as_ref());
         }
-        let writer = match &outputs.poses {
-            Some(p) => Some(
+        let scratch_poses = outputs.animation.as_ref().and_then(|a| a.scratch_poses.as_ref());
+        let writer = match (&outputs.poses, scratch_poses) {
+            (Some(p), _) => Some(
                 p.pending.writer().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", p.shown.display())))?,
             ),
-            None => None,
+            (None, Some(scratch)) => Some(
+                scratch
+                    .writer()
+                    .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", scratch.write_path().display())))?,
+            ),
+            (None, None) => None,
         };
         let tap: SharedTap = Arc::new(Mutex::new(PoseTap::new(writer)));
         let pose = element(plan::POSE)?;
@@ -306,8 +312,9 @@ impl<'a> Session<'a> {
 
         let mut outputs = std::mem::take(&mut self.outputs);
         if let Err(e) = tap_result {
-            // An incomplete pose file is not put in place.
+            // An incomplete pose file is not put in place, nor an animation made from it.
             outputs.poses = None;
+            outputs.animation = None;
             failure.get_or_insert(Failure::runtime(e.to_string()));
         }
         let max_frames_reached = self.common.max_frames.is_some_and(|m| self.counters.admitted() >= m);
@@ -325,7 +332,12 @@ impl<'a> Session<'a> {
             allow_partial: ending.allow_partial,
         });
         if verdict.keep_outputs {
+            let animation = outputs.animation.take();
+            let poses = outputs.poses.as_ref().map(|p| p.pending.target().to_owned());
             outputs.commit(done, pose_lines)?;
+            if let Some(animation) = animation {
+                animation.finish(poses.as_deref())?;
+            }
         }
         if let Some(note) = &verdict.note {
             say!("{note}");
