@@ -398,7 +398,9 @@ fn jitter_on_real_footage(o: &Options, path: &std::path::Path) {
             }
         }
     }
-    let sources: [(&str, &dyn Fn(usize, usize) -> PersonPose); 3] = [
+    // Each row's person at (frame, index in the frame).
+    type Source<'a> = (&'a str, &'a dyn Fn(usize, usize) -> PersonPose);
+    let sources: [Source; 3] = [
         ("estimates", &|f, k| frames[f].1.persons[k].clone()),
         ("causal", &|f, k| causal_out[f].persons[k].clone()),
         ("fixed-lag", &|f, k| lagged_out[f].persons[k].clone()),
