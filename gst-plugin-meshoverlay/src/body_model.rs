@@ -379,10 +379,11 @@ mod tests {
         }
     }
 
-    /// The Anny body (`models/gen_anny_body.py`), when it has been generated.
+    /// The Anny body (`models/gen_anny_body.py`), when it has been generated (in the
+    /// default models' folder, `HMR2_MODELS_DIR` or `.deps/models`).
     #[test]
     fn generated_anny_body_loads_when_present() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.deps/models/anny-smpl.safetensors");
+        let path = hmr2_meta::models::models_dir().join(DEFAULT_BODY_MODEL);
         if !path.exists() {
             eprintln!("skipped: {} not generated", path.display());
             return;
