@@ -29,8 +29,8 @@ turns its neutral body into a file in the project's body-model format
    quadric-error half-edge collapse (``decimate.py``): every surviving vertex keeps its
    position and its weights, collapses across a change of skinning weights (around
    joints) cost more, and the surface stays closed and manifold. ``meshoverlay``'s cost
-   on a software rasteriser grows with the triangles: at full resolution one person cost
-   2-3 times the mannequin's (6,072 triangles), decimated about the same.
+   on a software rasteriser grows with the triangles: at full resolution it cost 1.7x
+   (one person) to 2.2x (five) the mannequin's (6,072 triangles), decimated 1.1x-1.25x.
 7. **Joint regressor** (on the decimated mesh): per joint, a few vertices around it with
    non-negative weights that sum to 1 and reproduce the joint exactly (least change from
    a Gaussian fall-off, solved with non-negative least squares).
