@@ -37,6 +37,7 @@ impl PersonEstimate {
             cam_t: camera.translation_from_crop(self.pred_cam, crop.center, crop.side),
             focal_length: camera.focal_length,
             principal_point: camera.principal_point,
+            predicted: false,
         }
     }
 }

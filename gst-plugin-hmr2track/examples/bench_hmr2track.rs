@@ -6,11 +6,15 @@
 //! 2. Identity on generated scenes (crossings, a person passing behind another, entries and
 //!    exits, a group): id switches, fragmentations, misses, false positives, MOTA.
 //! 3. Cost per frame with 1 and 10 persons, with and without the metadata round trip.
+//! 4. With `--real FILE`: jitter per track on real footage, before and after the tracker
+//!    (causal and fixed-lag). `FILE` is `hmr2-launch`'s pose export of a video run without
+//!    the tracker, e.g. the pedestrians of vtest.avi through the default open estimator:
+//!    `hmr2-launch file .deps/footage/opencv-doc/data/vtest.avi --no-track --poses vtest-raw.jsonl`.
 //!
 //! ```sh
 //! cargo run --release -p gst-plugin-hmr2track --example bench_hmr2track [-- --runs N] \
 //!     [--lag K] [--min-cutoff HZ] [--beta B] [--translation-min-cutoff HZ] [--translation-beta B] \
-//!     [--pose-weight W] [--iou-threshold T] [--only jitter|identity|cost] [--sweep]
+//!     [--pose-weight W] [--iou-threshold T] [--only jitter|identity|cost|real] [--sweep] [--real FILE]
 //! ```
 //!
 //! `--sweep` also prints the causal filter's jitter and error over a grid of its parameters
@@ -49,10 +53,11 @@ struct Options {
     lag: u32,
     only: Option<String>,
     sweep: bool,
+    real: Option<std::path::PathBuf>,
 }
 
 fn parse_options() -> Options {
-    let mut o = Options { runs: 20, params: default_processor_params(), lag: 8, only: None, sweep: false };
+    let mut o = Options { runs: 20, params: default_processor_params(), lag: 8, only: None, sweep: false, real: None };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -66,6 +71,7 @@ fn parse_options() -> Options {
         match args[i].as_str() {
             "--runs" => o.runs = number() as u64,
             "--only" => o.only = Some(value.clone()),
+            "--real" => o.real = Some(value.into()),
             "--lag" => o.lag = number() as u32,
             "--min-cutoff" => o.params.smoothing.rotation.min_cutoff = number(),
             "--beta" => o.params.smoothing.rotation.beta = number(),
@@ -286,6 +292,206 @@ fn jitter_on_sample_clip(o: &Options) {
     );
     print_jitter_table(&truth, &rows, &results);
     println!("\n2D: the 24 projected joints; 3D: joints relative to the pelvis; errors against the ground truth.");
+}
+
+/// One frame of `hmr2-launch`'s JSON Lines pose export (launch/README.md), track ids dropped.
+fn frame_from_json_line(line: &Value) -> (Option<f64>, FramePoses) {
+    let persons = line["persons"]
+        .as_array()
+        .expect("persons")
+        .iter()
+        .map(|p| {
+            let (smpl, camera) = (&p["smpl"], &p["camera"]);
+            let body_pose = floats(&smpl["body_pose"]);
+            PersonPose {
+                bbox: floats(&p["bbox"]).try_into().unwrap(),
+                score: p["score"].as_f64().unwrap() as f32,
+                global_orient: mat3(&floats(&smpl["global_orient"])),
+                body_pose: std::array::from_fn(|j| mat3(&body_pose[j * 9..j * 9 + 9])),
+                betas: floats(&smpl["betas"]).try_into().unwrap(),
+                cam_t: floats(&camera["cam_t"]).try_into().unwrap(),
+                focal_length: camera["focal_length"].as_f64().unwrap() as f32,
+                principal_point: floats(&camera["principal_point"]).try_into().unwrap(),
+                pred_cam: floats(&camera["pred_cam"]).try_into().unwrap(),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let width = line["width"].as_u64().unwrap() as u32;
+    let height = line["height"].as_u64().unwrap() as u32;
+    let time = line["timestamp_ns"].as_u64().map(|ns| ns as f64 * 1e-9);
+    (time, FramePoses { frame_width: width, frame_height: height, persons })
+}
+
+/// Every output frame of a processor run over `frames` (persons in the input's order; the
+/// tracker rewrites detected persons in place and appends predicted ones).
+fn track_frames(params: ProcessorParams, frames: &[(Option<f64>, FramePoses)]) -> Vec<FramePoses> {
+    let mut processor = StreamProcessor::<usize, ()>::new(params);
+    let mut out = Vec::new();
+    let mut take = |outputs: Vec<Output<usize, ()>>| {
+        for o in outputs {
+            if let Output::Frame { poses, .. } = o {
+                out.push(poses.expect("every frame has poses"));
+            }
+        }
+    };
+    for (i, (time, poses)) in frames.iter().enumerate() {
+        take(processor.push_frame(i, *time, Some(poses.clone())));
+    }
+    take(processor.drain());
+    out
+}
+
+/// Sum and count of the second differences' magnitudes over runs of consecutive frames.
+#[derive(Clone, Copy, Default)]
+struct Jitter {
+    sum: f64,
+    count: f64,
+}
+
+impl Jitter {
+    fn add<const D: usize>(&mut self, run: &[Vec<[f64; D]>]) {
+        if run.len() >= 3 {
+            let terms = ((run.len() - 2) * run[0].len()) as f64;
+            self.sum += mean_second_difference(run) * terms;
+            self.count += terms;
+        }
+    }
+
+    fn mean(&self) -> f64 {
+        self.sum / self.count.max(1.0)
+    }
+}
+
+/// Jitter of projected joints (px/frame²), pelvis-relative joints (mm/frame²) and depth
+/// (m/frame²) of one track, over its runs of consecutive frames.
+#[derive(Clone, Copy, Default)]
+struct TrackJitter {
+    px: Jitter,
+    mm: Jitter,
+    depth: Jitter,
+}
+
+impl TrackJitter {
+    fn add_run(&mut self, skinner: &Skinner, persons: &[PersonPose]) {
+        let j = joints_of(skinner, persons);
+        self.px.add(&j.pixels);
+        self.mm.add(&j.relative_mm);
+        self.depth.add(&j.depth);
+    }
+
+    fn merge(&mut self, other: &TrackJitter) {
+        for (a, b) in [(&mut self.px, &other.px), (&mut self.mm, &other.mm), (&mut self.depth, &other.depth)] {
+            a.sum += b.sum;
+            a.count += b.count;
+        }
+    }
+}
+
+/// Jitter per track on real footage: the estimates as they came (grouped by the causal
+/// tracker's ids), the causal tracker's output and the fixed-lag one, on the same frames.
+fn jitter_on_real_footage(o: &Options, path: &std::path::Path) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let frames: Vec<(Option<f64>, FramePoses)> =
+        text.lines().map(|l| frame_from_json_line(&serde_json::from_str(l).expect("a JSON line"))).collect();
+    let skinner = Skinner::new(&BodyModel::bundled().expect("the bundled mannequin"));
+    let mut causal = o.params;
+    causal.smoothing.lag = 0;
+    let mut lagged = o.params;
+    lagged.smoothing.lag = o.lag;
+    let causal_out = track_frames(causal, &frames);
+    let lagged_out = track_frames(lagged, &frames);
+    assert_eq!(causal_out.len(), frames.len());
+    assert_eq!(lagged_out.len(), frames.len());
+
+    // Per causal track: (frame, person index) of each detection, in frame order.
+    let mut tracks: std::collections::BTreeMap<u64, Vec<(usize, usize)>> = Default::default();
+    let mut id_disagreements = 0;
+    for (f, (out, (_, input))) in causal_out.iter().zip(&frames).enumerate() {
+        for (k, person) in out.persons.iter().enumerate().take(input.persons.len()) {
+            assert_eq!(person.bbox, input.persons[k].bbox, "detected persons keep their place and box");
+            if let Some(id) = person.track_id {
+                tracks.entry(id).or_default().push((f, k));
+                if lagged_out[f].persons[k].track_id != Some(id) {
+                    id_disagreements += 1;
+                }
+            }
+        }
+    }
+    // Each row's person at (frame, index in the frame).
+    type Source<'a> = (&'a str, &'a dyn Fn(usize, usize) -> PersonPose);
+    let sources: [Source; 3] = [
+        ("estimates", &|f, k| frames[f].1.persons[k].clone()),
+        ("causal", &|f, k| causal_out[f].persons[k].clone()),
+        ("fixed-lag", &|f, k| lagged_out[f].persons[k].clone()),
+    ];
+    let persons_in = frames.iter().map(|(_, p)| p.persons.len()).sum::<usize>();
+    println!(
+        "\n## Jitter on real footage: {} ({} frames, {} persons, {:.1} per frame)\n",
+        path.display(),
+        frames.len(),
+        persons_in,
+        persons_in as f64 / frames.len().max(1) as f64
+    );
+    println!(
+        "Tracks of the causal run with at least 20 tracked frames; every figure over the same frames \
+         (runs of consecutive frames with the track detected); estimates grouped by the causal tracker's ids. \
+         Fixed-lag K = {}; the lagged run gives another id to {id_disagreements} of these detections.\n",
+        o.lag
+    );
+    println!("| track | frames | 2D px/frame²: estimates | causal | fixed-lag | 3D mm/frame²: estimates | causal | fixed-lag | depth m/frame²: estimates | causal | fixed-lag |");
+    println!("|------:|-------:|------:|------:|------:|------:|------:|------:|------:|------:|------:|");
+    let mut totals = [TrackJitter::default(); 3];
+    let mut shown = 0;
+    for (id, detections) in &tracks {
+        if detections.len() < 20 {
+            continue;
+        }
+        shown += 1;
+        let mut rows = [TrackJitter::default(); 3];
+        for run in detections.chunk_by(|a, b| b.0 == a.0 + 1) {
+            for ((_, source), row) in sources.iter().zip(rows.iter_mut()) {
+                let persons: Vec<PersonPose> = run.iter().map(|&(f, k)| source(f, k)).collect();
+                row.add_run(&skinner, &persons);
+            }
+        }
+        for (total, row) in totals.iter_mut().zip(&rows) {
+            total.merge(row);
+        }
+        println!(
+            "| {id:>5} | {:>6} | {:>5.2} | {:>5.2} | {:>5.2} | {:>5.1} | {:>5.1} | {:>5.1} | {:>6.3} | {:>6.3} | {:>6.3} |",
+            detections.len(),
+            rows[0].px.mean(),
+            rows[1].px.mean(),
+            rows[2].px.mean(),
+            rows[0].mm.mean(),
+            rows[1].mm.mean(),
+            rows[2].mm.mean(),
+            rows[0].depth.mean(),
+            rows[1].depth.mean(),
+            rows[2].depth.mean(),
+        );
+    }
+    let t = &totals;
+    println!(
+        "| all {shown} | {:>6} | {:>5.2} | {:>5.2} | {:>5.2} | {:>5.1} | {:>5.1} | {:>5.1} | {:>6.3} | {:>6.3} | {:>6.3} |",
+        tracks.values().filter(|d| d.len() >= 20).map(Vec::len).sum::<usize>(),
+        t[0].px.mean(),
+        t[1].px.mean(),
+        t[2].px.mean(),
+        t[0].mm.mean(),
+        t[1].mm.mean(),
+        t[2].mm.mean(),
+        t[0].depth.mean(),
+        t[1].depth.mean(),
+        t[2].depth.mean(),
+    );
+    println!(
+        "\n2D: the 24 joints projected with each person's camera; 3D: joints relative to the pelvis \
+         (mannequin skeleton); depth: cam_t z. {} tracks in all ({} shorter than 20 frames left out).",
+        tracks.len(),
+        tracks.len() - shown
+    );
 }
 
 /// Jitter and error of the causal filter over a grid of its parameters: the rotation
@@ -550,5 +756,10 @@ fn main() {
     }
     if run("cost") {
         cost_per_frame(&o);
+    }
+    if let Some(path) = &o.real {
+        if run("real") {
+            jitter_on_real_footage(&o, path);
+        }
     }
 }

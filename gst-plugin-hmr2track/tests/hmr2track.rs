@@ -276,10 +276,11 @@ fn bad_metadata_never_stops_the_stream() {
     assert_eq!(ids(&out[2]), vec![None, None, Some(1), None, None, None]);
     assert!(third.persons[0].body_pose[3][1][1].is_nan(), "unusable persons pass as they came");
     assert_eq!(third.persons[1].global_orient, [[0.0; 3]; 3]);
-    // The gap is filled with a predicted person, score 0.
+    // The gap is filled with a predicted person, marked predicted (and score 0).
     let last = poses(&out[6]);
     assert_eq!(last.persons.len(), 1);
-    assert_eq!((last.persons[0].track_id, last.persons[0].score), (Some(1), 0.0));
+    assert_eq!((last.persons[0].track_id, last.persons[0].score, last.persons[0].predicted), (Some(1), 0.0, true));
+    assert!(!third.persons.iter().any(|p| p.predicted), "detections are not marked predicted");
 }
 
 #[test]

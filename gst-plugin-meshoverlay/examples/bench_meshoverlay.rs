@@ -5,8 +5,11 @@
 //! `<stage>-ns`) after a run through the element.
 //!
 //! ```sh
-//! cargo run --release -p gst-plugin-meshoverlay --example bench_meshoverlay [-- --frames N] [--backend vulkan|gl] [--dump DIR]
+//! cargo run --release -p gst-plugin-meshoverlay --example bench_meshoverlay [-- --frames N] [--backend vulkan|gl] [--dump DIR] [--model FILE]
 //! ```
+//!
+//! `--model FILE` renders that body model (e.g. `.deps/models/anny-smpl.safetensors`)
+//! instead of the bundled mannequin, in the element too.
 //!
 //! `--dump DIR` writes the last frame of each scenario as a PPM image for a look.
 
@@ -359,11 +362,15 @@ fn bench_gpu_blend(label: &str, model: &BodyModel, frames: usize) {
 
 /// The frames of `scene(persons, ..)` pushed through the element; prints its `stats` as
 /// mean milliseconds per frame (totals over `frames`, the element's own layout).
-fn bench_element(backend: &str, persons: usize, frames: usize) {
+fn bench_element(backend: &str, model: &std::path::Path, persons: usize, frames: usize) {
     use gst::prelude::*;
     gst::init().unwrap();
     gstmeshoverlay::plugin_register_static().unwrap();
-    let element = gst::ElementFactory::make("meshoverlay").property_from_str("backend", backend).build().unwrap();
+    let element = gst::ElementFactory::make("meshoverlay")
+        .property_from_str("backend", backend)
+        .property("body-model", model.display().to_string())
+        .build()
+        .unwrap();
     let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
     h.set_src_caps_str(&format!("video/x-raw,format=RGBA,width={WIDTH},height={HEIGHT},framerate=30/1"));
     h.play();
@@ -407,7 +414,12 @@ fn main() {
         std::fs::create_dir_all(dir).expect("creating the dump directory");
     }
 
-    let model = BodyModel::bundled().expect("bundled model");
+    let model_path = value("--model").map(std::path::PathBuf::from);
+    let model = match &model_path {
+        Some(path) => BodyModel::from_file(path).expect("the --model body model"),
+        None => BodyModel::bundled().expect("bundled model"),
+    };
+    let model_name = model_path.as_ref().map_or("bundled mannequin".to_string(), |p| p.display().to_string());
     let started = Instant::now();
     let mut renderer = Renderer::new(&model, backend).expect("GPU");
     println!(
@@ -415,7 +427,7 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "adapter: {} (set up in {:.0} ms); body model: bundled mannequin, {} vertices, {} faces",
+        "adapter: {} (set up in {:.0} ms); body model: {model_name}, {} vertices, {} faces",
         renderer.adapter_description(),
         ms(started.elapsed()),
         model.num_vertices,
@@ -428,13 +440,18 @@ fn main() {
     bench_render(&mut renderer, "skeleton, 1 person", 1, RenderMode::Skeleton, frames, dump);
     bench_render(&mut renderer, "skeleton, 5 people", 5, RenderMode::Skeleton, frames, dump);
 
+    // The mannequin's file is the bundled one; the element's default would be Anny's.
+    let element_model = model_path
+        .clone()
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mannequin.safetensors"));
     println!("Through the element (its stats structure):");
     for persons in [1, 5] {
-        bench_element(&backend_name, persons, frames);
+        bench_element(&backend_name, &element_model, persons, frames);
     }
 
     println!("CPU skinning alone:");
-    bench_skinning("bundled mannequin (V 3052, sparse posedirs)", &model, frames);
+    let skinning_label = format!("{model_name} (V {})", model.num_vertices);
+    bench_skinning(&skinning_label, &model, frames);
     let smpl_sized = smpl_sized_model();
     bench_skinning("SMPL-sized (V 6890, dense posedirs)", &smpl_sized, frames);
     println!("GPU compute alternative (blend-shape pass only, {}):", renderer.adapter_description());

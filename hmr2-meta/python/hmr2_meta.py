@@ -44,6 +44,11 @@ ARRAYS = {
     "focal-length": ("<f4", ()),
     "principal-point": ("<f4", (2,)),
 }
+# Optional fields: a structure without one reads as its default (layouts written before
+# the field existed). ``predicted`` is 1 for a person a tracker predicted to fill a gap.
+OPTIONAL_ARRAYS = {
+    "predicted": ("u1", (), 0),
+}
 
 
 class PoseMetaError(ValueError):
@@ -58,6 +63,8 @@ class Poses:
     frame_width: int
     frame_height: int
     arrays: dict = field(default_factory=dict)
+    # arrays: every field of ARRAYS and OPTIONAL_ARRAYS (read fills the optional ones with
+    # their default when absent; write does the same when they are left out).
 
     @property
     def num_persons(self) -> int:
@@ -68,6 +75,8 @@ class Poses:
         """Poses for ``num_persons`` persons with neutral values: identity rotations,
         zero shape, no track, score 1; fill in what you estimate."""
         arrays = {name: np.zeros((num_persons,) + row, dtype=dtype) for name, (dtype, row) in ARRAYS.items()}
+        for name, (dtype, row, default) in OPTIONAL_ARRAYS.items():
+            arrays[name] = np.full((num_persons,) + row, default, dtype=dtype)
         arrays["scores"][:] = 1.0
         arrays["track-ids"][:] = -1
         arrays["global-orient"][:] = np.eye(3)
@@ -111,6 +120,16 @@ def read(buf: Gst.Buffer) -> Poses | None:
         data = s.get_value(name)
         if data is None:
             raise PoseMetaError(f"field {name} missing")
+        arr = np.frombuffer(data.get_data(), dtype=dtype)
+        want = n * int(np.prod(row, dtype=np.int64))
+        if arr.size != want:
+            raise PoseMetaError(f"{name}: {arr.size} values for {n} persons, expected {want}")
+        arrays[name] = arr.reshape((n,) + row)
+    for name, (dtype, row, default) in OPTIONAL_ARRAYS.items():
+        data = s.get_value(name)
+        if data is None:
+            arrays[name] = np.full((n,) + row, default, dtype=dtype)
+            continue
         arr = np.frombuffer(data.get_data(), dtype=dtype)
         want = n * int(np.prod(row, dtype=np.int64))
         if arr.size != want:
@@ -162,6 +181,11 @@ def to_structure(poses: Poses) -> Gst.Structure:
         if name not in poses.arrays:
             raise PoseMetaError(f"field {name} missing")
         arr = np.ascontiguousarray(np.asarray(poses.arrays[name], dtype=dtype))
+        if arr.shape != (n,) + row:
+            raise PoseMetaError(f"{name}: shape {arr.shape}, expected {(n,) + row}")
+        values[name] = arr
+    for name, (dtype, row, default) in OPTIONAL_ARRAYS.items():
+        arr = np.ascontiguousarray(np.asarray(poses.arrays.get(name, np.full((n,) + row, default)), dtype=dtype))
         if arr.shape != (n,) + row:
             raise PoseMetaError(f"{name}: shape {arr.shape}, expected {(n,) + row}")
         values[name] = arr

@@ -29,6 +29,7 @@
 //! | `cam-t`           | `GBytes` | f32 × N × 3: full-frame camera translation (tx, ty, tz) in metres, added to the posed body |
 //! | `focal-length`    | `GBytes` | f32 × N: focal length in pixels of the full-frame camera        |
 //! | `principal-point` | `GBytes` | f32 × N × 2: principal point (cx, cy) in pixels                 |
+//! | `predicted`       | `GBytes` | u8 × N: 1 when the person was not detected in this frame but predicted by a tracker (`hmr2track gap-fill=predict`), else 0. Optional: a structure without it (written before the field existed) reads as nobody predicted |
 //!
 //! All arrays are packed little-endian, C order, one row per person in the same order in
 //! every field. The camera is a pinhole in OpenCV's frame (x right, y down, z forward): a
@@ -93,6 +94,8 @@ pub struct PersonPose {
     pub focal_length: f32,
     /// Full-frame principal point (cx, cy) in pixels.
     pub principal_point: [f32; 2],
+    /// Not detected in this frame: a tracker's prediction filling a short gap.
+    pub predicted: bool,
 }
 
 impl Default for PersonPose {
@@ -108,6 +111,7 @@ impl Default for PersonPose {
             cam_t: [0.0, 0.0, 10.0],
             focal_length: 5000.0,
             principal_point: [0.0; 2],
+            predicted: false,
         }
     }
 }
@@ -239,6 +243,7 @@ impl FramePoses {
             .field("cam-t", f32_bytes(p, |q| &q.cam_t))
             .field("focal-length", f32_bytes(p, |q| std::slice::from_ref(&q.focal_length)))
             .field("principal-point", f32_bytes(p, |q| &q.principal_point))
+            .field("predicted", glib::Bytes::from_owned(p.iter().map(|q| u8::from(q.predicted)).collect::<Vec<u8>>()))
             .build()
     }
 
@@ -268,6 +273,15 @@ impl FramePoses {
         let cam_t = read_f32s(s, "cam-t", n * 3)?;
         let focal_length = read_f32s(s, "focal-length", n)?;
         let principal_point = read_f32s(s, "principal-point", n * 2)?;
+        // Optional (added after version 1 was published): absent means nobody predicted.
+        let predicted = match s.get_optional::<glib::Bytes>("predicted") {
+            Ok(None) => vec![0; n],
+            Ok(Some(bytes)) if bytes.len() == n => bytes.to_vec(),
+            Ok(Some(bytes)) => {
+                return Err(PoseMetaError::WrongLength { field: "predicted", expected: n, found: bytes.len() })
+            }
+            Err(_) => return Err(PoseMetaError::MissingField("predicted")),
+        };
 
         let persons = (0..n)
             .map(|i| {
@@ -285,6 +299,7 @@ impl FramePoses {
                     cam_t: cam_t[i * 3..i * 3 + 3].try_into().unwrap(),
                     focal_length: focal_length[i],
                     principal_point: principal_point[i * 2..i * 2 + 2].try_into().unwrap(),
+                    predicted: predicted[i] != 0,
                 }
             })
             .collect();
@@ -379,6 +394,31 @@ mod tests {
         let ids = s.get::<glib::Bytes>("track-ids").unwrap();
         let ids: Vec<i64> = ids.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
         assert_eq!(ids, [42, -1]);
+    }
+
+    #[test]
+    fn predicted_round_trips_and_is_optional() {
+        gst::init().unwrap();
+        let mut predicted = sample_person(2.0);
+        predicted.predicted = true;
+        let poses = FramePoses { frame_width: 640, frame_height: 480, persons: vec![sample_person(1.0), predicted] };
+        let mut s = poses.to_structure();
+        assert_eq!(s.get::<glib::Bytes>("predicted").unwrap().as_ref(), &[0, 1]);
+        assert_eq!(FramePoses::from_structure(&s).unwrap(), poses);
+
+        // A structure written before the field existed reads as nobody predicted.
+        s.remove_field("predicted");
+        let old = FramePoses::from_structure(&s).unwrap();
+        assert!(old.persons.iter().all(|p| !p.predicted));
+        assert_eq!(old.persons[0], poses.persons[0]);
+
+        s.set("predicted", glib::Bytes::from_owned(vec![1u8; 3]));
+        assert_eq!(
+            FramePoses::from_structure(&s),
+            Err(PoseMetaError::WrongLength { field: "predicted", expected: 2, found: 3 })
+        );
+        s.set("predicted", 1u32);
+        assert_eq!(FramePoses::from_structure(&s), Err(PoseMetaError::MissingField("predicted")));
     }
 
     #[test]

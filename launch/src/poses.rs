@@ -36,6 +36,8 @@ pub struct PersonLine<'a> {
     pub score: f32,
     /// Track id, null when the person is not tracked.
     pub track_id: Option<u64>,
+    /// Not detected in this frame: the tracker's prediction filling a gap.
+    pub predicted: bool,
     pub smpl: SmplLine<'a>,
     pub camera: CameraLine<'a>,
 }
@@ -68,6 +70,7 @@ impl<'a> PersonLine<'a> {
             bbox: &p.bbox,
             score: p.score,
             track_id: p.track_id,
+            predicted: p.predicted,
             smpl: SmplLine { global_orient: &p.global_orient, body_pose: &p.body_pose, betas: &p.betas },
             camera: CameraLine {
                 cam_t: &p.cam_t,
@@ -247,7 +250,10 @@ mod tests {
             let poses = FramePoses {
                 frame_width: 640,
                 frame_height: 360,
-                persons: vec![PersonPose { track_id: Some(3), ..Default::default() }],
+                persons: vec![
+                    PersonPose { track_id: Some(3), ..Default::default() },
+                    PersonPose { track_id: Some(4), score: 0.0, predicted: true, ..Default::default() },
+                ],
             };
             poses.attach(b).unwrap();
         }
@@ -262,13 +268,15 @@ mod tests {
         assert_eq!(lines[0]["width"], 640);
         let p = &lines[0]["persons"][0];
         assert_eq!(p["track_id"], 3);
+        assert_eq!(p["predicted"], false);
+        assert_eq!(lines[0]["persons"][1]["predicted"], true);
         assert_eq!(p["smpl"]["body_pose"].as_array().unwrap().len(), 23);
         assert_eq!(p["smpl"]["global_orient"][2][2], 1.0);
         assert_eq!(p["smpl"]["betas"].as_array().unwrap().len(), 10);
         assert_eq!(p["camera"]["cam_t"].as_array().unwrap().len(), 3);
         assert_eq!(lines[1]["has_poses"], false);
         assert_eq!(lines[1]["persons"].as_array().unwrap().len(), 0);
-        assert_eq!(tap.counts.persons, 1);
+        assert_eq!(tap.counts.persons, 2);
         assert_eq!(tap.counts.frames, 2);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -268,6 +268,7 @@ impl LandmarkEstimator {
             cam_t,
             focal_length: pinhole.focal_length,
             principal_point: pinhole.principal_point,
+            predicted: false,
         };
         let quality = FitQuality {
             max_error_px: fitted.camera.max_error_px,

@@ -496,7 +496,7 @@ impl ObjectImpl for Hmr2Track {
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("gap-fill", GapFill::default())
                     .nick("Gap fill")
-                    .blurb("What a frame gets for a confirmed track missed in it: nothing, or a predicted person with score 0")
+                    .blurb("What a frame gets for a confirmed track missed in it: nothing, or a person marked predicted in the metadata (and score 0)")
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("gap-fill-frames")

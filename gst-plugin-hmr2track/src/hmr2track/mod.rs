@@ -33,8 +33,8 @@
 //! # Gaps
 //!
 //! With `gap-fill=predict`, a confirmed track missed for up to `gap-fill-frames` frames in
-//! a row is added to the frame as a predicted person: **score 0** (detections have a score
-//! above 0), the box of its motion model, its id and shape, its last rotations held and its
+//! a row is added to the frame as a predicted person: the metadata's **`predicted`** field
+//! set, and score 0 (detections have a score above 0), the box of its motion model, its id and shape, its last rotations held and its
 //! camera translation carried on (with a lag, interpolated when it is found again within
 //! the window). With `gap-fill=none` the frame has no person for it.
 //!
@@ -76,7 +76,7 @@ pub enum GapFill {
     #[enum_value(name = "None: the person is absent from the frame", nick = "none")]
     None = 0,
     #[enum_value(
-        name = "Predict: a predicted person with score 0, for up to gap-fill-frames frames",
+        name = "Predict: a person marked predicted (score 0), for up to gap-fill-frames frames",
         nick = "predict"
     )]
     Predict = 1,

@@ -14,7 +14,7 @@
 //!   frames too.
 //! - A confirmed track missed in this frame for at most `predict_frames` frames in a row,
 //!   whose predicted box centre is still in the picture, is added after the detected persons
-//!   as a *predicted* person: score 0, the motion model's box, the smoother's prediction,
+//!   as a *predicted* person: `predicted` set and score 0, the motion model's box, the smoother's prediction,
 //!   the track's id and shape, the other values from its last detection.
 //! - Boxes, scores, `pred-cam`, focal length and principal point of detected persons are
 //!   left as they came. A frame without poses passes through untouched and leaves the
@@ -367,6 +367,7 @@ impl<F, O> StreamProcessor<F, O> {
             sample.apply_to(&mut person);
             person.bbox = bbox;
             person.score = 0.0;
+            person.predicted = true;
             person.track_id = state.id;
             if let Some(betas) = state.smoother.shape() {
                 person.betas = betas;
@@ -522,7 +523,17 @@ mod tests {
         assert_eq!(per_frame[9], vec![Some(1)], "the same person after a miss of 4 <= max-misses 5");
         let Output::Frame { poses: Some(poses), .. } = &out[6] else { panic!() };
         let predicted = &poses.persons[0];
-        assert_eq!(predicted.score, 0.0);
+        assert_eq!((predicted.score, predicted.predicted), (0.0, true));
+        assert!(
+            !out.iter()
+                .flat_map(|o| match o {
+                    Output::Frame { poses: Some(poses), .. } => poses.persons.clone(),
+                    _ => vec![],
+                })
+                .filter(|p| p.score > 0.0)
+                .any(|p| p.predicted),
+            "detections are not marked predicted"
+        );
         assert!(predicted.bbox[0] > 9.0, "the box moves on from x = 8: {:?}", predicted.bbox);
         assert_eq!(p.counters().predicted, 2);
     }
