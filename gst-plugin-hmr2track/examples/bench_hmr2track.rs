@@ -306,8 +306,8 @@ fn frame_from_json_line(line: &Value) -> (Option<f64>, FramePoses) {
             PersonPose {
                 bbox: floats(&p["bbox"]).try_into().unwrap(),
                 score: p["score"].as_f64().unwrap() as f32,
-                global_orient: mat3(&floats(&smpl["global_orient"])),
-                body_pose: std::array::from_fn(|j| mat3(&body_pose[j * 9..j * 9 + 9])),
+                global_orient: from_row_major(&floats(&smpl["global_orient"])),
+                body_pose: std::array::from_fn(|j| from_row_major(&body_pose[j * 9..j * 9 + 9])),
                 betas: floats(&smpl["betas"]).try_into().unwrap(),
                 cam_t: floats(&camera["cam_t"]).try_into().unwrap(),
                 focal_length: camera["focal_length"].as_f64().unwrap() as f32,

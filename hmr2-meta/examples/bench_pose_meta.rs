@@ -21,6 +21,7 @@ fn frame(persons: usize) -> FramePoses {
         cam_t: [0.1, 0.2, 30.0],
         focal_length: 5000.0,
         principal_point: [960.0, 540.0],
+        predicted: false,
     };
     FramePoses { frame_width: 1920, frame_height: 1080, persons: (0..persons).map(person).collect() }
 }
