@@ -241,7 +241,7 @@ pub fn serve_factory_launch() -> String {
 /// `file IN`: uridecodebin → processing → sink, with an audio branch when the input has
 /// audio and the output is a file.
 pub fn file_plan(uri: &str, has_audio: bool, common: &Common, sink: Sink) -> Result<Plan, Failure> {
-    let with_overlay = sink != Sink::Null;
+    let with_overlay = sink != Sink::Null && !common.no_overlay;
     let mut main = Description(vec![
         Chain::new().then(el("uridecodebin").prop("uri", uri).name(DECODER)),
         Chain::new()
@@ -273,7 +273,7 @@ pub fn file_plan(uri: &str, has_audio: bool, common: &Common, sink: Sink) -> Res
 
 /// `webcam` / `test-source`: a live source chain → processing → sink.
 pub fn live_plan(source: Chain, common: &Common, sink: Sink) -> Result<Plan, Failure> {
-    let with_overlay = sink != Sink::Null;
+    let with_overlay = sink != Sink::Null && !common.no_overlay;
     let main =
         Description(vec![source.extend(processing(common, true, with_overlay)).extend(sink_chain(common, &sink)?)]);
     Ok(Plan {
@@ -311,7 +311,7 @@ pub fn rtsp_source_chain(args: &RtspArgs) -> Chain {
 /// pipeline that keeps running across reconnections.
 pub fn rtsp_plan(args: &RtspArgs, sink: Sink) -> Result<Plan, Failure> {
     let common = &args.common;
-    let with_overlay = sink != Sink::Null;
+    let with_overlay = sink != Sink::Null && !common.no_overlay;
     let source_chain = rtsp_source_chain(args);
     // rtspsrc ... name=rtsp rtsp. ! caps ! decodebin: split into the element and the rest.
     let source = Description(vec![

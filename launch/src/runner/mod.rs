@@ -49,6 +49,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Webcam(a) => run_webcam(a),
         Command::Rtsp(a) => run_rtsp(a),
         Command::TestSource(a) => run_test_source(a),
+        Command::Serve(_) => Err(Failure::usage("serve is not a pipeline command")),
     }
 }
 
