@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
+use axum::extract::FromRequest as _;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -31,6 +32,8 @@ const OPENAPI: &str = include_str!("openapi.yaml");
 const RETRY_AFTER_S: u64 = 10;
 /// Longest time the check of an upload (GstDiscoverer in a child process) may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most of a refused request's body that is read before answering.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 /// Room for the multipart framing and the option fields beyond the file itself.
 const FORM_OVERHEAD: u64 = 64 * 1024;
 
@@ -240,22 +243,43 @@ fn too_large(svc: &Service) -> ApiError {
 }
 
 /// Receives the upload, checks it, and queues the job.
-async fn accept_upload(
-    svc: &Service,
-    headers: &HeaderMap,
-    form: Result<Multipart, MultipartRejection>,
-) -> ApiResult<Job> {
-    let mut form =
-        form.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("expected a multipart form: {e}")))?;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > svc.config.max_upload_bytes + FORM_OVERHEAD) {
-        return Err(too_large(svc));
+/// Reads and drops up to [`DRAIN_LIMIT`] bytes of a request refused before its body was
+/// read: a client that sends its whole body before reading the answer (most do, unless they
+/// send `Expect: 100-continue`) then gets the answer instead of a reset connection.
+async fn drain(body: Body) {
+    use axum::body::HttpBody as _;
+    let mut body = std::pin::pin!(body);
+    let mut read = 0usize;
+    while let Some(Ok(frame)) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        read += frame.data_ref().map_or(0, |d| d.len());
+        if read > DRAIN_LIMIT {
+            break;
+        }
     }
-    // Refuse early when the queue is full (checked again, atomically, when the job is added).
-    let queued = svc.store.counts_by_state()?.iter().find(|(s, _)| *s == JobState::Queued).map_or(0, |(_, n)| *n);
-    if queued >= svc.config.max_queue {
-        return Err(queue_full(svc));
+}
+
+/// Refuses an upload that is too large or comes while the queue is full, before reading it;
+/// otherwise opens its form.
+async fn open_form(svc: &Shared, req: Request) -> ApiResult<Multipart> {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let refusal = if declared.is_some_and(|n| n > svc.config.max_upload_bytes + FORM_OVERHEAD) {
+        Some(too_large(svc))
+    } else {
+        // Checked again, atomically, when the job is added.
+        let queued = svc.store.counts_by_state()?.iter().find(|(s, _)| *s == JobState::Queued).map_or(0, |(_, n)| *n);
+        (queued >= svc.config.max_queue).then(|| queue_full(svc))
+    };
+    if let Some(refusal) = refusal {
+        drain(req.into_body()).await;
+        return Err(refusal);
     }
+    Multipart::from_request(req, svc).await.map_err(|e: MultipartRejection| {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("expected a multipart form: {e}"))
+    })
+}
+
+async fn accept_upload(svc: &Shared, req: Request) -> ApiResult<Job> {
+    let mut form = open_form(svc, req).await?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let files = JobFiles::new(&svc.config.data_dir, &id);
     tokio::fs::create_dir_all(&files.dir).await.map_err(|e| internal(format!("cannot create the job folder: {e}")))?;
@@ -354,23 +378,15 @@ fn accepted(job: &Job) -> Response {
     r
 }
 
-async fn create_job(
-    State(svc): State<Shared>,
-    headers: HeaderMap,
-    form: Result<Multipart, MultipartRejection>,
-) -> ApiResult<Response> {
-    let job = accept_upload(&svc, &headers, form).await?;
+async fn create_job(State(svc): State<Shared>, req: Request) -> ApiResult<Response> {
+    let job = accept_upload(&svc, req).await?;
     Ok(accepted(&job))
 }
 
 /// The synchronous form: the same upload, answered when the job ends (200 succeeded, 422
 /// failed or cancelled) or after `--sync-timeout` (504; the job goes on, poll its URL).
-async fn process(
-    State(svc): State<Shared>,
-    headers: HeaderMap,
-    form: Result<Multipart, MultipartRejection>,
-) -> ApiResult<Response> {
-    let job = accept_upload(&svc, &headers, form).await?;
+async fn process(State(svc): State<Shared>, req: Request) -> ApiResult<Response> {
+    let job = accept_upload(&svc, req).await?;
     let deadline = Instant::now() + svc.config.sync_timeout;
     let mut stop = svc.stop.subscribe();
     loop {
