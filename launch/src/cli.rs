@@ -23,7 +23,7 @@ pub enum Command {
     /// Process a live RTSP stream, reconnecting with backoff when it drops.
     Rtsp(RtspArgs),
     /// Run the HTTP job service: upload videos, follow their progress, download the
-    /// rendered video and the poses (API in launch/README.md and launch/openapi.yaml).
+    /// rendered video and the poses (API in launch/README.md; OpenAPI at /v1/openapi.yaml).
     Serve(ServiceArgs),
     /// Process a synthetic live source (videotestsrc is-live=true); for tests and demos.
     #[command(hide = true)]
