@@ -350,3 +350,31 @@ fn a_drawing_failure_delivers_the_original_frames_with_the_poses() {
     assert!(job["error"].as_str().unwrap().contains("overlay"), "{job:#}");
     assert!(job["degraded"].is_null());
 }
+
+#[test]
+fn a_server_stopped_with_sigterm_puts_its_running_job_back_in_the_queue() {
+    init();
+    let dir = scratch("service-sigterm");
+    let input = clip(dir.path(), "in.mp4", 150);
+    let data = dir.join("data");
+    let server = Server::start(&data, &["--workers", "1"]);
+    let r = server.post_form("/v1/jobs", upload(&input, &[("outputs", "video")]));
+    let id = r.json::<Value>().unwrap()["id"].as_str().unwrap().to_owned();
+    server.wait_job(&id, "progress", Duration::from_secs(120), |j| j["progress"]["frames_done"].as_u64() > Some(0));
+    server.running.signal("TERM");
+    let Server { running, .. } = server;
+    let (status, stderr) = running.wait(Duration::from_secs(20));
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("running jobs go back to the queue"), "{stderr}");
+
+    let server = Server::start(&data, &["--workers", "1"]);
+    assert!(!server.running.stderr().contains("unclean stop"), "{}", server.running.stderr());
+    let j = server.wait_job(&id, "the job's end", Duration::from_secs(180), |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    });
+    assert_eq!(j["state"], "succeeded", "{j:#}");
+    assert_eq!(j["attempts"], 1, "a run stopped by the service is not counted");
+    let video = dir.join("out.mp4");
+    save(server.get(&format!("/v1/jobs/{id}/video")), &video);
+    assert_eq!(decode(&video).frames, 150);
+}
