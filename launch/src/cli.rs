@@ -103,6 +103,10 @@ pub struct ServiceArgs {
     /// (without it those options are refused).
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+    /// Let jobs read a server-side file or an http(s) URI (the `source` option) that starts
+    /// with this prefix (a folder as `/srv/videos/`, or `https://media.example/`); repeatable.
+    #[arg(long, value_name = "PREFIX")]
+    pub allow_source: Vec<String>,
     /// Keep the jobs in this PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of
     /// the embedded SQLite file, shared by every `serve` process given the same URL and the
     /// same --data-dir (a shared folder). Also from HMR2_DATABASE_URL.

@@ -124,7 +124,8 @@ fn job_life_cycle_downloads_list_metrics_and_the_synchronous_form() {
     init();
     let dir = scratch("service-life");
     let input = clip(dir.path(), "in.mp4", 30);
-    let server = Server::start(&dir.join("data"), &["--workers", "1"]);
+    let allowed = format!("{}/", dir.path().display());
+    let server = Server::start(&dir.join("data"), &["--workers", "1", "--allow-source", &allowed]);
 
     let r = server.post_form("/v1/jobs", upload(&input, &[("outputs", "both"), ("batch_size", "2")]));
     assert_eq!(r.status(), StatusCode::ACCEPTED);
@@ -191,6 +192,16 @@ fn job_life_cycle_downloads_list_metrics_and_the_synchronous_form() {
     assert_eq!((health["status"].as_str(), health["workers"].as_u64()), (Some("ok"), Some(1)));
     let spec = server.get("/v1/openapi.yaml").text().unwrap();
     assert!(spec.starts_with("openapi: 3") && spec.contains("/v1/jobs/{id}/video"));
+
+    // A server-side source the operator allows, instead of an upload.
+    let form = multipart::Form::new().text("source", input.to_str().unwrap().to_owned()).text("outputs", "poses");
+    let r = server.post_form("/v1/process", form);
+    assert_eq!(r.status(), StatusCode::OK);
+    let job: Value = r.json().unwrap();
+    assert_eq!((job["state"].as_str(), job["progress"]["frames_done"].as_u64()), (Some("succeeded"), Some(30)));
+    let outside = multipart::Form::new().text("source", "/etc/passwd");
+    let e = error_of(server.post_form("/v1/jobs", outside), StatusCode::BAD_REQUEST);
+    assert!(e.contains("not under a location this server allows"), "{e}");
 
     // A finished job is deleted with its files.
     assert_eq!(server.delete(&format!("/v1/jobs/{id}")).status(), StatusCode::NO_CONTENT);

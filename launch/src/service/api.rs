@@ -320,9 +320,19 @@ async fn accept_upload(svc: &Shared, req: Request) -> ApiResult<Job> {
             options.set(&name, &value).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
         }
     }
-    let Some(input_name) = input_name else {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "no 'file' field with the video in the form"));
+    let input_name = match (input_name, &options.source) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "give either a 'file' or a 'source', not both"))
+        }
+        (Some(name), None) => name,
+        (None, Some(source)) => source.clone(),
+        (None, None) => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "no 'file' field with the video in the form"))
+        }
     };
+    options
+        .check_source(&svc.config.allowed_sources)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     options
         .check_models(svc.config.models_dir.as_deref())
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
@@ -365,7 +375,8 @@ async fn probe(svc: &Service, options: &JobOptions, files: &JobFiles) -> ApiResu
         .rev()
         .find_map(|l| l.strip_prefix("hmr2-launch: error: "))
         .unwrap_or("the pipeline refused it")
-        .replace(&files.input().to_string_lossy().into_owned(), "the upload");
+        .replace(&files.input().to_string_lossy().into_owned(), "the upload")
+        .replace(&files.dir.to_string_lossy().into_owned(), "the job folder");
     Err(ApiError::new(StatusCode::BAD_REQUEST, format!("not a usable video: {cause}")))
 }
 

@@ -92,6 +92,10 @@ pub struct JobOptions {
     /// When drawing the meshes fails, deliver the original frames with the poses instead of
     /// failing the job (default on).
     pub fallback: bool,
+    /// A server-side file or an http(s) URI to read instead of an upload, when the operator
+    /// allows it (`--allow-source`).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 impl Default for JobOptions {
@@ -104,6 +108,7 @@ impl Default for JobOptions {
             outputs: Outputs::Both,
             max_frames: None,
             fallback: true,
+            source: None,
         }
     }
 }
@@ -111,7 +116,9 @@ impl Default for JobOptions {
 /// A client's option that cannot be used; the API answers 400 with this text.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OptionError {
-    #[error("unknown option '{0}' (known: model, body_model, batch_size, track, outputs, max_frames, fallback)")]
+    #[error(
+        "unknown option '{0}' (known: model, body_model, batch_size, track, outputs, max_frames, fallback, source)"
+    )]
     Unknown(String),
     #[error("option '{name}': {why}")]
     Invalid { name: String, why: String },
@@ -159,6 +166,7 @@ impl JobOptions {
             "max_frames" => self.max_frames = Some(positive(name, value)?),
             "track" => self.track = boolean(name, value)?,
             "fallback" => self.fallback = boolean(name, value)?,
+            "source" => self.source = Some(value.trim().to_owned()),
             "outputs" => {
                 self.outputs = match value.trim() {
                     "video" => Outputs::Video,
@@ -168,6 +176,26 @@ impl JobOptions {
                 }
             }
             _ => return Err(OptionError::Unknown(name.to_owned())),
+        }
+        Ok(())
+    }
+
+    /// The `source`, checked against the prefixes the operator allows: a file path (no `..`)
+    /// or an http(s) URI starting with one of them.
+    pub fn check_source(&self, allowed: &[String]) -> Result<(), OptionError> {
+        let Some(source) = &self.source else { return Ok(()) };
+        if allowed.is_empty() {
+            return Err(invalid("source", "this server takes uploads only (no --allow-source)"));
+        }
+        let is_uri = source.starts_with("http://") || source.starts_with("https://");
+        if !is_uri && !source.starts_with('/') {
+            return Err(invalid("source", format!("expected an absolute path or an http(s) URI, not '{source}'")));
+        }
+        if source.split(['/', '\\']).any(|part| part == "..") {
+            return Err(invalid("source", "'..' is not allowed"));
+        }
+        if !allowed.iter().any(|prefix| source.starts_with(prefix.as_str())) {
+            return Err(invalid("source", format!("'{source}' is not under a location this server allows")));
         }
         Ok(())
     }
@@ -216,7 +244,8 @@ pub fn run_arguments(
     models_dir: Option<&Path>,
     without_overlay: bool,
 ) -> Vec<String> {
-    let mut args = vec!["file".to_owned(), files.input().to_string_lossy().into_owned()];
+    let input = options.source.clone().unwrap_or_else(|| files.input().to_string_lossy().into_owned());
+    let mut args = vec!["file".to_owned(), input];
     args.extend(["-q".to_owned(), "--progress-json".to_owned()]);
     if without_overlay {
         args.push("--no-overlay".to_owned());
@@ -394,6 +423,30 @@ mod tests {
         assert!(o.check_models(None).unwrap_err().to_string().contains("--models-dir"));
         let dir = std::env::temp_dir();
         assert!(o.check_models(Some(&dir.join("no-such-dir-hmr2"))).unwrap_err().to_string().contains("no file"));
+    }
+
+    #[test]
+    fn sources_must_be_allowed() {
+        let mut o = JobOptions::default();
+        assert_eq!(o.check_source(&[]), Ok(()), "no source, nothing to check");
+        o.set("source", "/srv/videos/a.mp4").unwrap();
+        assert!(o.check_source(&[]).unwrap_err().to_string().contains("--allow-source"));
+        let allowed = ["/srv/videos/".to_owned(), "https://media.example/".to_owned()];
+        assert_eq!(o.check_source(&allowed), Ok(()));
+        for bad in [
+            "/srv/videos/../../etc/passwd",
+            "/etc/passwd",
+            "videos/a.mp4",
+            "https://elsewhere/a.mp4",
+            "file:///srv/videos/a.mp4",
+        ] {
+            o.set("source", bad).unwrap();
+            assert!(o.check_source(&allowed).is_err(), "{bad}");
+        }
+        o.set("source", "https://media.example/clip.mp4").unwrap();
+        assert_eq!(o.check_source(&allowed), Ok(()));
+        let a = run_arguments(&o, &JobFiles::new(Path::new("/d"), "j"), None, false);
+        assert_eq!(a[1], "https://media.example/clip.mp4");
     }
 
     #[test]

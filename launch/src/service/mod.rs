@@ -46,6 +46,8 @@ pub struct Config {
     /// This process's name in the store: host, process id and a random part.
     pub node: String,
     pub role: ServiceRole,
+    /// Prefixes of the server-side paths and URIs jobs may read (`source` option).
+    pub allowed_sources: Vec<String>,
 }
 
 impl Config {
@@ -79,6 +81,7 @@ impl Config {
             lease: std::time::Duration::from_secs(args.lease_secs.max(1)),
             node: node_name(),
             role: args.role,
+            allowed_sources: args.allow_source.clone(),
         })
     }
 }
