@@ -25,6 +25,9 @@ pub enum Command {
     /// Convert a pose file (--poses) into an animation: every tracked person as a skinned,
     /// animated glTF 2.0 character (.glb / .gltf) or a BVH skeleton (.bvh).
     Export(ExportArgs),
+    /// Run the HTTP job service: upload videos, follow their progress, download the
+    /// rendered video and the poses (API in launch/README.md; OpenAPI at /v1/openapi.yaml).
+    Serve(ServiceArgs),
     /// Process a synthetic live source (videotestsrc is-live=true); for tests and demos.
     #[command(hide = true)]
     TestSource(TestSourceArgs),
@@ -106,6 +109,65 @@ pub struct TestSourceArgs {
     pub serve: ServeArgs,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServiceArgs {
+    /// Address to listen on (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Where the job database, the uploads and the outputs are kept.
+    #[arg(long, value_name = "DIR", default_value = "hmr2-serve-data")]
+    pub data_dir: PathBuf,
+    /// Pipelines run at once (default: half the CPU cores, at least 1).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Jobs waiting beyond the running ones; more are refused with 503 and Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_queue: u64,
+    /// Largest upload in MiB (413 beyond).
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub max_upload_mib: u64,
+    /// How long POST /v1/process waits for its job, in seconds (504 beyond; the job goes on).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub sync_timeout: u64,
+    /// Runs of a job that may end with the service dying before the job is failed.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Require `Authorization: Bearer TOKEN` on /v1 (also from HMR2_SERVE_TOKEN).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Folder whose files jobs may pick by name with the `model` and `body_model` options
+    /// (without it those options are refused).
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// Let jobs read a server-side file or an http(s) URI (the `source` option) that starts
+    /// with this prefix (a folder as `/srv/videos/`, or `https://media.example/`); repeatable.
+    #[arg(long, value_name = "PREFIX")]
+    pub allow_source: Vec<String>,
+    /// Keep the jobs in this PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of
+    /// the embedded SQLite file, shared by every `serve` process given the same URL and the
+    /// same --data-dir (a shared folder). Also from HMR2_DATABASE_URL.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// What this process does with a shared database: take uploads (api), run jobs
+    /// (worker), or both (all).
+    #[arg(long, value_enum, default_value_t = ServiceRole::All)]
+    pub role: ServiceRole,
+    /// Seconds a worker holds a job without renewing its lease; a job whose worker is gone
+    /// that long is run by another (shared database only).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub lease_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceRole {
+    /// HTTP API and workers.
+    All,
+    /// HTTP API only: no pipelines run here.
+    Api,
+    /// Workers only: the HTTP server answers /healthz and /metrics.
+    Worker,
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +315,14 @@ pub struct Common {
     /// size and rate, 0.1 bit per pixel and frame; 4000 when the size is not known ahead).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub bitrate: Option<u32>,
+    /// Also print progress and the summary as JSON lines on stdout (for programs that run
+    /// the tool; schema in launch/README.md).
+    #[arg(long)]
+    pub progress_json: bool,
+    /// Leave out meshoverlay: the video output holds the original frames (the poses are
+    /// still estimated and exported).
+    #[arg(long)]
+    pub no_overlay: bool,
     /// Leave out the hmr2track element (no track ids, no temporal smoothing).
     #[arg(long)]
     pub no_track: bool,

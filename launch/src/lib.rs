@@ -15,9 +15,11 @@ pub mod output_paths;
 pub mod pending_output;
 pub mod plan;
 pub mod poses;
+pub mod progress_report;
 pub mod rtsp;
 mod runner;
 mod serve;
+pub mod service;
 pub mod timestamps;
 
 use std::fmt;
@@ -172,6 +174,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
         }
     };
+    if let cli::Command::Serve(args) = cli.command {
+        return match service::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => {
+                say!("hmr2-launch: error: {}", one_line(&f.message, 600));
+                ExitCode::from(f.code)
+            }
+        };
+    }
     match runner::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(f) => {

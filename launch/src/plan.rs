@@ -265,7 +265,7 @@ pub fn file_plan(
     common: &Common,
     sink: Sink,
 ) -> Result<Plan, Failure> {
-    let with_overlay = sink != Sink::Null;
+    let with_overlay = sink != Sink::Null && !common.no_overlay;
     let mut main = Description(vec![
         Chain::new().then(el("uridecodebin").prop("uri", uri).name(DECODER)),
         Chain::new()
@@ -299,7 +299,7 @@ pub fn file_plan(
 /// `webcam` / `test-source`: a live source chain → processing → sink; `picture` when the
 /// source's size is known.
 pub fn live_plan(source: Chain, picture: Option<&Picture>, common: &Common, sink: Sink) -> Result<Plan, Failure> {
-    let with_overlay = sink != Sink::Null;
+    let with_overlay = sink != Sink::Null && !common.no_overlay;
     let main = Description(vec![source
         .extend(processing(common, true, with_overlay))
         .extend(sink_chain(common, &sink, picture)?)]);
@@ -338,7 +338,7 @@ pub fn rtsp_source_chain(args: &RtspArgs) -> Chain {
 /// pipeline that keeps running across reconnections.
 pub fn rtsp_plan(args: &RtspArgs, sink: Sink) -> Result<Plan, Failure> {
     let common = &args.common;
-    let with_overlay = sink != Sink::Null;
+    let with_overlay = sink != Sink::Null && !common.no_overlay;
     let source_chain = rtsp_source_chain(args);
     // rtspsrc ... name=rtsp rtsp. ! caps ! decodebin: split into the element and the rest.
     let source = Description(vec![

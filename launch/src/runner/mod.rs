@@ -59,6 +59,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Rtsp(a) => run_rtsp(a),
         Command::TestSource(a) => run_test_source(a),
         Command::Export(_) => unreachable!("handled above"),
+        Command::Serve(_) => Err(Failure::usage("serve is not a pipeline command")),
     }
 }
 

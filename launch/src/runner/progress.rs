@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::progress_report::{Report, PROGRESS_PERIOD};
 use crate::say;
 
 const PLAIN_PROGRESS_PERIOD: Duration = Duration::from_secs(2);
@@ -16,10 +17,12 @@ pub struct Progress {
     start: Instant,
     last_line: Instant,
     live: bool,
+    /// `--progress-json`: when the last JSON line was printed (None: not asked for).
+    json_last: Option<Option<Instant>>,
 }
 
 impl Progress {
-    pub fn new(quiet: bool, total: Option<u64>, live: bool) -> Self {
+    pub fn new(quiet: bool, total: Option<u64>, live: bool, json: bool) -> Self {
         let tty = std::io::stderr().is_terminal();
         let bar = (!quiet && tty).then(|| {
             let (bar, template) = match total {
@@ -36,10 +39,16 @@ impl Progress {
             bar
         });
         let now = Instant::now();
-        Self { bar, plain: !quiet && !tty, total, start: now, last_line: now, live }
+        Self { bar, plain: !quiet && !tty, total, start: now, last_line: now, live, json_last: json.then_some(None) }
     }
 
     pub fn update(&mut self, done: u64) {
+        if let Some(last) = &mut self.json_last {
+            if last.is_none_or(|t| t.elapsed() >= PROGRESS_PERIOD) {
+                *last = Some(Instant::now());
+                Report::Progress { done, total: self.total, elapsed_s: self.start.elapsed().as_secs_f64() }.emit();
+            }
+        }
         if let Some(bar) = &self.bar {
             if self.total.is_some_and(|t| done > t) {
                 bar.set_length(done);

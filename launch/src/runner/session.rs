@@ -14,6 +14,7 @@ use crate::cli::{Common, RtspArgs};
 use crate::elements::build_pipeline;
 use crate::plan::{self, Plan, Sink};
 use crate::poses::{self, PoseTap, SharedTap};
+use crate::progress_report::Report;
 use crate::rtsp::RtspInput;
 use crate::{say, serve, Failure, Outcome};
 
@@ -275,7 +276,8 @@ impl<'a> Session<'a> {
             r.start()?;
         }
         let started = Instant::now();
-        let mut progress = Progress::new(self.common.quiet, ending.progress_total, self.plan.live);
+        let mut progress =
+            Progress::new(self.common.quiet, ending.progress_total, self.plan.live, self.common.progress_json);
         let LoopEnd { finished, mut failure, interrupted } = self.bus_loop(&bus, &mut progress);
         progress.finish();
         let elapsed = started.elapsed();
@@ -307,6 +309,17 @@ impl<'a> Session<'a> {
             if let Some(picture) = ending.input.as_ref().map(|i| &i.picture) {
                 summary::conformed(picture);
             }
+        }
+        if self.common.progress_json {
+            let persons = tap.counts.persons;
+            Report::Summary {
+                frames: done,
+                elapsed_s: elapsed.as_secs_f64(),
+                interrupted,
+                persons,
+                stats: stats.iter().map(ElementStats::to_report).collect(),
+            }
+            .emit();
         }
         drop(tap);
 

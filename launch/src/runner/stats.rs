@@ -6,6 +6,8 @@ use std::fmt;
 
 use gst::prelude::*;
 
+use crate::progress_report::StageStats;
+
 /// One element's `stats`, read by [`read`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ElementStats {
@@ -41,6 +43,16 @@ fn value_text(value: &gst::glib::SendValue) -> String {
 }
 
 impl ElementStats {
+    /// The `--progress-json` form.
+    pub fn to_report(&self) -> StageStats {
+        StageStats {
+            element: self.element.clone(),
+            frames: self.frames,
+            persons: self.persons,
+            stages_ns: self.stages.iter().cloned().collect(),
+        }
+    }
+
     pub fn from_structure(element: String, s: &gst::StructureRef) -> Self {
         let mut stats =
             Self { element, frames: None, persons: None, stages: Vec::new(), other: Vec::new(), estimator: None };
