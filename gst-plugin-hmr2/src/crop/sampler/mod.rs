@@ -89,6 +89,9 @@ impl PlaneFormat {
     /// A chroma plane of U and V (or V and U) per pixel.
     const CHROMA_PAIR: Self = Self { channels: 2, subsampling: 2, black: [128.0, 128.0, 0.0, 0.0] };
 
+    /// Packed 8-bit RGBx (a YUV region converted before filtering).
+    const RGBX: Self = Self { channels: 4, subsampling: 1, black: [0.0; 4] };
+
     fn luma(m: YuvMatrix) -> Self {
         Self { channels: 1, subsampling: 1, black: [m.black_luma(), 0.0, 0.0, 0.0] }
     }
@@ -214,6 +217,8 @@ pub struct Warp {
 pub struct Scratch {
     rows: RowBuffers,
     planes: Vec<Vec<f32>>,
+    /// A YUV region converted to RGB before a Gaussian filter.
+    rgb: yuv::RgbRegion,
 }
 
 /// Buffers of one output row: the source rows combined (as floats, and as integer sums),
@@ -374,12 +379,9 @@ fn axis_taps(filter: &Filter, warp: &Warp, axis: usize, frame_len: usize, subsam
     match filter {
         Filter::BilinearOrArea => AxisTaps::new(map.subsampled(subsampling), count, frame_len.div_ceil(subsampling)),
         Filter::GaussianBilinear { sigma, grid } => {
+            assert_eq!(subsampling, 1, "YUV frames are converted to RGB before a Gaussian filter");
             let kernel = taps::gaussian_kernel(*sigma as f64);
-            let full = AxisTaps::gaussian_bilinear(&grid.positions(warp, axis), &kernel, frame_len);
-            match subsampling {
-                1 => full,
-                _ => full.through_chroma_upsampling(frame_len.div_ceil(2)),
-            }
+            AxisTaps::gaussian_bilinear(&grid.positions(warp, axis), &kernel, frame_len)
         }
     }
 }

@@ -451,17 +451,6 @@ fn blurred_bilinear_taps_match_hand_computation() {
 }
 
 #[test]
-fn chroma_taps_take_bilinear_upsampling_in() {
-    // Full-resolution pixel 0 reads chroma position −0.25 (sample 0, the edge repeated);
-    // pixel 3 reads 1.25: 0.75 of sample 1, 0.25 of sample 2.
-    let full = AxisTaps::gaussian_bilinear(&[0.0, 3.0], &[1.0], 6);
-    let chroma = full.through_chroma_upsampling(3);
-    assert_eq!((chroma.start, chroma.len), (vec![0, 1], vec![1, 2]));
-    assert_eq!(chroma.weights, vec![1.0, 0.75, 0.25]);
-    assert_eq!(chroma.coverage, vec![1.0, 1.0]);
-}
-
-#[test]
 fn opencv_positions_follow_its_fixed_point_rounding() {
     // x: step · u and the origin rounded to 1/1024 separately, then half up to 1/32.
     // 1/64 is a tie, rounded up to 1/32; 0.5/1024 rounds to even (0) first.
