@@ -244,7 +244,9 @@ fn boxes(width: usize, height: usize) -> Vec<PersonCrop> {
 /// mix before the clamp.
 fn saturated_checkerboard(width: usize, height: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let cells = |w: usize, h: usize, cell: usize, (lo, hi): (u8, u8)| -> Vec<u8> {
-        (0..h).flat_map(|y| (0..w).map(move |x| if (x / cell + y / cell) % 2 == 0 { lo } else { hi })).collect()
+        (0..h)
+            .flat_map(|y| (0..w).map(move |x| if (x / cell + y / cell).is_multiple_of(2) { lo } else { hi }))
+            .collect()
     };
     let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
     (cells(width, height, 3, (16, 235)), cells(cw, ch, 2, (16, 240)), cells(cw, ch, 3, (240, 16)))

@@ -4,10 +4,13 @@
 //! Only the source pixels under the region are read, plane by plane, in the frame's own
 //! layout: packed 3- and 4-byte RGB orders, I420 and NV12. The parts: `taps` (which
 //! source pixels each output reads, per filter), `passes` (the row and column passes),
-//! `yuv` (colour matrices). Each plane is resampled
-//! separably (rows first, then columns) at the output resolution, and only then are the
-//! plane values turned into RGB. Resampling is linear and the YUV to RGB conversion is
-//! affine, so the order only matters through the final clamp to [0, 255].
+//! `yuv` (colour matrices and conversions). Each plane is resampled separably (rows
+//! first, then columns) at the output resolution. With [`Filter::BilinearOrArea`], YUV
+//! planes are resampled as they are and only then turned into RGB (resampling is linear
+//! and the conversion affine, so the order only matters through the clamp to [0, 255]).
+//! With [`Filter::GaussianBilinear`] (the reference's), the region of a YUV frame the
+//! filter reads is first converted to 8-bit RGB pixel by pixel, clamped and rounded as a
+//! converter in front would, and then resampled as packed RGB.
 //!
 //! Filters ([`Filter`]), per axis, with pixel centres at integer coordinates as in OpenCV:
 //! either bilinear interpolation up to [`ANTI_ALIAS_ABOVE`] source pixels per output pixel
@@ -277,10 +280,9 @@ pub enum Filter {
     /// separable, so each axis gets one set of taps, the Gaussian folded into the bilinear
     /// weights: the blur is evaluated only where the warp reads it, exactly.
     ///
-    /// YUV planes are taken as the RGB frame that bilinear, centre-sited upsampling of the
-    /// chroma (edge repeated) and the colour matrix would give, before the blur: the
-    /// upsampling is folded into the chroma taps too. Only the final clamp to [0, 255]
-    /// comes after the filtering instead of before it.
+    /// YUV frames are taken as the 8-bit RGB frame that bilinear, centre-sited upsampling
+    /// of the chroma (edge repeated), the colour matrix, and clamping and rounding each
+    /// channel give; only the part the taps read is converted, in bands of rows.
     GaussianBilinear { sigma: f32, grid: SampleGrid },
 }
 

@@ -102,11 +102,17 @@ pub(super) fn sample_body(
     }
 }
 
+/// Bytes of converted RGBx a band of [`sample_yuv_as_rgb`] aims at: well inside the L2
+/// cache, so that the row pass reads the band while it is still there.
+const RGB_BAND_BYTES: usize = 512 * 1024;
+
 /// A YUV frame through a [`Filter::GaussianBilinear`]: the region the filter reads is
-/// first converted to 8-bit RGB, pixel by pixel, as a converter in front would, and then
+/// converted to 8-bit RGB, pixel by pixel, as a converter in front would, and then
 /// filtered as packed RGB. The blur must see the colours clamped to [0, 255] and rounded,
 /// as the reference's 8-bit RGB frames are; folding the chroma upsampling into the taps
-/// would clamp only after filtering.
+/// would clamp only after filtering. The region goes in bands of output rows, each
+/// converting the source rows its taps read (rows shared by two bands are converted
+/// twice), so that the converted pixels stay in the cache.
 #[inline(always)]
 fn sample_yuv_as_rgb(
     frame: &FrameView,
@@ -117,18 +123,31 @@ fn sample_yuv_as_rgb(
     out: [&mut [f32]; 3],
 ) {
     let mut tx = axis_taps(filter, warp, 0, frame.width, 1);
-    let mut ty = axis_taps(filter, warp, 1, frame.height, 1);
-    let (columns, rows) = (tx.span(), ty.span());
-    let Scratch { rows: buffers, rgb, .. } = scratch;
-    let converted = yuv420_region_to_rgbx(frame, columns.clone(), rows.clone(), rgb);
-    debug_assert!(converted, "only YUV layouts come here");
-    // The taps, from frame pixels to pixels of the converted region.
+    let ty = axis_taps(filter, warp, 1, frame.height, 1);
+    let columns = tx.span();
+    // The taps, from frame columns to columns of the converted region.
     tx.shift_back(columns.start);
-    ty.shift_back(rows.start);
-    let region = Plane { data: &rgb.pixels, stride: columns.len() * 4 };
-    let plan = PlanePlan::from_taps(tx, ty, PlaneFormat::RGBX);
-    let sink = RowSink::Rgb { order: [0, 1, 2], transform, out };
-    resample_plane(&[&region], &plan, buffers, sink)
+    let band_rows = (RGB_BAND_BYTES / (4 * columns.len().max(1))).max(1);
+    let Scratch { rows: buffers, rgb, .. } = scratch;
+    let mut out = out.map(Some);
+    let mut first = 0;
+    while first < ty.start.len() {
+        let (outputs, rows) = ty.band(first, band_rows);
+        let converted = yuv420_region_to_rgbx(frame, columns.clone(), rows.clone(), rgb);
+        debug_assert!(converted, "only YUV layouts come here");
+        let mut band_ty = ty.outputs(outputs.clone());
+        band_ty.shift_back(rows.start);
+        let region = Plane { data: &rgb.pixels, stride: columns.len() * 4 };
+        let plan = PlanePlan::from_taps(tx.clone(), band_ty, PlaneFormat::RGBX);
+        let band_out = out.each_mut().map(|plane| {
+            let (band, rest) = plane.take().expect("set").split_at_mut(outputs.len() * warp.width);
+            *plane = Some(rest);
+            band
+        });
+        let sink = RowSink::Rgb { order: [0, 1, 2], transform, out: band_out };
+        resample_plane(&[&region], &plan, buffers, sink);
+        first = outputs.end;
+    }
 }
 
 /// Where the rows of a resampled plane go.

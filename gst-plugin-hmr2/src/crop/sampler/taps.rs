@@ -110,6 +110,38 @@ impl AxisTaps {
         }
     }
 
+    /// The taps of `outputs` only.
+    pub(super) fn outputs(&self, outputs: Range<usize>) -> Self {
+        Self {
+            start: self.start[outputs.clone()].to_vec(),
+            len: self.len[outputs.clone()].to_vec(),
+            offset: self.offset[outputs.clone()].to_vec(),
+            weights: self.weights.clone(),
+            coverage: self.coverage[outputs.clone()].to_vec(),
+            uniform: self.uniform[outputs].to_vec(),
+        }
+    }
+
+    /// A band of outputs from `first` on whose taps read at most `max_pixels` source
+    /// pixels together (or one output, if its own taps read more), and the pixels they
+    /// read (empty when none). Taps must move forward with the outputs.
+    pub(super) fn band(&self, first: usize, max_pixels: usize) -> (Range<usize>, Range<usize>) {
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        let mut end = first;
+        while end < self.start.len() {
+            let (s, n) = (self.start[end], self.len[end]);
+            if n > 0 {
+                let (new_lo, new_hi) = (lo.min(s), hi.max(s + n));
+                if end > first && new_hi - new_lo > max_pixels {
+                    break;
+                }
+                (lo, hi) = (new_lo, new_hi);
+            }
+            end += 1;
+        }
+        (first..end, if lo < hi { lo..hi } else { 0..0 })
+    }
+
     /// Appends one output's taps: `weights` on the pixels from `first` on, leading and
     /// trailing zeros dropped.
     fn push_run(&mut self, first: usize, weights: &[f64], coverage: f32) {

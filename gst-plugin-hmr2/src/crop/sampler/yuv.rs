@@ -207,7 +207,7 @@ pub(super) fn yuv420_region_to_rgbx(
 #[inline(always)]
 fn chroma_neighbours(i: usize, len: usize) -> (usize, usize, f32) {
     // (i − 0.5) / 2: sample i/2 − 1 at 3/4 for even i, (i − 1)/2 at 1/4 for odd i.
-    let (k, f) = if i % 2 == 0 { (i as i64 / 2 - 1, 0.75) } else { ((i as i64 - 1) / 2, 0.25) };
+    let (k, f) = if i.is_multiple_of(2) { (i as i64 / 2 - 1, 0.75) } else { ((i as i64 - 1) / 2, 0.25) };
     let last = len as i64 - 1;
     (k.clamp(0, last) as usize, (k + 1).clamp(0, last) as usize, f)
 }
