@@ -21,11 +21,11 @@ Where they may differ, and what the test allows:
   comparison and counted; they must be rare.
 Everything else must agree within one grey level.
 
-YUV frames (I420, NV12 made from the photo) are compared with the RGB frame the element
-reads them as (chroma upsampled bilinearly from centre-sited samples, BT.601 studio
-range), passed through the same gaussian and warpAffine in float. The element clamps
-colours to 0..255 after filtering; the test also prints how far a converter that clamps
-each pixel first would move the reference (not asserted).
+YUV frames (I420, NV12 made from the photo) are compared with the demo's preprocessing of
+the 8-bit BGR frame a converter in front would hand it: each pixel converted as the element
+reads YUV (chroma upsampled bilinearly from centre-sited samples, BT.601 studio range),
+clamped to 0..255 and rounded, then the same gaussian and warpAffine on uint8. The test
+also prints how far clamping only after the filter would be from it.
 
 Needs: scikit-image and opencv-python-headless (models/requirements.txt), cargo, and the
 opencv-doc footage (.venv/bin/python models/footage.py); skipped with the reason otherwise.
@@ -168,7 +168,7 @@ def to_i420(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def i420_to_bgr(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """The frame as hmr2pose reads YUV: chroma upsampled bilinearly from centre-sited
     samples (sample k at pixel 2k + 0.5, edge samples repeated), the colour matrix; float,
-    not clamped (the element clamps after filtering)."""
+    neither clamped nor rounded."""
     h, w = y.shape
 
     def upsample(plane, axis, n):
@@ -224,23 +224,25 @@ class CropAgainstReference(unittest.TestCase):
         self.assertLessEqual(left_out, len(BOXES) * 448 // 100, "positions differ from OpenCV's too often")
 
     def test_yuv_frames_equal_the_demo_preprocessing_of_the_rgb_they_show(self):
-        # I420 and NV12 of the photo; the reference: the RGB frame the element reads them as,
-        # through the real gaussian and warpAffine (float, so no rounding), clamped last.
+        # I420 and NV12 of the photo; the reference: the demo's preprocessing of the 8-bit
+        # BGR frame they convert to, clamped and rounded pixel by pixel as cv2.imread's is.
         y, u, v = to_i420(self.bgr)
         shown = i420_to_bgr(y, u, v)
-        clamped_first = np.clip(shown, 0, 255)
+        eight_bit = np.floor(np.clip(shown, 0, 255) + 0.5).astype(np.uint8)
         uv = np.stack([u, v], axis=2)
         report = []
         for fmt, data in [("I420", y.tobytes() + u.tobytes() + v.tobytes()), ("NV12", y.tobytes() + uv.tobytes())]:
             crops = element_crops(self.binary, self.bgr, BOXES, raw=(fmt, data))
             for box, got in zip(BOXES, crops):
-                want, matrix = reference_crop(shown, box)
+                want, matrix = reference_crop(eight_bit, box)
                 (cx, cy), (ax, ay) = opencv_positions(matrix), analytic_positions(box)
                 rows, cols = cy == ay, cx == ax
-                diff = np.abs(got - np.clip(want, 0, 255))[rows][:, cols].max()
-                first = np.abs(got - reference_crop(clamped_first, box)[0])[rows][:, cols]
-                report.append(f"{fmt} {float(square_side(box)):7.1f} px: max {diff:.4f} ({first.max():.3f} "
-                              f"against the frame clamped first, {(first > 1).mean():.3%} of values over 1)")
+                diff = np.abs(got - want)[rows][:, cols].max()
+                # What clamping only after the filter (float frame) would have changed.
+                last = np.clip(reference_crop(shown, box)[0], 0, 255)
+                apart = np.abs(last - want)[rows][:, cols]
+                report.append(f"{fmt} {float(square_side(box)):7.1f} px: max {diff:.4f} (clamping after the "
+                              f"filter instead: {apart.max():.3f}, {(apart > 1).mean():.3%} of values over 1)")
                 self.assertLessEqual(diff, 1.0, f"{fmt}, square of {square_side(box)} px")
         print("\nhmr2pose YUV crop vs skimage + cv2 on " + PHOTO.name + ":\n  " + "\n  ".join(report),
               file=sys.stderr)

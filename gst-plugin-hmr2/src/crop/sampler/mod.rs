@@ -4,10 +4,13 @@
 //! Only the source pixels under the region are read, plane by plane, in the frame's own
 //! layout: packed 3- and 4-byte RGB orders, I420 and NV12. The parts: `taps` (which
 //! source pixels each output reads, per filter), `passes` (the row and column passes),
-//! `yuv` (colour matrices). Each plane is resampled
-//! separably (rows first, then columns) at the output resolution, and only then are the
-//! plane values turned into RGB. Resampling is linear and the YUV to RGB conversion is
-//! affine, so the order only matters through the final clamp to [0, 255].
+//! `yuv` (colour matrices and conversions). Each plane is resampled separably (rows
+//! first, then columns) at the output resolution. With [`Filter::BilinearOrArea`], YUV
+//! planes are resampled as they are and only then turned into RGB (resampling is linear
+//! and the conversion affine, so the order only matters through the clamp to [0, 255]).
+//! With [`Filter::GaussianBilinear`] (the reference's), the region of a YUV frame the
+//! filter reads is first converted to 8-bit RGB pixel by pixel, clamped and rounded as a
+//! converter in front would, and then resampled as packed RGB.
 //!
 //! Filters ([`Filter`]), per axis, with pixel centres at integer coordinates as in OpenCV:
 //! either bilinear interpolation up to [`ANTI_ALIAS_ABOVE`] source pixels per output pixel
@@ -88,6 +91,9 @@ impl PlaneFormat {
     const CHROMA: Self = Self { channels: 1, subsampling: 2, black: [128.0, 0.0, 0.0, 0.0] };
     /// A chroma plane of U and V (or V and U) per pixel.
     const CHROMA_PAIR: Self = Self { channels: 2, subsampling: 2, black: [128.0, 128.0, 0.0, 0.0] };
+
+    /// Packed 8-bit RGBx (a YUV region converted before filtering).
+    const RGBX: Self = Self { channels: 4, subsampling: 1, black: [0.0; 4] };
 
     fn luma(m: YuvMatrix) -> Self {
         Self { channels: 1, subsampling: 1, black: [m.black_luma(), 0.0, 0.0, 0.0] }
@@ -214,6 +220,8 @@ pub struct Warp {
 pub struct Scratch {
     rows: RowBuffers,
     planes: Vec<Vec<f32>>,
+    /// A YUV region converted to RGB before a Gaussian filter.
+    rgb: yuv::RgbRegion,
 }
 
 /// Buffers of one output row: the source rows combined (as floats, and as integer sums),
@@ -272,10 +280,9 @@ pub enum Filter {
     /// separable, so each axis gets one set of taps, the Gaussian folded into the bilinear
     /// weights: the blur is evaluated only where the warp reads it, exactly.
     ///
-    /// YUV planes are taken as the RGB frame that bilinear, centre-sited upsampling of the
-    /// chroma (edge repeated) and the colour matrix would give, before the blur: the
-    /// upsampling is folded into the chroma taps too. Only the final clamp to [0, 255]
-    /// comes after the filtering instead of before it.
+    /// YUV frames are taken as the 8-bit RGB frame that bilinear, centre-sited upsampling
+    /// of the chroma (edge repeated), the colour matrix, and clamping and rounding each
+    /// channel give; only the part the taps read is converted, in bands of rows.
     GaussianBilinear { sigma: f32, grid: SampleGrid },
 }
 
@@ -374,12 +381,9 @@ fn axis_taps(filter: &Filter, warp: &Warp, axis: usize, frame_len: usize, subsam
     match filter {
         Filter::BilinearOrArea => AxisTaps::new(map.subsampled(subsampling), count, frame_len.div_ceil(subsampling)),
         Filter::GaussianBilinear { sigma, grid } => {
+            assert_eq!(subsampling, 1, "YUV frames are converted to RGB before a Gaussian filter");
             let kernel = taps::gaussian_kernel(*sigma as f64);
-            let full = AxisTaps::gaussian_bilinear(&grid.positions(warp, axis), &kernel, frame_len);
-            match subsampling {
-                1 => full,
-                _ => full.through_chroma_upsampling(frame_len.div_ceil(2)),
-            }
+            AxisTaps::gaussian_bilinear(&grid.positions(warp, axis), &kernel, frame_len)
         }
     }
 }

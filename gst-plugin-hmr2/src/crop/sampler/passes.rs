@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::taps::{AxisTaps, DenseTaps};
-use super::yuv::yuv_to_rgb_planes;
+use super::yuv::{yuv420_region_to_rgbx, yuv_to_rgb_planes};
 use super::{
     axis_taps, clamp_channel, Filter, FrameView, OutputTransform, PixelLayout, Plane, PlaneFormat, RowBuffers, Scratch,
     Warp,
@@ -29,6 +29,11 @@ impl PlanePlan {
         let sub = format.subsampling;
         let tx = axis_taps(filter, warp, 0, frame.width, sub);
         let ty = axis_taps(filter, warp, 1, frame.height, sub);
+        Self::from_taps(tx, ty, format)
+    }
+
+    #[inline(always)]
+    fn from_taps(tx: AxisTaps, ty: AxisTaps, format: PlaneFormat) -> Self {
         let span = tx.span();
         let dense = tx.dense(&span);
         let columns_inside = tx.coverage.iter().all(|&c| c == 1.0);
@@ -59,12 +64,17 @@ pub(super) fn sample_body(
     transform: &OutputTransform,
     out: [&mut [f32]; 3],
 ) {
+    if let Filter::GaussianBilinear { .. } = filter {
+        if let PixelLayout::I420(_) | PixelLayout::Nv12 { .. } = frame.layout {
+            return sample_yuv_as_rgb(frame, warp, filter, scratch, transform, out);
+        }
+    }
     let sampled = frame.layout.sampled_planes();
     let sources: Vec<Vec<&Plane>> =
         sampled.iter().map(|(_, range)| frame.planes[range.clone()].iter().collect()).collect();
     let plans: Vec<PlanePlan> =
         sampled.into_iter().map(|(format, _)| PlanePlan::new(frame, warp, filter, format)).collect();
-    let Scratch { rows, planes } = scratch;
+    let Scratch { rows, planes, .. } = scratch;
     if let PixelLayout::PackedRgb { r, g, b, .. } = frame.layout {
         let sink = RowSink::Rgb { order: [r, g, b], transform, out };
         return resample_plane(&sources[0], &plans[0], rows, sink);
@@ -89,6 +99,54 @@ pub(super) fn sample_body(
             yuv_to_rgb_planes::<1, 0>(&m.into(), transform, coverage, luma, chroma, out)
         }
         PixelLayout::PackedRgb { .. } => unreachable!("packed RGB is written row by row"),
+    }
+}
+
+/// Bytes of converted RGBx a band of [`sample_yuv_as_rgb`] aims at: well inside the L2
+/// cache, so that the row pass reads the band while it is still there.
+const RGB_BAND_BYTES: usize = 512 * 1024;
+
+/// A YUV frame through a [`Filter::GaussianBilinear`]: the region the filter reads is
+/// converted to 8-bit RGB, pixel by pixel, as a converter in front would, and then
+/// filtered as packed RGB. The blur must see the colours clamped to [0, 255] and rounded,
+/// as the reference's 8-bit RGB frames are; folding the chroma upsampling into the taps
+/// would clamp only after filtering. The region goes in bands of output rows, each
+/// converting the source rows its taps read (rows shared by two bands are converted
+/// twice), so that the converted pixels stay in the cache.
+#[inline(always)]
+fn sample_yuv_as_rgb(
+    frame: &FrameView,
+    warp: &Warp,
+    filter: &Filter,
+    scratch: &mut Scratch,
+    transform: &OutputTransform,
+    out: [&mut [f32]; 3],
+) {
+    let mut tx = axis_taps(filter, warp, 0, frame.width, 1);
+    let ty = axis_taps(filter, warp, 1, frame.height, 1);
+    let columns = tx.span();
+    // The taps, from frame columns to columns of the converted region.
+    tx.shift_back(columns.start);
+    let band_rows = (RGB_BAND_BYTES / (4 * columns.len().max(1))).max(1);
+    let Scratch { rows: buffers, rgb, .. } = scratch;
+    let mut out = out.map(Some);
+    let mut first = 0;
+    while first < ty.start.len() {
+        let (outputs, rows) = ty.band(first, band_rows);
+        let converted = yuv420_region_to_rgbx(frame, columns.clone(), rows.clone(), rgb);
+        debug_assert!(converted, "only YUV layouts come here");
+        let mut band_ty = ty.outputs(outputs.clone());
+        band_ty.shift_back(rows.start);
+        let region = Plane { data: &rgb.pixels, stride: columns.len() * 4 };
+        let plan = PlanePlan::from_taps(tx.clone(), band_ty, PlaneFormat::RGBX);
+        let band_out = out.each_mut().map(|plane| {
+            let (band, rest) = plane.take().expect("set").split_at_mut(outputs.len() * warp.width);
+            *plane = Some(rest);
+            band
+        });
+        let sink = RowSink::Rgb { order: [0, 1, 2], transform, out: band_out };
+        resample_plane(&[&region], &plan, buffers, sink);
+        first = outputs.end;
     }
 }
 

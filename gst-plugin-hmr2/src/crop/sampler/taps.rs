@@ -100,34 +100,46 @@ impl AxisTaps {
         taps
     }
 
-    /// These taps (over the pixels of a full-resolution line) moved onto the chroma samples
-    /// of a line subsampled by 2, `len` samples: full-resolution pixel `i` takes the chroma
-    /// bilinearly from position `(i − 0.5) / 2` (centre-sited chroma), edge samples
-    /// repeated. The coverage stays that of the full-resolution taps.
-    pub(super) fn through_chroma_upsampling(&self, len: usize) -> Self {
-        let mut taps = Self::default();
-        let last = len as i64 - 1;
-        let mut acc = Vec::new();
-        for o in 0..self.start.len() {
-            let weights = &self.weights[self.offset[o]..self.offset[o] + self.len[o]];
-            let first = self.start[o] as i64;
-            let chroma = |i: i64| {
-                let c = (i as f64 - 0.5) / 2.0;
-                let k = c.floor();
-                (k as i64, c - k)
-            };
-            let lo = chroma(first).0.clamp(0, last);
-            let hi = (chroma(first + weights.len() as i64 - 1).0 + 1).clamp(0, last);
-            acc.clear();
-            acc.resize(if weights.is_empty() { 0 } else { (hi - lo + 1) as usize }, 0.0);
-            for (t, &w) in weights.iter().enumerate() {
-                let (k, f) = chroma(first + t as i64);
-                acc[(k.clamp(0, last) - lo) as usize] += w as f64 * (1.0 - f);
-                acc[((k + 1).clamp(0, last) - lo) as usize] += w as f64 * f;
+    /// The same taps over a line that starts `by` pixels later (every tap reads at or
+    /// after `by`).
+    pub(super) fn shift_back(&mut self, by: usize) {
+        for (start, &len) in self.start.iter_mut().zip(&self.len) {
+            if len > 0 {
+                *start -= by;
             }
-            taps.push_run(lo as usize, &acc, self.coverage[o]);
         }
-        taps
+    }
+
+    /// The taps of `outputs` only.
+    pub(super) fn outputs(&self, outputs: Range<usize>) -> Self {
+        Self {
+            start: self.start[outputs.clone()].to_vec(),
+            len: self.len[outputs.clone()].to_vec(),
+            offset: self.offset[outputs.clone()].to_vec(),
+            weights: self.weights.clone(),
+            coverage: self.coverage[outputs.clone()].to_vec(),
+            uniform: self.uniform[outputs].to_vec(),
+        }
+    }
+
+    /// A band of outputs from `first` on whose taps read at most `max_pixels` source
+    /// pixels together (or one output, if its own taps read more), and the pixels they
+    /// read (empty when none). Taps must move forward with the outputs.
+    pub(super) fn band(&self, first: usize, max_pixels: usize) -> (Range<usize>, Range<usize>) {
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        let mut end = first;
+        while end < self.start.len() {
+            let (s, n) = (self.start[end], self.len[end]);
+            if n > 0 {
+                let (new_lo, new_hi) = (lo.min(s), hi.max(s + n));
+                if end > first && new_hi - new_lo > max_pixels {
+                    break;
+                }
+                (lo, hi) = (new_lo, new_hi);
+            }
+            end += 1;
+        }
+        (first..end, if lo < hi { lo..hi } else { 0..0 })
     }
 
     /// Appends one output's taps: `weights` on the pixels from `first` on, leading and

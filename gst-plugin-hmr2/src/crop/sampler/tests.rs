@@ -451,17 +451,6 @@ fn blurred_bilinear_taps_match_hand_computation() {
 }
 
 #[test]
-fn chroma_taps_take_bilinear_upsampling_in() {
-    // Full-resolution pixel 0 reads chroma position −0.25 (sample 0, the edge repeated);
-    // pixel 3 reads 1.25: 0.75 of sample 1, 0.25 of sample 2.
-    let full = AxisTaps::gaussian_bilinear(&[0.0, 3.0], &[1.0], 6);
-    let chroma = full.through_chroma_upsampling(3);
-    assert_eq!((chroma.start, chroma.len), (vec![0, 1], vec![1, 2]));
-    assert_eq!(chroma.weights, vec![1.0, 0.75, 0.25]);
-    assert_eq!(chroma.coverage, vec![1.0, 1.0]);
-}
-
-#[test]
 fn opencv_positions_follow_its_fixed_point_rounding() {
     // x: step · u and the origin rounded to 1/1024 separately, then half up to 1/32.
     // 1/64 is a tie, rounded up to 1/32; 0.5/1024 rounds to even (0) first.
@@ -520,6 +509,56 @@ fn gaussian_filter_equals_its_definition() {
                 let got = out[c * 90 + oy * 10 + ox] as f64;
                 assert!((got - v.clamp(0.0, 255.0)).abs() < 1e-3, "({ox}, {oy}) channel {c}: {got} vs {v}");
             }
+        }
+    }
+}
+
+#[test]
+fn yuv_regions_convert_as_the_whole_frame_does() {
+    // A region converted on its own, from odd or even columns and rows, up to the right
+    // and bottom edges of an odd-sized frame, equals that part of the whole frame
+    // converted; and each pixel is the 8-bit RGB of its Y and bilinearly upsampled chroma.
+    let (w, h) = (13usize, 9usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let y: Vec<u8> = (0..w * h).map(|i| (16 + i * 37 % 220) as u8).collect();
+    let uv: Vec<u8> = (0..cw * ch * 2).map(|i| (i * 53 % 256) as u8).collect();
+    let matrix = YuvMatrix::BT601;
+    let frame = FrameView::new(
+        w,
+        h,
+        PixelLayout::Nv12 { matrix, swapped: false },
+        vec![Plane { data: &y, stride: w }, Plane { data: &uv, stride: 2 * cw }],
+    )
+    .unwrap();
+    let mut whole = yuv::RgbRegion::default();
+    assert!(yuv::yuv420_region_to_rgbx(&frame, 0..w, 0..h, &mut whole));
+    let chroma = |c: usize, x: usize, yy: usize| {
+        let up = |i: usize, n: usize| {
+            let p = (i as f64 - 0.5) / 2.0;
+            let k = p.floor();
+            ((k.max(0.0) as usize).min(n - 1), ((k + 1.0) as usize).min(n - 1), p - k)
+        };
+        let ((x0, x1, fx), (y0, y1, fy)) = (up(x, cw), up(yy, ch));
+        let at = |x: usize, y: usize| uv[y * 2 * cw + 2 * x + c] as f64;
+        (at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx) * (1.0 - fy) + (at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx) * fy
+    };
+    for yy in 0..h {
+        for x in 0..w {
+            let want = matrix.to_rgb(y[yy * w + x] as f32, chroma(0, x, yy) as f32, chroma(1, x, yy) as f32);
+            let got = &whole.pixels[(yy * w + x) * 4..][..4];
+            for c in 0..3 {
+                assert!((got[c] as f32 - want[c]).abs() <= 0.5 + 1e-3, "({x}, {yy}): {got:?} vs {want:?}");
+            }
+            assert_eq!(got[3], 255);
+        }
+    }
+    for (columns, rows) in [(1..13, 0..9), (3..8, 2..7), (4..13, 5..9), (0..1, 8..9)] {
+        let mut part = yuv::RgbRegion::default();
+        assert!(yuv::yuv420_region_to_rgbx(&frame, columns.clone(), rows.clone(), &mut part));
+        for (r, yy) in rows.clone().enumerate() {
+            let want = &whole.pixels[(yy * w + columns.start) * 4..(yy * w + columns.end) * 4];
+            let got = &part.pixels[r * columns.len() * 4..(r + 1) * columns.len() * 4];
+            assert_eq!(got, want, "{columns:?} x {rows:?}, row {yy}");
         }
     }
 }
