@@ -117,6 +117,7 @@ mod tests {
         let Command::Rtsp(rtsp) = parse(&["hmr2-launch", "rtsp", "rtsp://h/x"]) else { unreachable!() };
         let common = &file.common;
         let mut descriptions = Vec::new();
+        let stereo = crate::audio::AudioTrack { channels: 2, channel_mask: 0x3 };
         for sink in [
             Sink::File("o.mp4".into()),
             Sink::File("o.mkv".into()),
@@ -125,7 +126,7 @@ mod tests {
             Sink::Null,
             Sink::Serve { port: 8554, mount: "/x".into() },
         ] {
-            let p = plan::file_plan("file:///in.mp4", true, common, sink.clone()).unwrap();
+            let p = plan::file_plan("file:///in.mp4", &[stereo], common, sink.clone()).unwrap();
             descriptions.push(p.main);
             let webcam = Chain::new().then(el("v4l2src")).then(el("decodebin"));
             descriptions.push(plan::live_plan(webcam, common, sink.clone()).unwrap().main);

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::audio::AudioTrack;
 use crate::cli::{Common, OverlayOptions, PoseOptions, RtspArgs, RtspTransport, ServeArgs};
 use crate::desc::{el, Chain, Description, El};
 use crate::Failure;
@@ -18,7 +19,6 @@ pub const SERVE_SINK: &str = "rtsp-out";
 pub const DECODER: &str = "dec";
 pub const MUXER: &str = "mux";
 pub const FILE_SINK: &str = "file-out";
-pub const AUDIO_IN: &str = "audio-in";
 
 /// Where the processed frames go.
 #[derive(Clone, Debug, PartialEq)]
@@ -238,9 +238,9 @@ pub fn serve_factory_launch() -> String {
         .to_owned()
 }
 
-/// `file IN`: uridecodebin → processing → sink, with an audio branch when the input has
-/// audio and the output is a file.
-pub fn file_plan(uri: &str, has_audio: bool, common: &Common, sink: Sink) -> Result<Plan, Failure> {
+/// `file IN`: uridecodebin → processing → sink, with one audio branch per audio track of
+/// the input when the output is a file (see [`crate::audio`]).
+pub fn file_plan(uri: &str, audio: &[AudioTrack], common: &Common, sink: Sink) -> Result<Plan, Failure> {
     let with_overlay = sink != Sink::Null;
     let mut main = Description(vec![
         Chain::new().then(el("uridecodebin").prop("uri", uri).name(DECODER)),
@@ -251,19 +251,10 @@ pub fn file_plan(uri: &str, has_audio: bool, common: &Common, sink: Sink) -> Res
             .extend(sink_chain(common, &sink)?),
     ]);
     let mut notes = serve_notes(&sink);
-    if has_audio {
+    if !audio.is_empty() {
         if let Sink::File(_) = &sink {
             match aac_encoder() {
-                Some(enc) => main.0.push(
-                    Chain::new()
-                        .to_ref(DECODER)
-                        .caps("audio/x-raw")
-                        .then(el("queue").name(AUDIO_IN))
-                        .then(el("audioconvert"))
-                        .then(el("audioresample"))
-                        .then(el(enc))
-                        .to_ref(MUXER),
-                ),
+                Some(enc) => main.0.extend(crate::audio::branches(audio, DECODER, enc, MUXER)),
                 None => notes.push("no AAC encoder found: the audio is left out".into()),
             }
         }

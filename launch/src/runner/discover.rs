@@ -7,15 +7,18 @@ use std::time::Duration;
 
 use gst::prelude::*;
 
+use crate::audio::AudioTrack;
 use crate::{one_line, Failure};
 
 /// A run that ends this much (or two frames, when longer) before the announced duration
 /// counts as ended early; smaller gaps are rounding and track-length differences.
 pub const EARLY_END_TOLERANCE: Duration = Duration::from_millis(250);
 
+#[derive(Clone)]
 pub struct InputInfo {
     pub uri: String,
-    pub has_audio: bool,
+    /// The audio tracks, in the discoverer's order.
+    pub audio_tracks: Vec<AudioTrack>,
     /// Frames the container announces (duration × frame rate), when both are known.
     pub frames: Option<u64>,
     /// Duration the container announces.
@@ -60,7 +63,12 @@ pub fn discover(input: &str) -> Result<InputInfo, Failure> {
     let frames = duration
         .filter(|_| fps.numer() > 0)
         .map(|d| (d.nseconds() as f64 * fps.numer() as f64 / fps.denom() as f64 / 1e9).round() as u64);
-    let has_audio = !info.audio_streams().is_empty();
+    let audio_tracks: Vec<AudioTrack> = info
+        .audio_streams()
+        .iter()
+        .map(|a| AudioTrack { channels: a.channels(), channel_mask: a.channel_mask() })
+        .collect();
+    let has_audio = !audio_tracks.is_empty();
     let summary = format!(
         "{}x{} at {:.3} frames/s, {}{}",
         video.width(),
@@ -72,7 +80,7 @@ pub fn discover(input: &str) -> Result<InputInfo, Failure> {
     let frame_duration = (fps.numer() > 0 && fps.denom() > 0).then(|| {
         gst::ClockTime::SECOND.mul_div_floor(fps.denom() as u64, fps.numer() as u64).unwrap_or(gst::ClockTime::ZERO)
     });
-    Ok(InputInfo { uri, has_audio, frames, duration, frame_duration, summary })
+    Ok(InputInfo { uri, audio_tracks, frames, duration, frame_duration, summary })
 }
 
 /// A run that ended before the input's announced length.
@@ -122,7 +130,7 @@ mod tests {
     fn info(duration_ms: u64, fps: u64) -> InputInfo {
         InputInfo {
             uri: String::new(),
-            has_audio: false,
+            audio_tracks: Vec::new(),
             frames: Some(duration_ms * fps / 1000),
             duration: Some(gst::ClockTime::from_mseconds(duration_ms)),
             frame_duration: Some(gst::ClockTime::SECOND / fps),

@@ -17,6 +17,7 @@ use crate::poses::{self, PoseTap, SharedTap};
 use crate::rtsp::RtspInput;
 use crate::{say, serve, Failure, Outcome};
 
+use super::audio_probes::{self, AudioRepairs};
 use super::bus::{describe_error, element_label, first_bus_error};
 use super::counters::{self, Counters, MAX_FRAMES_MESSAGE};
 use super::discover::InputInfo;
@@ -39,6 +40,7 @@ struct LoopEnd {
 }
 
 /// What the end of a run is judged against.
+#[derive(Clone)]
 pub struct Ending {
     /// Frames expected, for the progress bar.
     pub progress_total: Option<u64>,
@@ -65,6 +67,7 @@ pub struct Session<'a> {
     appsrc: Option<gst_app::AppSrc>,
     serve_sink: Option<gst_app::AppSink>,
     outputs: Outputs,
+    audio_repairs: Arc<AudioRepairs>,
 }
 
 impl<'a> Session<'a> {
@@ -110,9 +113,7 @@ impl<'a> Session<'a> {
             pipeline.bus().expect("pipeline has a bus"),
         );
         counters::install_done_probe(&element(plan::POST)?.static_pad("src").expect("videoconvert src"), &counters);
-        if let Some(audio) = pipeline.by_name(plan::AUDIO_IN) {
-            counters::install_audio_probe(&audio.static_pad("src").expect("queue src"), &counters);
-        }
+        let audio_repairs = audio_probes::install(&pipeline, &counters);
 
         let appsrc = pipeline.by_name(plan::APPSRC).and_then(|e| e.downcast::<gst_app::AppSrc>().ok());
         let rtsp = match (rtsp_args, &plan.source, &appsrc) {
@@ -128,7 +129,7 @@ impl<'a> Session<'a> {
             _ => None,
         };
         let serve_sink = pipeline.by_name(plan::SERVE_SINK).and_then(|e| e.downcast::<gst_app::AppSink>().ok());
-        Ok(Self { plan, common, pipeline, tap, counters, rtsp, appsrc, serve_sink, outputs })
+        Ok(Self { plan, common, pipeline, tap, counters, rtsp, appsrc, serve_sink, outputs, audio_repairs })
     }
 
     fn request_eos(&mut self) {
@@ -160,7 +161,9 @@ impl<'a> Session<'a> {
                         break;
                     }
                     gst::MessageView::Error(e) => {
-                        failure = Some(Failure::runtime(describe_error(&msg, e)));
+                        let mut f = Failure::runtime(describe_error(&msg, e));
+                        f.in_audio = audio_probes::from_audio_branch(&msg);
+                        failure = Some(f);
                         break;
                     }
                     gst::MessageView::Warning(w) if self.common.verbose => {
@@ -261,6 +264,10 @@ impl<'a> Session<'a> {
             .print();
         }
         drop(tap);
+        let restamped = self.audio_repairs.restamped.load(Ordering::Relaxed);
+        if restamped > 0 && !self.common.quiet {
+            say!("hmr2-launch: audio: {restamped} buffers overlapping the previous one restamped from their sample counts");
+        }
 
         let mut outputs = std::mem::take(&mut self.outputs);
         if let Err(e) = tap_result {
