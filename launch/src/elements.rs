@@ -16,6 +16,7 @@ pub const ELEMENT_PACKAGES: &[(&str, &str)] = &[
     ("autovideosink", "gstreamer1.0-plugins-good"),
     ("avenc_aac", "gstreamer1.0-libav"),
     ("capsfilter", "libgstreamer1.0-0"),
+    ("capssetter", "gstreamer1.0-plugins-good"),
     ("decodebin", "gstreamer1.0-plugins-base"),
     ("fakesink", "libgstreamer1.0-0"),
     ("filesink", "libgstreamer1.0-0"),

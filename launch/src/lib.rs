@@ -7,6 +7,7 @@
 pub mod audio;
 pub mod box_file;
 pub mod cli;
+pub mod colour;
 pub mod desc;
 pub mod elements;
 pub mod output_paths;

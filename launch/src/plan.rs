@@ -20,6 +20,10 @@ pub const DECODER: &str = "dec";
 pub const MUXER: &str = "mux";
 pub const FILE_SINK: &str = "file-out";
 
+/// The formats the processing chain runs in when it draws: what both hmr2pose and
+/// meshoverlay handle, YUV first (the decoders' formats).
+pub const OVERLAY_FORMATS: &str = "video/x-raw,format={I420,NV12,YV12,NV21,RGBA,BGRA,RGBx,BGRx}";
+
 /// Where the processed frames go.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Sink {
@@ -169,9 +173,11 @@ pub fn processing(common: &Common, live: bool, with_overlay: bool) -> Chain {
     let mut chain = Chain::new().then(queue).then(el("videoconvert"));
     if with_overlay {
         // Convert before hmr2pose: a format conversion after it would drop the pose
-        // metadata (its tags mark it as tied to the frame's layout), and meshoverlay draws
-        // in RGBA-style formats only.
-        chain = chain.caps("video/x-raw,format=RGBA");
+        // metadata (its tags mark it as tied to the frame's layout). Both elements read
+        // and draw 4:2:0 YUV as it is, so decoded frames usually pass untouched: pixels
+        // the mesh does not cover keep their values and colorimetry (an 8-bit round trip
+        // through RGB in videoconvert shifts levels by a few steps).
+        chain = chain.caps(OVERLAY_FORMATS);
     }
     chain = chain.then(pose_element(&common.pose));
     if !common.no_track {
@@ -247,6 +253,7 @@ pub fn file_plan(uri: &str, audio: &[AudioTrack], common: &Common, sink: Sink) -
         Chain::new()
             .to_ref(DECODER)
             .caps("video/x-raw")
+            .extend(colorimetry_fix(uri))
             .extend(processing(common, false, with_overlay))
             .extend(sink_chain(common, &sink)?),
     ]);
@@ -260,6 +267,18 @@ pub fn file_plan(uri: &str, audio: &[AudioTrack], common: &Common, sink: Sink) -
         }
     }
     Ok(Plan { printed: main.clone(), main, source: None, notes, sink, live: false, has_overlay: with_overlay })
+}
+
+/// For an MP4/MOV input whose full range GStreamer misreads (see [`crate::colour`]): a
+/// `capssetter` that labels the decoded frames with their real colorimetry.
+fn colorimetry_fix(uri: &str) -> Chain {
+    let fix = gst::glib::filename_from_uri(uri).ok().and_then(|(path, _)| crate::colour::colorimetry_fix(&path));
+    match fix {
+        Some(colorimetry) => {
+            Chain::new().then(el("capssetter").prop("caps", format!("video/x-raw,colorimetry={colorimetry}")))
+        }
+        None => Chain::new(),
+    }
 }
 
 /// `webcam` / `test-source`: a live source chain → processing → sink.

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use hmr2_meta::pose::FramePoses;
 
 use crate::body_model::BodyModel;
-use crate::composite::FrameMut;
+use crate::composite::CompositeTarget;
 use crate::projection::PixelRect;
 use crate::style::Style;
 
@@ -159,7 +159,7 @@ impl Renderer {
         &mut self,
         poses: &FramePoses,
         style: &Style,
-        frame: &mut FrameMut<'_>,
+        frame: &mut impl CompositeTarget,
     ) -> Result<FrameReport, RenderError> {
         self.render_frame(poses, style, frame).map_err(|err| {
             // A lost device shows first as failed operations; wgpu reports the loss itself
@@ -175,7 +175,7 @@ impl Renderer {
         &mut self,
         poses: &FramePoses,
         style: &Style,
-        frame: &mut FrameMut<'_>,
+        frame: &mut impl CompositeTarget,
     ) -> Result<FrameReport, RenderError> {
         self.context.check_device()?;
         if style.opacity <= 0.0 {
@@ -183,7 +183,8 @@ impl Renderer {
         }
         let mut report = FrameReport::default();
         let stage = Instant::now();
-        let scene = self.scenes.build(poses, style, frame.width, frame.height);
+        let (width, height) = frame.size();
+        let scene = self.scenes.build(poses, style, width, height);
         report.timings.skinning = stage.elapsed();
         report.window = scene.window;
         report.persons = scene.people.len();
