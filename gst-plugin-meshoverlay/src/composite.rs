@@ -104,13 +104,22 @@ impl YuvEncoding {
 
     /// Y, Cb, Cr code values of an RGB colour (0-255), unrounded.
     pub fn encode(&self, rgb: [f32; 3]) -> [f32; 3] {
-        let (y_offset, y_scale, c_scale) = self.ranges();
-        let [r, g, b] = rgb.map(|c| c / 255.0);
-        let kg = 1.0 - self.kr - self.kb;
-        let luma = self.kr * r + kg * g + self.kb * b;
-        let cb = (b - luma) / (2.0 * (1.0 - self.kb));
-        let cr = (r - luma) / (2.0 * (1.0 - self.kr));
-        [y_offset + y_scale * luma, 128.0 + c_scale * cb, 128.0 + c_scale * cr]
+        let (y_offset, _, _) = self.ranges();
+        let [y, cb, cr] = self.matrix().map(|row| row[0] * rgb[0] + row[1] * rgb[1] + row[2] * rgb[2]);
+        [y_offset + y, 128.0 + cb, 128.0 + cr]
+    }
+
+    /// The linear part of the encoding: rows giving Y, Cb, Cr (without their offsets)
+    /// from R, G, B (0-255).
+    fn matrix(&self) -> [[f32; 3]; 3] {
+        let (_, y_scale, c_scale) = self.ranges();
+        let (kr, kb) = (self.kr, self.kb);
+        let kg = 1.0 - kr - kb;
+        let luma = [kr, kg, kb];
+        // Cb = (B − Y) / (2 (1 − kb)), Cr = (R − Y) / (2 (1 − kr)).
+        let cb = [-kr, -kg, 1.0 - kb].map(|w| w / (2.0 * (1.0 - kb)));
+        let cr = [1.0 - kr, -kg, -kb].map(|w| w / (2.0 * (1.0 - kr)));
+        [luma.map(|w| w * y_scale / 255.0), cb.map(|w| w * c_scale / 255.0), cr.map(|w| w * c_scale / 255.0)]
     }
 }
 
@@ -160,14 +169,19 @@ pub fn blend_premultiplied_yuv(frame: &mut YuvFrameMut<'_>, window: PixelRect, o
     );
     let enc = frame.encoding;
     let (y_offset, _, _) = enc.ranges();
+    let m = enc.matrix();
     let pixel = |x: u32, y: u32| -> [u8; 4] {
         let i = (y - window.y) as usize * overlay_stride + (x - window.x) as usize * 4;
         [overlay[i], overlay[i + 1], overlay[i + 2], overlay[i + 3]]
     };
     // The encoding of a premultiplied colour, without the offsets (they come with alpha).
     let encode_premultiplied = |p: [u8; 4]| -> [f32; 3] {
-        let [y, cb, cr] = enc.encode([p[0] as f32, p[1] as f32, p[2] as f32]);
-        [y - y_offset, cb - 128.0, cr - 128.0]
+        let (r, g, b) = (p[0] as f32, p[1] as f32, p[2] as f32);
+        [
+            m[0][0] * r + m[0][1] * g + m[0][2] * b,
+            m[1][0] * r + m[1][1] * g + m[1][2] * b,
+            m[2][0] * r + m[2][1] * g + m[2][2] * b,
+        ]
     };
     for y in window.y..window.y + window.height {
         let row = y as usize * frame.y.stride;

@@ -386,6 +386,9 @@ impl VideoFilterImpl for MeshOverlay {
             }
         }
         self.warn_undrawable(&mut state.warned, &poses.persons);
+        let par = frame.info().par();
+        let pixel_aspect = if par.denom() > 0 { par.numer() as f32 / par.denom() as f32 } else { 1.0 };
+        state.renderer.set_pixel_aspect(pixel_aspect);
         let rendered = match frame.format() {
             gst_video::VideoFormat::I420
             | gst_video::VideoFormat::Yv12
