@@ -78,6 +78,20 @@ pub fn downmix_matrix(track: &AudioTrack) -> Option<[Vec<f32>; 2]> {
     Some([left, right])
 }
 
+/// Whether a decoder takes an audio stream of these caps (raw audio needs none), as
+/// decodebin would find one: a decoder factory of at least marginal rank whose sink
+/// accepts them.
+pub fn decodable(caps: &gst::CapsRef) -> bool {
+    if caps.structure(0).is_some_and(|s| s.name() == "audio/x-raw") {
+        return true;
+    }
+    let decoders = gst::ElementFactory::factories_with_type(
+        gst::ElementFactoryType::DECODER | gst::ElementFactoryType::MEDIA_AUDIO,
+        gst::Rank::MARGINAL,
+    );
+    decoders.iter().any(|f| f.can_sink_any_caps(caps))
+}
+
 /// `audioconvert`'s mix-matrix property value, as gst-launch reads it.
 pub fn matrix_value(rows: &[Vec<f32>]) -> String {
     let row = |r: &Vec<f32>| format!("<{}>", r.iter().map(|w| format!("(float){w}")).collect::<Vec<_>>().join(","));

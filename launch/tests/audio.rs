@@ -226,3 +226,52 @@ fn every_audio_track_is_kept_and_max_frames_cuts_them_with_the_video() {
     assert_eq!(cut.video_frames, 30);
     assert_audio_matches_video(&cut, 2, "--max-frames 30");
 }
+
+#[test]
+fn an_audio_track_that_cannot_be_decoded_never_costs_the_video() {
+    let dir = scratch("audio-undecodable");
+    let input = ffmpeg(
+        &dir.join("two.mp4"),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=30:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=880:duration=2",
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:a",
+            "-c:v",
+            "mjpeg",
+            "-c:a",
+            "aac",
+        ],
+    );
+    // Blank the first AAC track's decoder configuration (its esds DecoderSpecificInfo, after
+    // a DecoderConfigDescriptor of object type 0x40): no decoder takes it any more.
+    let mut bytes = std::fs::read(&input).unwrap();
+    let config = bytes.windows(6).position(|w| w[0] == 4 && w[1..4] == [0x80; 3] && w[5] == 0x40).unwrap();
+    let info = config + bytes[config..].windows(4).position(|w| w[0] == 5 && w[1..4] == [0x80; 3]).unwrap();
+    let len = bytes[info + 4] as usize;
+    bytes[info + 5..info + 5 + len].fill(0);
+    let broken = dir.join("broken-audio.mp4");
+    std::fs::write(&broken, bytes).unwrap();
+
+    let out = dir.join("video-kept.mp4");
+    let o = Launch::file(&broken).output(&out).with_test_network().run(Duration::from_secs(60));
+    let (_, stderr) = assert_succeeded(&o);
+    assert!(stderr.contains("writing the video without it"), "the audio problem is reported:\n{stderr}");
+    let s = decode_streams(&out);
+    assert_eq!(s.video_frames, 60, "every frame kept: {s:?}");
+    assert!(s.audio.is_empty(), "no audio: {s:?}");
+}

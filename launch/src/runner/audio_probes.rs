@@ -5,7 +5,12 @@
 //!   which halves the track's timeline); it is restamped where the previous one ended;
 //! - the cut: when the video stops early (--max-frames, an interrupt) the audio stops at
 //!   the end of the last frame, the buffer across that point trimmed to the sample;
-//! - how far the audio got, for the early-end check.
+//! - how far the audio got, for the early-end check;
+//! - tracks that cannot be decoded (no decoder takes them, a broken codec configuration):
+//!   their branch never links and the muxer would wait for it forever (and a muxer pad
+//!   without data makes an unreadable MP4). Once the decoder has exposed every stream,
+//!   such a branch posts [`AUDIO_UNDECODABLE_MESSAGE`]: the run stops and is redone
+//!   without audio.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +20,9 @@ use gst::prelude::*;
 use crate::audio;
 
 use super::counters::Counters;
+
+/// Name of the application message posted when an audio branch stayed unlinked.
+pub const AUDIO_UNDECODABLE_MESSAGE: &str = "hmr2-launch-audio-undecodable";
 
 /// Overlaps below this are rounding, not a wrong timestamp.
 const OVERLAP_TOLERANCE_NS: u64 = 1_000_000;
@@ -47,12 +55,26 @@ fn duration_ns(buffer: &gst::BufferRef, format: Option<(usize, u32)>) -> Option<
 /// Installs the probes on every audio branch of `pipeline`.
 pub fn install(pipeline: &gst::Pipeline, counters: &Arc<Counters>) -> Arc<AudioRepairs> {
     let repairs = Arc::new(AudioRepairs::default());
+    let mut heads = Vec::new();
     for index in 0.. {
         let Some(queue) = pipeline.by_name(&audio::queue_name(index)) else {
             break;
         };
-        install_restamp(&queue.static_pad("sink").expect("queue sink"), &repairs);
+        let head = queue.static_pad("sink").expect("queue sink");
+        install_restamp(&head, &repairs);
         install_cut(&queue.static_pad("src").expect("queue src"), counters);
+        heads.push(head);
+    }
+    if let (Some(decoder), false) = (pipeline.by_name(crate::plan::DECODER), heads.is_empty()) {
+        let bus = pipeline.bus().expect("pipeline has a bus");
+        decoder.connect("no-more-pads", false, move |_| {
+            let unlinked = heads.iter().filter(|h| !h.is_linked()).count();
+            if unlinked > 0 {
+                let s = gst::Structure::builder(AUDIO_UNDECODABLE_MESSAGE).field("tracks", unlinked as u32).build();
+                let _ = bus.post(gst::message::Application::new(s));
+            }
+            None
+        });
     }
     repairs
 }

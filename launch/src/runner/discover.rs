@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use gst::prelude::*;
+use gst_pbutils::prelude::*;
 
 use crate::audio::AudioTrack;
 use crate::{one_line, Failure};
@@ -63,11 +64,15 @@ pub fn discover(input: &str) -> Result<InputInfo, Failure> {
     let frames = duration
         .filter(|_| fps.numer() > 0)
         .map(|d| (d.nseconds() as f64 * fps.numer() as f64 / fps.denom() as f64 / 1e9).round() as u64);
-    let audio_tracks: Vec<AudioTrack> = info
-        .audio_streams()
+    let audio_streams = info.audio_streams();
+    // A track no decoder takes would never reach its branch, and the muxer would wait for
+    // it forever: it is left out (and said so).
+    let audio_tracks: Vec<AudioTrack> = audio_streams
         .iter()
+        .filter(|a| a.caps().is_none_or(|c| crate::audio::decodable(&c)))
         .map(|a| AudioTrack { channels: a.channels(), channel_mask: a.channel_mask() })
         .collect();
+    let undecodable = audio_streams.len() - audio_tracks.len();
     let has_audio = !audio_tracks.is_empty();
     let summary = format!(
         "{}x{} at {:.3} frames/s, {}{}",
@@ -76,7 +81,11 @@ pub fn discover(input: &str) -> Result<InputInfo, Failure> {
         if fps.denom() > 0 { fps.numer() as f64 / fps.denom() as f64 } else { 0.0 },
         duration.map_or("unknown length".to_owned(), |d| format!("{:.2} s", d.seconds_f64())),
         if has_audio { ", with audio" } else { ", no audio" },
-    );
+    ) + &if undecodable > 0 {
+        format!(" ({undecodable} audio track(s) no decoder takes: left out)")
+    } else {
+        String::new()
+    };
     let frame_duration = (fps.numer() > 0 && fps.denom() > 0).then(|| {
         gst::ClockTime::SECOND.mul_div_floor(fps.denom() as u64, fps.numer() as u64).unwrap_or(gst::ClockTime::ZERO)
     });

@@ -176,6 +176,15 @@ impl<'a> Session<'a> {
                         self.request_eos();
                         eos_requested_at = Some(Instant::now());
                     }
+                    gst::MessageView::Application(a)
+                        if a.structure().is_some_and(|s| s.name() == audio_probes::AUDIO_UNDECODABLE_MESSAGE) =>
+                    {
+                        let tracks = a.structure().and_then(|s| s.get::<u32>("tracks").ok()).unwrap_or(1);
+                        let mut f = Failure::runtime(format!("{tracks} audio track(s) cannot be decoded"));
+                        f.in_audio = true;
+                        failure = Some(f);
+                        break;
+                    }
                     gst::MessageView::Latency(_) => {
                         let _ = self.pipeline.recalculate_latency();
                     }
