@@ -192,7 +192,7 @@ pub fn blend_premultiplied_yuv(frame: &mut YuvFrameMut<'_>, window: PixelRect, o
             }
             let a = p[3] as f32 / 255.0;
             let d = &mut frame.y.data[row + x as usize];
-            let luma = encode_premultiplied(p)[0];
+            let luma = m[0][0] * p[0] as f32 + m[0][1] * p[1] as f32 + m[0][2] * p[2] as f32;
             *d = ((1.0 - a) * *d as f32 + a * y_offset + luma).round().clamp(0.0, 255.0) as u8;
         }
     }
