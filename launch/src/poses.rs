@@ -24,6 +24,9 @@ pub struct FrameLine<'a> {
     /// no caps were known).
     pub width: u32,
     pub height: u32,
+    /// Pixel aspect ratio of the stream (numerator, denominator): the cameras are in
+    /// display geometry, `width × num / den` pixels wide.
+    pub pixel_aspect_ratio: [u32; 2],
     /// Whether the frame carried hmr2 pose metadata.
     pub has_poses: bool,
     pub persons: Vec<PersonLine<'a>>,
@@ -100,6 +103,8 @@ pub struct PoseTap {
     pub write_error: Option<std::io::Error>,
     /// Frame size from the caps, used for frames without metadata.
     pub caps_size: (u32, u32),
+    /// Pixel aspect ratio from the caps.
+    pub caps_pixel_aspect: [u32; 2],
 }
 
 pub type SharedTap = Arc<Mutex<PoseTap>>;
@@ -107,7 +112,13 @@ pub type SharedTap = Arc<Mutex<PoseTap>>;
 impl PoseTap {
     /// A tap writing to `file` (None: counting only).
     pub fn new(file: Option<File>) -> Self {
-        Self { writer: file.map(BufWriter::new), counts: PoseCounts::default(), write_error: None, caps_size: (0, 0) }
+        Self {
+            writer: file.map(BufWriter::new),
+            counts: PoseCounts::default(),
+            write_error: None,
+            caps_size: (0, 0),
+            caps_pixel_aspect: [1, 1],
+        }
     }
 
     /// Handles one buffer leaving hmr2pose.
@@ -145,6 +156,7 @@ impl PoseTap {
             duration_ns: buffer.duration().map(|t| t.nseconds()),
             width,
             height,
+            pixel_aspect_ratio: self.caps_pixel_aspect,
             has_poses: poses.is_some(),
             persons: poses.as_ref().map_or_else(Vec::new, |p| p.persons.iter().map(PersonLine::new).collect()),
         };
@@ -196,6 +208,10 @@ pub fn install(pad: &gst::Pad, tap: SharedTap) {
                     if let gst::EventView::Caps(c) = ev.view() {
                         if let Ok(info) = gst_video::VideoInfo::from_caps(c.caps()) {
                             tap.caps_size = (info.width(), info.height());
+                            let par = info.par();
+                            if par.numer() > 0 && par.denom() > 0 {
+                                tap.caps_pixel_aspect = [par.numer() as u32, par.denom() as u32];
+                            }
                         }
                     }
                 }

@@ -74,7 +74,10 @@ fn non_square_pixels_are_estimated_and_drawn_in_display_geometry() {
             .with_test_network()
             .run(Duration::from_secs(120));
         assert_succeeded(&o);
-        let person = check_pose_file(&poses)[0]["persons"][0].clone();
+        let line = check_pose_file(&poses)[0].clone();
+        let want_par: Vec<u64> = par.split('/').map(|n| n.parse().unwrap()).collect();
+        assert_eq!(line["pixel_aspect_ratio"], serde_json::json!(want_par), "{name}: {line}");
+        let person = line["persons"][0].clone();
         let (on_screen, output_par) = silhouette(&output);
         eprintln!(
             "{name}: camera {}, pixel aspect {output_par}, silhouette on rows {ROWS:?} spans {on_screen:.1?} display pixels",
