@@ -18,6 +18,7 @@ APT_PACKAGES=(
   gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0
   ffmpeg
   blender python3-numpy
+  libsqlite3-dev postgresql
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }

@@ -23,9 +23,9 @@ pub struct PersonEstimate {
 
 impl PersonEstimate {
     /// The metadata of this estimate for `person`, its crop camera re-expressed for the
-    /// full frame.
-    pub fn to_pose(&self, person: &PersonBox, camera: &FrameCamera) -> PersonPose {
-        let crop = PersonCrop::from_box(person.bbox);
+    /// full frame (`camera` in display geometry, stored pixels `pixel_aspect` wide).
+    pub fn to_pose(&self, person: &PersonBox, camera: &FrameCamera, pixel_aspect: f32) -> PersonPose {
+        let crop = PersonCrop::from_box_in_display(person.bbox, pixel_aspect);
         PersonPose {
             bbox: person.bbox,
             score: person.score,
@@ -118,7 +118,7 @@ mod tests {
         // example of camera.rs: t = (1.35, -0.675, 234.375)).
         let person = PersonBox { bbox: [1110.0, 240.0, 1210.0, 640.0], score: 0.7 };
         let camera = FrameCamera::for_frame(1920, 1080, None);
-        let pose = estimate.to_pose(&person, &camera);
+        let pose = estimate.to_pose(&person, &camera, 1.0);
         assert_eq!((pose.bbox, pose.score, pose.track_id), (person.bbox, 0.7, None));
         let expected = [1.35, -0.675, 234.375];
         for (t, e) in pose.cam_t.iter().zip(expected) {

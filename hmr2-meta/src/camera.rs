@@ -9,6 +9,14 @@
 //! at the frame centre, the translation becomes
 //! `(tx + 2 (cx − W/2) / (b s), ty + 2 (cy − H/2) / (b s), 2 f / (b s))`,
 //! where (cx, cy) is the crop centre and b its side, both in frame pixels.
+//!
+//! Frame pixels are *display* pixels. A stream with non-square pixels (caps
+//! pixel-aspect-ratio p ≠ 1) shows its `W`-pixel-wide frames `W p` pixels wide: its
+//! camera (focal length, principal point `(W p / 2, H / 2)`, the default focal from the
+//! longer display side) describes that display picture, and a projected `u` falls on
+//! stored column `u / p`. `hmr2pose` crops and estimates in display geometry;
+//! `meshoverlay` draws accordingly. Boxes and the metadata's frame size stay in stored
+//! pixels.
 
 /// Focal length, in pixels, that HMR2 assumes for its crop.
 pub const CROP_FOCAL_LENGTH: f32 = 5000.0;

@@ -16,6 +16,7 @@ pub const ELEMENT_PACKAGES: &[(&str, &str)] = &[
     ("autovideosink", "gstreamer1.0-plugins-good"),
     ("avenc_aac", "gstreamer1.0-libav"),
     ("capsfilter", "libgstreamer1.0-0"),
+    ("capssetter", "gstreamer1.0-plugins-good"),
     ("decodebin", "gstreamer1.0-plugins-base"),
     ("fakesink", "libgstreamer1.0-0"),
     ("filesink", "libgstreamer1.0-0"),
@@ -123,6 +124,7 @@ mod tests {
         let Command::Rtsp(rtsp) = parse(&["hmr2-launch", "rtsp", "rtsp://h/x"]) else { unreachable!() };
         let common = &file.common;
         let mut descriptions = Vec::new();
+        let stereo = crate::audio::AudioTrack { channels: 2, channel_mask: 0x3 };
         for sink in [
             Sink::File("o.mp4".into()),
             Sink::File("o.mkv".into()),
@@ -139,7 +141,7 @@ mod tests {
                 fps: None,
                 still: true,
             };
-            let p = plan::file_plan("file:///in.mp4", true, Some(&picture), common, sink.clone()).unwrap();
+            let p = plan::file_plan("file:///in.mp4", &[stereo], Some(&picture), common, sink.clone()).unwrap();
             descriptions.push(p.main);
             let webcam = Chain::new().then(el("v4l2src")).then(el("decodebin"));
             descriptions.push(plan::live_plan(webcam, None, common, sink.clone()).unwrap().main);

@@ -5,8 +5,10 @@
 //! tests can reuse the pose schema and the pipeline descriptions.
 
 pub mod animation;
+pub mod audio;
 pub mod box_file;
 pub mod cli;
+pub mod colour;
 pub mod conform;
 pub mod desc;
 pub mod elements;
@@ -60,17 +62,19 @@ pub const EXIT_ABORTED: i32 = 130;
 pub struct Failure {
     pub message: String,
     pub code: u8,
+    /// The failure came from an audio branch: the run can be redone without the audio.
+    pub in_audio: bool,
 }
 
 impl Failure {
     /// Bad command line.
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { message: message.into(), code: EXIT_USAGE }
+        Self { message: message.into(), code: EXIT_USAGE, in_audio: false }
     }
 
     /// Anything that went wrong at run time.
     pub fn runtime(message: impl Into<String>) -> Self {
-        Self { message: message.into(), code: EXIT_FAILURE }
+        Self { message: message.into(), code: EXIT_FAILURE, in_audio: false }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::audio::AudioTrack;
 use crate::cli::{Common, OverlayOptions, PoseOptions, RtspArgs, RtspTransport, ServeArgs};
 use crate::conform::{self, Picture};
 use crate::desc::{el, Chain, Description, El};
@@ -19,7 +20,10 @@ pub const SERVE_SINK: &str = "rtsp-out";
 pub const DECODER: &str = "dec";
 pub const MUXER: &str = "mux";
 pub const FILE_SINK: &str = "file-out";
-pub const AUDIO_IN: &str = "audio-in";
+
+/// The formats the processing chain runs in when it draws: what both hmr2pose and
+/// meshoverlay handle, YUV first (the decoders' formats).
+pub const OVERLAY_FORMATS: &str = "video/x-raw,format={I420,NV12,YV12,NV21,RGBA,BGRA,RGBx,BGRx}";
 
 /// Where the processed frames go.
 #[derive(Clone, Debug, PartialEq)]
@@ -170,9 +174,11 @@ pub fn processing(common: &Common, live: bool, with_overlay: bool) -> Chain {
     let mut chain = Chain::new().then(queue).then(el("videoconvert"));
     if with_overlay {
         // Convert before hmr2pose: a format conversion after it would drop the pose
-        // metadata (its tags mark it as tied to the frame's layout), and meshoverlay draws
-        // in RGBA-style formats only.
-        chain = chain.caps("video/x-raw,format=RGBA");
+        // metadata (its tags mark it as tied to the frame's layout). Both elements read
+        // and draw 4:2:0 YUV as it is, so decoded frames usually pass untouched: pixels
+        // the mesh does not cover keep their values and colorimetry (an 8-bit round trip
+        // through RGB in videoconvert shifts levels by a few steps).
+        chain = chain.caps(OVERLAY_FORMATS);
     }
     chain = chain.then(pose_element(&common.pose));
     if !common.no_track {
@@ -257,10 +263,11 @@ pub fn serve_factory_launch() -> String {
 }
 
 /// `file IN`: uridecodebin → (upright, one size: [`Picture::input_chain`]) → processing →
-/// sink, with an audio branch when the input has audio and the output is a file.
+/// sink, with one audio branch per audio track of the input when the output is a file (see
+/// [`crate::audio`]).
 pub fn file_plan(
     uri: &str,
-    has_audio: bool,
+    audio: &[AudioTrack],
     picture: Option<&Picture>,
     common: &Common,
     sink: Sink,
@@ -271,29 +278,33 @@ pub fn file_plan(
         Chain::new()
             .to_ref(DECODER)
             .caps("video/x-raw")
+            .extend(colorimetry_fix(uri))
             .extend(picture.map(|p| p.input_chain()).unwrap_or_default())
             .extend(processing(common, false, with_overlay))
             .extend(sink_chain(common, &sink, picture)?),
     ]);
     let mut notes = serve_notes(&sink);
-    if has_audio {
+    if !audio.is_empty() {
         if let Sink::File(_) = &sink {
             match aac_encoder() {
-                Some(enc) => main.0.push(
-                    Chain::new()
-                        .to_ref(DECODER)
-                        .caps("audio/x-raw")
-                        .then(el("queue").name(AUDIO_IN))
-                        .then(el("audioconvert"))
-                        .then(el("audioresample"))
-                        .then(el(enc))
-                        .to_ref(MUXER),
-                ),
+                Some(enc) => main.0.extend(crate::audio::branches(audio, DECODER, enc, MUXER)),
                 None => notes.push("no AAC encoder found: the audio is left out".into()),
             }
         }
     }
     Ok(Plan { printed: main.clone(), main, source: None, notes, sink, live: false, has_overlay: with_overlay })
+}
+
+/// For an MP4/MOV input whose full range GStreamer misreads (see [`crate::colour`]): a
+/// `capssetter` that labels the decoded frames with their real colorimetry.
+fn colorimetry_fix(uri: &str) -> Chain {
+    let fix = gst::glib::filename_from_uri(uri).ok().and_then(|(path, _)| crate::colour::colorimetry_fix(&path));
+    match fix {
+        Some(colorimetry) => {
+            Chain::new().then(el("capssetter").prop("caps", format!("video/x-raw,colorimetry={colorimetry}")))
+        }
+        None => Chain::new(),
+    }
 }
 
 /// `webcam` / `test-source`: a live source chain → processing → sink; `picture` when the

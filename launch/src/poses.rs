@@ -24,6 +24,9 @@ pub struct FrameLine<'a> {
     /// no caps were known).
     pub width: u32,
     pub height: u32,
+    /// Pixel aspect ratio of the stream (numerator, denominator): the cameras are in
+    /// display geometry, `width × num / den` pixels wide.
+    pub pixel_aspect_ratio: [u32; 2],
     /// Whether the frame carried hmr2 pose metadata.
     pub has_poses: bool,
     pub persons: Vec<PersonLine<'a>>,
@@ -107,6 +110,8 @@ pub struct PoseTap {
     /// so they equal the output video's times (a decoder delay or a transport stream's
     /// start offset lives in the segment, not in the output).
     pub segment: Option<gst::FormattedSegment<gst::ClockTime>>,
+    /// Pixel aspect ratio from the caps.
+    pub caps_pixel_aspect: [u32; 2],
 }
 
 pub type SharedTap = Arc<Mutex<PoseTap>>;
@@ -120,6 +125,7 @@ impl PoseTap {
             write_error: None,
             caps_size: (0, 0),
             segment: None,
+            caps_pixel_aspect: [1, 1],
         }
     }
 
@@ -167,6 +173,7 @@ impl PoseTap {
             duration_ns: buffer.duration().map(|t| t.nseconds()),
             width,
             height,
+            pixel_aspect_ratio: self.caps_pixel_aspect,
             has_poses: poses.is_some(),
             persons: poses.as_ref().map_or_else(Vec::new, |p| p.persons.iter().map(PersonLine::new).collect()),
         };
@@ -218,6 +225,10 @@ pub fn install(pad: &gst::Pad, tap: SharedTap) {
                     gst::EventView::Caps(c) => {
                         if let Ok(info) = gst_video::VideoInfo::from_caps(c.caps()) {
                             tap.caps_size = (info.width(), info.height());
+                            let par = info.par();
+                            if par.numer() > 0 && par.denom() > 0 {
+                                tap.caps_pixel_aspect = [par.numer() as u32, par.denom() as u32];
+                            }
                         }
                     }
                     gst::EventView::Segment(s) => {

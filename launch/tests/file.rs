@@ -159,7 +159,7 @@ fn print_pipeline_prints_the_gst_launch_line_and_runs_nothing() {
     assert!(line.starts_with("gst-launch-1.0 -e uridecodebin"), "{line}");
     for part in [
         "hmr2pose name=pose batch-size=8",
-        "video/x-raw,format=RGBA ! hmr2pose",
+        "'video/x-raw,format={I420,NV12,YV12,NV21,RGBA,BGRA,RGBx,BGRx}' ! hmr2pose",
         "meshoverlay name=overlay mode=skeleton color=0xffff8800",
         "video/x-raw,format=I420 ! x264enc",
         "mp4mux name=mux ! filesink",

@@ -14,6 +14,13 @@
 //! a Gaussian of sigma `(side / 512 − 1) / 2` (scikit-image's `gaussian`), and the crop is
 //! then sampled bilinearly where OpenCV's `warpAffine` samples; smaller squares are sampled
 //! bilinearly without blur.
+//!
+//! Frames with non-square pixels (caps `pixel-aspect-ratio` p ≠ 1, e.g. 1440x1080 HDV at
+//! 4:3) are cropped in display geometry, where a stored pixel is p wide: the box is
+//! scaled by p horizontally, grown and squared there, and the square's sampling grid is
+//! mapped back to stored pixels (its horizontal step divided by p). The network thus sees
+//! the person as a viewer does, and the crop's centre and side are display pixels, as the
+//! camera of the pose metadata is ([`hmr2_meta::camera`]).
 
 use std::ops::Range;
 
@@ -57,15 +64,26 @@ pub struct PersonCrop {
     pub center: [f32; 2],
     /// Side of the square in frame pixels.
     pub side: f32,
+    /// Display width of a stored pixel (caps pixel-aspect-ratio); `center` and `side`
+    /// are display pixels: x = stored x × `pixel_aspect`.
+    pub pixel_aspect: f32,
 }
 
 impl PersonCrop {
     /// The crop HMR2 takes for a person box `(x0, y0, x1, y1)`.
     pub fn from_box(bbox: [f32; 4]) -> Self {
+        Self::from_box_in_display(bbox, 1.0)
+    }
+
+    /// The crop for a person box in stored pixels of a frame whose pixels are
+    /// `pixel_aspect` wide, taken in display geometry.
+    pub fn from_box_in_display(bbox: [f32; 4], pixel_aspect: f32) -> Self {
+        let p = if pixel_aspect.is_finite() && pixel_aspect > 0.0 { pixel_aspect } else { 1.0 };
         let [x0, y0, x1, y1] = bbox;
+        let (x0, x1) = (x0 * p, x1 * p);
         let (w, h) = ((x1 - x0).abs(), (y1 - y0).abs());
         let (aw, ah) = BOX_ASPECT;
-        Self { center: [(x0 + x1) / 2.0, (y0 + y1) / 2.0], side: h.max(w * ah / aw) }
+        Self { center: [(x0 + x1) / 2.0, (y0 + y1) / 2.0], side: h.max(w * ah / aw), pixel_aspect: p }
     }
 
     /// Frame pixels per crop pixel.
@@ -73,11 +91,12 @@ impl PersonCrop {
         self.side / CROP_SIDE as f32
     }
 
-    /// Frame position (pixel-centre coordinates) sampled by crop pixel `(u, v)`.
+    /// Frame position (pixel-centre coordinates, stored pixels) sampled by crop pixel
+    /// `(u, v)`.
     pub fn source_position(&self, u: f32, v: f32) -> [f32; 2] {
         let half = CROP_SIDE as f32 / 2.0;
         let k = self.scale();
-        [self.center[0] + (u - half) * k, self.center[1] + (v - half) * k]
+        [(self.center[0] + (u - half) * k) / self.pixel_aspect, self.center[1] + (v - half) * k]
     }
 
     /// The sampling grid of the given crop columns over all crop rows.
@@ -85,7 +104,7 @@ impl PersonCrop {
         let [x0, y0] = self.source_position(columns.start as f32, 0.0);
         let step = self.scale();
         Warp {
-            x: AxisMap { origin: x0, step },
+            x: AxisMap { origin: x0, step: step / self.pixel_aspect },
             y: AxisMap { origin: y0, step },
             width: columns.len(),
             height: CROP_SIDE,
@@ -112,7 +131,15 @@ impl PersonCrop {
         let step = |c: f32| ((c + half) as f64 - c as f64) / half_crop;
         let [sx, sy] = self.center.map(step);
         let [cx, cy] = self.center.map(f64::from);
-        OpenCvMap { origin: [cx - half_crop * sx, cy - half_crop * sy], step: [sx, sy], first_column: columns.start }
+        // Non-square pixels: the reference's map is taken in display pixels, and stored x is
+        // display x / p. (The blur keeps one sigma, in stored pixels: p times too wide
+        // horizontally in display terms; square pixels, the reference's case, are exact.)
+        let p = f64::from(self.pixel_aspect);
+        OpenCvMap {
+            origin: [(cx - half_crop * sx) / p, cy - half_crop * sy],
+            step: [sx / p, sy],
+            first_column: columns.start,
+        }
     }
 
     /// The sampler's filter for this crop and the given crop columns.
@@ -170,6 +197,21 @@ pub fn imagenet_normalisation() -> OutputTransform {
 mod tests {
     use super::*;
 
+    #[test]
+    fn non_square_pixels_are_cropped_in_display_geometry() {
+        // 1440x1080 at 4:3 shows as 1920x1080: a box 150 stored pixels wide is 200 wide
+        // on screen, the crop of the same person in a square-pixel 1920x1080 frame.
+        let hdv = PersonCrop::from_box_in_display([600.0, 100.0, 750.0, 500.0], 4.0 / 3.0);
+        let square = PersonCrop::from_box([800.0, 100.0, 1000.0, 500.0]);
+        assert!((hdv.center[0] - square.center[0]).abs() < 1e-3 && hdv.center[1] == square.center[1]);
+        assert!((hdv.side - square.side).abs() < 1e-3);
+        // The grid samples the same picture: stored x = display x / p, a 3/4 step.
+        let (a, b) = (hdv.source_position(10.0, 20.0), square.source_position(10.0, 20.0));
+        assert!((a[0] * 4.0 / 3.0 - b[0]).abs() < 1e-3 && (a[1] - b[1]).abs() < 1e-3);
+        let (wa, wb) = (hdv.warp(32..224), square.warp(32..224));
+        assert!((wa.x.step * 4.0 / 3.0 - wb.x.step).abs() < 1e-5 && wa.y == wb.y);
+    }
+
     /// ImageNet normalisation of one RGB pixel given in [0, 255].
     fn normalize(rgb: [f32; 3]) -> [f32; 3] {
         imagenet_normalisation().apply(rgb, 1.0)
@@ -201,7 +243,7 @@ mod tests {
     #[test]
     fn crop_centre_maps_to_box_centre() {
         // Crop pixel (128, 128) is the box centre; one crop pixel is side/256 frame pixels.
-        let crop = PersonCrop { center: [300.0, 200.0], side: 512.0 };
+        let crop = PersonCrop { center: [300.0, 200.0], side: 512.0, pixel_aspect: 1.0 };
         assert_eq!(crop.source_position(128.0, 128.0), [300.0, 200.0]);
         assert_eq!(crop.source_position(0.0, 0.0), [44.0, -56.0]);
         assert_eq!(crop.source_position(32.0, 255.0), [108.0, 454.0]);

@@ -392,7 +392,7 @@ fn the_area_filter_is_told_apart() {
 
 #[test]
 fn blur_starts_above_563_pixels_with_the_reference_sigma() {
-    let sigma = |side: f32| PersonCrop { center: [0.0, 0.0], side }.reference_blur_sigma();
+    let sigma = |side: f32| PersonCrop { center: [0.0, 0.0], side, pixel_aspect: 1.0 }.reference_blur_sigma();
     assert_eq!(sigma(563.0), 0.0);
     assert!((sigma(563.3) - (563.3 / 512.0 - 1.0) / 2.0).abs() < 1e-6);
     assert!((sigma(2048.0) - 1.5).abs() < 1e-6);

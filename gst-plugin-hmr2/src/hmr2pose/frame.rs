@@ -14,6 +14,45 @@ pub const FORMATS: [gst_video::VideoFormat; 14] = {
     [Rgba, Bgra, Rgbx, Bgrx, Argb, Abgr, Xrgb, Xbgr, Rgb, Bgr, I420, Yv12, Nv12, Nv21]
 };
 
+/// Display width of a stored pixel: the caps' pixel-aspect-ratio (1 when unset or
+/// invalid).
+pub fn pixel_aspect(info: &gst_video::VideoInfo) -> f32 {
+    let par = info.par();
+    if par.numer() > 0 && par.denom() > 0 {
+        par.numer() as f32 / par.denom() as f32
+    } else {
+        1.0
+    }
+}
+
+/// The frame's HMR2 camera in display geometry: a stored pixel is [`pixel_aspect`] wide,
+/// so the picture is `width × pixel_aspect` display pixels wide; focal length (default:
+/// HMR2's, from the longer display side) and principal point are display pixels.
+pub fn display_camera(info: &gst_video::VideoInfo, focal_length: Option<f32>) -> hmr2_meta::camera::FrameCamera {
+    use hmr2_meta::camera::{CROP_FOCAL_LENGTH, CROP_SIZE};
+    let (width, height) = (info.width() as f32 * pixel_aspect(info), info.height() as f32);
+    hmr2_meta::camera::FrameCamera {
+        focal_length: focal_length.unwrap_or(CROP_FOCAL_LENGTH / CROP_SIZE * width.max(height)),
+        principal_point: [width / 2.0, height / 2.0],
+    }
+}
+
+/// Moves a pose fitted in stored pixels (the landmark family) to the display geometry of
+/// `display`: the body keeps its projected centre and height on screen (depth scaled by
+/// the focal lengths' ratio; horizontal offsets from the principal point, p times wider
+/// on screen, by the pixel aspect).
+pub fn stored_fit_to_display(
+    person: &mut hmr2_meta::pose::PersonPose,
+    display: &hmr2_meta::camera::FrameCamera,
+    pixel_aspect: f32,
+) {
+    let [tx, ty, tz] = person.cam_t;
+    let depth_scale = display.focal_length / person.focal_length.max(f32::MIN_POSITIVE);
+    person.cam_t = [tx * pixel_aspect, ty, tz * depth_scale];
+    person.focal_length = display.focal_length;
+    person.principal_point = display.principal_point;
+}
+
 /// How to read a format, and which of its planes are, in order, the planes of that layout.
 pub fn layout(info: &gst_video::VideoInfo) -> Option<(PixelLayout, &'static [u32])> {
     use gst_video::VideoFormat::*;
@@ -136,5 +175,47 @@ pub fn hold_more_buffers(query: &mut gst::QueryRef, held: u32) {
             let max = if max == 0 { 0 } else { max.saturating_add(held) };
             q.set_nth_allocation_pool(i as u32, pool.as_ref(), size, min.saturating_add(held), max);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hmr2_meta::camera::FrameCamera;
+    use hmr2_meta::math::IDENTITY;
+    use hmr2_meta::pose::PersonPose;
+
+    use super::*;
+
+    #[test]
+    fn a_stored_fit_keeps_its_centre_and_height_on_screen() {
+        // 720x576 at 16:15 shows as 768x576.
+        let p = 16.0 / 15.0;
+        let stored = FrameCamera::for_frame(720, 576, None);
+        let display =
+            FrameCamera { focal_length: stored.focal_length * 768.0 / 720.0, principal_point: [384.0, 288.0] };
+        let mut person = PersonPose {
+            bbox: [100.0, 50.0, 300.0, 500.0],
+            score: 1.0,
+            track_id: None,
+            global_orient: IDENTITY,
+            body_pose: [IDENTITY; 23],
+            betas: [0.0; 10],
+            pred_cam: [1.0, 0.0, 0.0],
+            cam_t: [-0.4, 0.1, 30.0],
+            focal_length: stored.focal_length,
+            principal_point: stored.principal_point,
+            predicted: false,
+        };
+        let project = |person: &PersonPose, point: [f32; 3]| {
+            let camera = FrameCamera { focal_length: person.focal_length, principal_point: person.principal_point };
+            let t = person.cam_t;
+            camera.project([point[0] + t[0], point[1] + t[1], point[2] + t[2]]).unwrap()
+        };
+        let (centre, head) = (project(&person, [0.0; 3]), project(&person, [0.0, -0.9, 0.0]));
+        stored_fit_to_display(&mut person, &display, p);
+        let (centre_d, head_d) = (project(&person, [0.0; 3]), project(&person, [0.0, -0.9, 0.0]));
+        assert!((centre_d[0] - centre[0] * p).abs() < 1e-3, "{centre_d:?} vs {centre:?}");
+        assert!((centre_d[1] - centre[1]).abs() < 1e-3 && (head_d[1] - head[1]).abs() < 1e-3);
+        assert_eq!(person.principal_point, [384.0, 288.0]);
     }
 }

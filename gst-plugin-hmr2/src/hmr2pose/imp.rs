@@ -105,10 +105,12 @@ impl Hmr2Pose {
         }
 
         let focal = (settings.focal_length > 0.0).then_some(settings.focal_length);
-        let camera = FrameCamera::for_frame(info.width(), info.height(), focal);
+        let pixel_aspect = frame::pixel_aspect(&info);
+        let camera = frame::display_camera(&info, focal);
         if let Feed::Frames { reset, tracked, .. } = &mut stream.feed {
             let (width, height) = (info.width(), info.height());
-            let pending = PendingFrame { buffer: buffer.clone(), persons: Vec::new(), width, height, camera };
+            let pending =
+                PendingFrame { buffer: buffer.clone(), persons: Vec::new(), width, height, camera, pixel_aspect };
             let frame = worker.push_frame(pending, 1)?;
             drop(view);
             drop(mapped);
@@ -119,7 +121,9 @@ impl Hmr2Pose {
                 layout,
                 planes,
                 detections: persons,
-                camera,
+                // The landmark fit works in stored pixels; its poses are moved to display
+                // geometry when they are attached.
+                camera: FrameCamera::for_frame(width, height, focal),
                 reset: std::mem::take(reset),
                 tracked: tracked.clone(),
             };
@@ -129,7 +133,8 @@ impl Hmr2Pose {
         }
         let Feed::Crops(input) = stream.feed else { unreachable!("handled above") };
         let (width, height) = (info.width(), info.height());
-        let pending = PendingFrame { buffer: buffer.clone(), persons: persons.clone(), width, height, camera };
+        let pending =
+            PendingFrame { buffer: buffer.clone(), persons: persons.clone(), width, height, camera, pixel_aspect };
         let id = worker.push_frame(pending, persons.len())?;
         stream.newest_frame = id;
 
@@ -403,9 +408,16 @@ impl Hmr2Pose {
         let mut persons = Vec::with_capacity(pending.persons.len());
         for (i, estimate) in estimates.into_iter().enumerate() {
             match estimate {
-                Estimate::Crop(e) => persons.push(e.to_pose(&pending.persons[i], &pending.camera)),
-                Estimate::Persons(found) => {
+                Estimate::Crop(e) => {
+                    persons.push(e.to_pose(&pending.persons[i], &pending.camera, pending.pixel_aspect))
+                }
+                Estimate::Persons(mut found) => {
                     self.stats.lock().unwrap().persons += found.len() as u64;
+                    if pending.pixel_aspect != 1.0 {
+                        for person in &mut found {
+                            frame::stored_fit_to_display(person, &pending.camera, pending.pixel_aspect);
+                        }
+                    }
                     persons.extend(found);
                 }
             }

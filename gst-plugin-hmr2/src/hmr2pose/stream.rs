@@ -24,7 +24,10 @@ pub struct PendingFrame {
     pub persons: Vec<PersonBox>,
     pub width: u32,
     pub height: u32,
+    /// The frame's camera, in display geometry (see [`super::frame::pixel_aspect`]).
     pub camera: FrameCamera,
+    /// Display width of a stored pixel.
+    pub pixel_aspect: f32,
 }
 
 pub type PoseWorker = Worker<PendingFrame, gst::Event, Estimator>;
@@ -90,6 +93,7 @@ impl Stream {
         timeout: Option<Duration>,
         mut send: impl FnMut(Batch),
     ) -> Option<Batch> {
+        let pixel_aspect = self.video.as_ref().map_or(1.0, |(info, _, _)| super::frame::pixel_aspect(info));
         let mut last_batch = None;
         for (i, person) in persons.iter().enumerate() {
             let batch = self.batch.get_or_insert_with(|| {
@@ -103,7 +107,13 @@ impl Stream {
                 worker.set_deadline(timeout.map(|t| Instant::now() + t));
             }
             let crop = batch.add(Slot { frame: id, person: i }, Instant::now());
-            PersonCrop::from_box(person.bbox).write_input_filtered(view, input.width, filter, &mut self.scratch, crop);
+            PersonCrop::from_box_in_display(person.bbox, pixel_aspect).write_input_filtered(
+                view,
+                input.width,
+                filter,
+                &mut self.scratch,
+                crop,
+            );
             if batch.is_full() {
                 let full = self.batch.take().unwrap();
                 if i + 1 < persons.len() {

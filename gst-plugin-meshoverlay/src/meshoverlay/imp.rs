@@ -16,7 +16,7 @@ use hmr2_meta::pose::{FramePoses, PersonPose, PoseMetaError, Undrawable};
 
 use super::{Backend, Mode};
 use crate::body_model::BodyModel;
-use crate::composite::{ChannelOrder, FrameMut};
+use crate::composite::{ChannelOrder, ChromaMut, FrameMut, PlaneMut, YuvEncoding, YuvFrameMut};
 use crate::renderer::{BackendChoice, RenderError, Renderer, StageTimings};
 use crate::style::{RenderMode, Style, DEFAULT_OPACITY, PALETTE_COLOR};
 use crate::warn_once::WarnOnce;
@@ -279,6 +279,10 @@ impl ElementImpl for MeshOverlay {
                     gst_video::VideoFormat::Bgra,
                     gst_video::VideoFormat::Rgbx,
                     gst_video::VideoFormat::Bgrx,
+                    gst_video::VideoFormat::I420,
+                    gst_video::VideoFormat::Yv12,
+                    gst_video::VideoFormat::Nv12,
+                    gst_video::VideoFormat::Nv21,
                 ])
                 .build();
             vec![
@@ -381,18 +385,33 @@ impl VideoFilterImpl for MeshOverlay {
                 return Ok(gst::FlowSuccess::Ok);
             }
         }
-        let channel_order = match frame.format() {
-            gst_video::VideoFormat::Rgba => ChannelOrder::Rgba,
-            gst_video::VideoFormat::Bgra => ChannelOrder::Bgra,
-            gst_video::VideoFormat::Rgbx => ChannelOrder::Rgbx,
-            gst_video::VideoFormat::Bgrx => ChannelOrder::Bgrx,
-            _ => return Err(gst::FlowError::NotNegotiated),
-        };
         self.warn_undrawable(&mut state.warned, &poses.persons);
-        let stride = frame.plane_stride()[0] as usize;
-        let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
-        let mut target = FrameMut { data, width, height, stride, channel_order };
-        match state.renderer.render(&poses, &style, &mut target) {
+        let par = frame.info().par();
+        let pixel_aspect = if par.denom() > 0 { par.numer() as f32 / par.denom() as f32 } else { 1.0 };
+        state.renderer.set_pixel_aspect(pixel_aspect);
+        let rendered = match frame.format() {
+            gst_video::VideoFormat::I420
+            | gst_video::VideoFormat::Yv12
+            | gst_video::VideoFormat::Nv12
+            | gst_video::VideoFormat::Nv21 => {
+                let mut target = yuv_target(frame)?;
+                state.renderer.render(&poses, &style, &mut target)
+            }
+            format => {
+                let channel_order = match format {
+                    gst_video::VideoFormat::Rgba => ChannelOrder::Rgba,
+                    gst_video::VideoFormat::Bgra => ChannelOrder::Bgra,
+                    gst_video::VideoFormat::Rgbx => ChannelOrder::Rgbx,
+                    gst_video::VideoFormat::Bgrx => ChannelOrder::Bgrx,
+                    _ => return Err(gst::FlowError::NotNegotiated),
+                };
+                let stride = frame.plane_stride()[0] as usize;
+                let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
+                let mut target = FrameMut { data, width, height, stride, channel_order };
+                state.renderer.render(&poses, &style, &mut target)
+            }
+        };
+        match rendered {
             Ok(report) => {
                 gst::trace!(
                     CAT,
@@ -421,4 +440,39 @@ impl VideoFilterImpl for MeshOverlay {
             }
         }
     }
+}
+
+/// A 4:2:0 frame as the compositor's view of it, encoded as its caps say (matrix and
+/// range; an unknown matrix is taken as BT.601, as hmr2pose reads it).
+fn yuv_target<'a>(
+    frame: &'a mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+) -> Result<YuvFrameMut<'a>, gst::FlowError> {
+    let (width, height) = (frame.width(), frame.height());
+    let format = frame.format();
+    let colorimetry = frame.info().colorimetry();
+    let (kr, kb) = colorimetry.matrix().kr_kb().unwrap_or((0.299, 0.114));
+    let encoding = YuvEncoding {
+        kr: kr as f32,
+        kb: kb as f32,
+        full_range: colorimetry.range() == gst_video::VideoColorRange::Range0_255,
+    };
+    let strides = frame.plane_stride();
+    let stride = |plane: usize| strides[plane] as usize;
+    let (s0, s1, s2) = (stride(0), stride(1), if strides.len() > 2 { stride(2) } else { 0 });
+    let [p0, p1, p2, _] = frame.planes_data_mut();
+    let y = PlaneMut { data: p0, stride: s0 };
+    let chroma = match format {
+        gst_video::VideoFormat::I420 => {
+            ChromaMut::Planar { u: PlaneMut { data: p1, stride: s1 }, v: PlaneMut { data: p2, stride: s2 } }
+        }
+        gst_video::VideoFormat::Yv12 => {
+            ChromaMut::Planar { u: PlaneMut { data: p2, stride: s2 }, v: PlaneMut { data: p1, stride: s1 } }
+        }
+        gst_video::VideoFormat::Nv12 => {
+            ChromaMut::Interleaved { uv: PlaneMut { data: p1, stride: s1 }, swapped: false }
+        }
+        gst_video::VideoFormat::Nv21 => ChromaMut::Interleaved { uv: PlaneMut { data: p1, stride: s1 }, swapped: true },
+        _ => return Err(gst::FlowError::NotNegotiated),
+    };
+    Ok(YuvFrameMut { width, height, y, chroma, encoding })
 }

@@ -4,7 +4,7 @@
 
 use std::sync::mpsc;
 
-use crate::composite::{blend_premultiplied, FrameMut};
+use crate::composite::CompositeTarget;
 use crate::projection::{clip_from_camera, PixelRect};
 use crate::style::RenderMode;
 
@@ -192,13 +192,13 @@ impl FrameResources {
     }
 
     /// Blends the mapped readback of `window` over the frame and unmaps it.
-    pub fn composite(&self, frame: &mut FrameMut<'_>, window: PixelRect) -> Result<(), RenderError> {
+    pub fn composite(&self, frame: &mut impl CompositeTarget, window: PixelRect) -> Result<(), RenderError> {
         let target = self.target();
         {
             let mapped = target.readback.slice(..readback_bytes(target, window)).get_mapped_range().map_err(|err| {
                 RenderError::Gpu { context: "reading the mapped readback".into(), message: err.to_string() }
             })?;
-            blend_premultiplied(frame, window, &mapped, target.readback_stride as usize);
+            frame.blend(window, &mapped, target.readback_stride as usize);
         }
         target.readback.unmap();
         Ok(())

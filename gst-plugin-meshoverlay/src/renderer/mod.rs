@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use hmr2_meta::pose::FramePoses;
 
 use crate::body_model::BodyModel;
-use crate::composite::FrameMut;
+use crate::composite::CompositeTarget;
 use crate::projection::PixelRect;
 use crate::style::Style;
 
@@ -125,16 +125,24 @@ pub struct Renderer {
     gpu: FrameResources,
     context: GpuContext,
     scenes: SceneBuilder,
+    /// Display width of the frames' stored pixels (caps pixel-aspect-ratio).
+    pixel_aspect: f32,
 }
 
 impl Renderer {
+    /// Frames to come have stored pixels `pixel_aspect` wide: the poses' cameras are in
+    /// display geometry ([`hmr2_meta::camera`]), drawn squeezed into stored pixels.
+    pub fn set_pixel_aspect(&mut self, pixel_aspect: f32) {
+        self.pixel_aspect = if pixel_aspect.is_finite() && pixel_aspect > 0.0 { pixel_aspect } else { 1.0 };
+    }
+
     /// Opens a GPU device (trying the backends of `backend` in order) and prepares
     /// everything that does not change from frame to frame.
     pub fn new(model: &BodyModel, backend: BackendChoice) -> Result<Self, RenderError> {
         let context = GpuContext::open(backend)?;
         let scenes = SceneBuilder::new(model);
         let gpu = FrameResources::new(&context, &scenes)?;
-        Ok(Self { gpu, context, scenes })
+        Ok(Self { gpu, context, scenes, pixel_aspect: 1.0 })
     }
 
     /// The adapter in use, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)".
@@ -159,7 +167,7 @@ impl Renderer {
         &mut self,
         poses: &FramePoses,
         style: &Style,
-        frame: &mut FrameMut<'_>,
+        frame: &mut impl CompositeTarget,
     ) -> Result<FrameReport, RenderError> {
         self.render_frame(poses, style, frame).map_err(|err| {
             // A lost device shows first as failed operations; wgpu reports the loss itself
@@ -175,7 +183,7 @@ impl Renderer {
         &mut self,
         poses: &FramePoses,
         style: &Style,
-        frame: &mut FrameMut<'_>,
+        frame: &mut impl CompositeTarget,
     ) -> Result<FrameReport, RenderError> {
         self.context.check_device()?;
         if style.opacity <= 0.0 {
@@ -183,7 +191,8 @@ impl Renderer {
         }
         let mut report = FrameReport::default();
         let stage = Instant::now();
-        let scene = self.scenes.build(poses, style, frame.width, frame.height);
+        let (width, height) = frame.size();
+        let scene = self.scenes.build(poses, style, [width, height], self.pixel_aspect);
         report.timings.skinning = stage.elapsed();
         report.window = scene.window;
         report.persons = scene.people.len();

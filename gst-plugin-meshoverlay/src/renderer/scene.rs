@@ -85,9 +85,23 @@ impl SceneBuilder {
 
     /// Poses every drawable person of `poses` for a `frame_width` x `frame_height` frame
     /// and finds what they cover. People whose values cannot be drawn are left out.
-    pub fn build(&mut self, poses: &FramePoses, style: &Style, frame_width: u32, frame_height: u32) -> Scene {
-        let people = self.select_people(poses, style, frame_width, frame_height);
+    ///
+    /// With non-square pixels (`pixel_aspect` ≠ 1) the cameras are in display geometry:
+    /// positions are squeezed horizontally by the pixel aspect, and so is the principal
+    /// point, so that projecting them gives stored pixels (u = (f X / Z + cx) / p).
+    /// Normals keep the display geometry's shading.
+    pub fn build(&mut self, poses: &FramePoses, style: &Style, frame_size: [u32; 2], pixel_aspect: f32) -> Scene {
+        let [frame_width, frame_height] = frame_size;
+        let mut people = self.select_people(poses, style, frame_width, frame_height);
         let vertices_per_body = self.pose_geometry(style.mode);
+        if pixel_aspect != 1.0 {
+            for position in &mut self.positions {
+                position[0] /= pixel_aspect;
+            }
+            for person in &mut people {
+                person.camera.principal_point[0] /= pixel_aspect;
+            }
+        }
         let mut bounds = SceneBounds::default();
         for (index, person) in people.iter().enumerate() {
             let range = index * vertices_per_body..(index + 1) * vertices_per_body;

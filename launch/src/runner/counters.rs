@@ -29,6 +29,11 @@ pub struct Counters {
     pub repaired_timestamps: AtomicU64,
     /// End of stream reached the processing queue: the input ended.
     pub input_ended: AtomicBool,
+    /// End time of the latest frame let into hmr2pose.
+    pub admitted_end_ns: AtomicU64,
+    /// Where the video stops early (--max-frames, an interrupt): the end time of the last
+    /// frame let in; 0 while unknown. The audio is cut there too.
+    pub cutoff_ns: AtomicU64,
 }
 
 impl Counters {
@@ -83,14 +88,23 @@ pub fn install_queue_probes(queue: &gst::Element, counters: &Arc<Counters>, max_
         },
     );
     let c = counters.clone();
-    queue.static_pad("src").expect("queue src").add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+    queue.static_pad("src").expect("queue src").add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         if c.closing.load(Ordering::Relaxed) {
+            let end = c.admitted_end_ns.load(Ordering::Relaxed).max(1);
+            let _ = c.cutoff_ns.compare_exchange(0, end, Ordering::Relaxed, Ordering::Relaxed);
             return gst::PadProbeReturn::Drop;
         }
         let n = c.admitted.fetch_add(1, Ordering::Relaxed) + 1;
+        if max_frames.is_none_or(|m| n <= m) {
+            if let Some(end) = end_ns(info) {
+                c.admitted_end_ns.fetch_max(end, Ordering::Relaxed);
+            }
+        }
         match max_frames {
             Some(m) if n > m => gst::PadProbeReturn::Drop,
             Some(m) if n == m => {
+                let end = c.admitted_end_ns.load(Ordering::Relaxed).max(1);
+                let _ = c.cutoff_ns.compare_exchange(0, end, Ordering::Relaxed, Ordering::Relaxed);
                 let _ =
                     bus.post(gst::message::Application::builder(gst::Structure::new_empty(MAX_FRAMES_MESSAGE)).build());
                 gst::PadProbeReturn::Ok
@@ -107,17 +121,6 @@ pub fn install_done_probe(pad: &gst::Pad, counters: &Arc<Counters>) {
         c.done.fetch_add(buffers_in(info), Ordering::Relaxed);
         if let Some(end) = end_ns(info) {
             c.video_end_ns.fetch_max(end, Ordering::Relaxed);
-        }
-        gst::PadProbeReturn::Ok
-    });
-}
-
-/// Follows the end time of the audio buffers through `pad`.
-pub fn install_audio_probe(pad: &gst::Pad, counters: &Arc<Counters>) {
-    let c = counters.clone();
-    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| {
-        if let Some(end) = end_ns(info) {
-            c.audio_end_ns.fetch_max(end, Ordering::Relaxed);
         }
         gst::PadProbeReturn::Ok
     });

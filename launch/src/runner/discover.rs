@@ -8,6 +8,7 @@ use std::time::Duration;
 use gst::prelude::*;
 use gst_pbutils::prelude::*;
 
+use crate::audio::AudioTrack;
 use crate::conform::{Orientation, Picture, STILL_FPS, STILL_FRAMES, STILL_SECONDS};
 use crate::{one_line, Failure};
 
@@ -15,9 +16,11 @@ use crate::{one_line, Failure};
 /// counts as ended early; smaller gaps are rounding and track-length differences.
 pub const EARLY_END_TOLERANCE: Duration = Duration::from_millis(250);
 
+#[derive(Clone)]
 pub struct InputInfo {
     pub uri: String,
-    pub has_audio: bool,
+    /// The audio tracks, in the discoverer's order.
+    pub audio_tracks: Vec<AudioTrack>,
     /// Frames the container announces (duration × frame rate), when both are known.
     pub frames: Option<u64>,
     /// Duration the container announces.
@@ -64,7 +67,16 @@ pub fn discover(input: &str) -> Result<InputInfo, Failure> {
     let frames = duration
         .filter(|_| fps.numer() > 0)
         .map(|d| (d.nseconds() as f64 * fps.numer() as f64 / fps.denom() as f64 / 1e9).round() as u64);
-    let has_audio = !info.audio_streams().is_empty();
+    let audio_streams = info.audio_streams();
+    // A track no decoder takes would never reach its branch, and the muxer would wait for
+    // it forever: it is left out (and said so).
+    let audio_tracks: Vec<AudioTrack> = audio_streams
+        .iter()
+        .filter(|a| a.caps().is_none_or(|c| crate::audio::decodable(&c)))
+        .map(|a| AudioTrack { channels: a.channels(), channel_mask: a.channel_mask() })
+        .collect();
+    let undecodable = audio_streams.len() - audio_tracks.len();
+    let has_audio = !audio_tracks.is_empty();
     let orientation = video
         .tags()
         .and_then(|t| t.get::<gst::tags::ImageOrientation>().map(|o| o.get().to_owned()))
@@ -103,14 +115,18 @@ pub fn discover(input: &str) -> Result<InputInfo, Failure> {
             rate.unwrap_or(0.0),
             duration.map_or("unknown length".to_owned(), |d| format!("{:.2} s", d.seconds_f64())),
             if has_audio { ", with audio" } else { ", no audio" },
-        )
+        ) + &if undecodable > 0 {
+            format!(" ({undecodable} audio track(s) no decoder takes: left out)")
+        } else {
+            String::new()
+        }
     };
     let frame_duration = (fps.numer() > 0 && fps.denom() > 0).then(|| {
         gst::ClockTime::SECOND.mul_div_floor(fps.denom() as u64, fps.numer() as u64).unwrap_or(gst::ClockTime::ZERO)
     });
     Ok(InputInfo {
         uri,
-        has_audio,
+        audio_tracks,
         frames: if still { Some(STILL_FRAMES as u64) } else { frames },
         duration,
         frame_duration,
@@ -166,7 +182,7 @@ mod tests {
     fn info(duration_ms: u64, fps: u64) -> InputInfo {
         InputInfo {
             uri: String::new(),
-            has_audio: false,
+            audio_tracks: Vec::new(),
             frames: Some(duration_ms * fps / 1000),
             duration: Some(gst::ClockTime::from_mseconds(duration_ms)),
             frame_duration: Some(gst::ClockTime::SECOND / fps),

@@ -13,6 +13,7 @@
 //! - `progress`: the progress bar or periodic lines;
 //! - `summary` and `stats`: the report at the end, with the elements' `stats` structures.
 
+mod audio_probes;
 mod bus;
 mod checks;
 mod counters;
@@ -104,7 +105,7 @@ fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
         conform::read_exif_orientation();
     }
     let info = discover::discover(&args.input)?;
-    let plan = plan::file_plan(&info.uri, info.has_audio, Some(&info.picture), common, sink)?;
+    let plan = plan::file_plan(&info.uri, &info.audio_tracks, Some(&info.picture), common, sink.clone())?;
     if common.print_pipeline {
         return Ok(print_plan(&plan));
     }
@@ -115,8 +116,18 @@ fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
         (Some(f), Some(m)) => Some(f.min(m)),
         (f, m) => f.or(m),
     };
+    let (uri, picture) = (info.uri.clone(), Some(info.picture.clone()));
     let ending = Ending { progress_total, input: Some(info), allow_partial: args.allow_partial };
-    run_plan(&plan, common, checked, None, ending)
+    match run_plan(&plan, common, checked, None, ending.clone()) {
+        // An audio problem never costs the video: the run is redone without the audio.
+        Err(f) if f.in_audio => {
+            say!("hmr2-launch: warning: the audio cannot be kept ({}): writing the video without it", f.message);
+            let plan = plan::file_plan(&uri, &[], picture.as_ref(), common, sink)?;
+            let checked = checks::check(common, &plan.sink, input.as_deref())?;
+            run_plan(&plan, common, checked, None, ending)
+        }
+        result => result,
+    }
 }
 
 fn run_webcam(args: WebcamArgs) -> Result<Outcome, Failure> {

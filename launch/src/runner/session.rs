@@ -18,6 +18,7 @@ use crate::progress_report::Report;
 use crate::rtsp::RtspInput;
 use crate::{say, serve, Failure, Outcome};
 
+use super::audio_probes::{self, AudioRepairs};
 use super::bus::{describe_error, element_label, first_bus_error};
 use super::counters::{self, Counters, MAX_FRAMES_MESSAGE};
 use super::discover::InputInfo;
@@ -41,6 +42,7 @@ struct LoopEnd {
 }
 
 /// What the end of a run is judged against.
+#[derive(Clone)]
 pub struct Ending {
     /// Frames expected, for the progress bar.
     pub progress_total: Option<u64>,
@@ -67,6 +69,7 @@ pub struct Session<'a> {
     appsrc: Option<gst_app::AppSrc>,
     serve_sink: Option<gst_app::AppSink>,
     outputs: Outputs,
+    audio_repairs: Arc<AudioRepairs>,
 }
 
 impl<'a> Session<'a> {
@@ -124,9 +127,7 @@ impl<'a> Session<'a> {
         );
         crate::interlace::install_flagging(&element(plan::POST)?.static_pad("src").expect("videoconvert src"));
         counters::install_done_probe(&element(plan::POST)?.static_pad("src").expect("videoconvert src"), &counters);
-        if let Some(audio) = pipeline.by_name(plan::AUDIO_IN) {
-            counters::install_audio_probe(&audio.static_pad("src").expect("queue src"), &counters);
-        }
+        let audio_repairs = audio_probes::install(&pipeline, &counters);
 
         let appsrc = pipeline.by_name(plan::APPSRC).and_then(|e| e.downcast::<gst_app::AppSrc>().ok());
         let rtsp = match (rtsp_args, &plan.source, &appsrc) {
@@ -142,14 +143,15 @@ impl<'a> Session<'a> {
             _ => None,
         };
         let serve_sink = pipeline.by_name(plan::SERVE_SINK).and_then(|e| e.downcast::<gst_app::AppSink>().ok());
-        Ok(Self { plan, common, pipeline, tap, counters, rtsp, appsrc, serve_sink, outputs })
+        Ok(Self { plan, common, pipeline, tap, counters, rtsp, appsrc, serve_sink, outputs, audio_repairs })
     }
 
     /// Ends the input streams where they enter the processing (video) and the audio branch:
     /// for a source that stopped sending without ending, whose own end never comes.
     fn end_inputs(&self) {
-        for name in [plan::IN, plan::AUDIO_IN] {
-            if let Some(pad) = self.pipeline.by_name(name).and_then(|e| e.static_pad("sink")) {
+        let audio_heads = (0..).map(crate::audio::queue_name).map_while(|name| self.pipeline.by_name(&name));
+        for head in self.pipeline.by_name(plan::IN).into_iter().chain(audio_heads) {
+            if let Some(pad) = head.static_pad("sink") {
                 let _ = pad.send_event(gst::event::Eos::new());
             }
         }
@@ -186,7 +188,9 @@ impl<'a> Session<'a> {
                         break;
                     }
                     gst::MessageView::Error(e) => {
-                        failure = Some(Failure::runtime(describe_error(&msg, e)));
+                        let mut f = Failure::runtime(describe_error(&msg, e));
+                        f.in_audio = audio_probes::from_audio_branch(&msg);
+                        failure = Some(f);
                         break;
                     }
                     // hmr2pose's notices (the test network, an unavailable GPU) matter to
@@ -202,6 +206,15 @@ impl<'a> Session<'a> {
                     {
                         self.request_eos();
                         eos_requested_at = Some(Instant::now());
+                    }
+                    gst::MessageView::Application(a)
+                        if a.structure().is_some_and(|s| s.name() == audio_probes::AUDIO_UNDECODABLE_MESSAGE) =>
+                    {
+                        let tracks = a.structure().and_then(|s| s.get::<u32>("tracks").ok()).unwrap_or(1);
+                        let mut f = Failure::runtime(format!("{tracks} audio track(s) cannot be decoded"));
+                        f.in_audio = true;
+                        failure = Some(f);
+                        break;
                     }
                     gst::MessageView::Latency(_) => {
                         let _ = self.pipeline.recalculate_latency();
@@ -322,6 +335,10 @@ impl<'a> Session<'a> {
             .emit();
         }
         drop(tap);
+        let restamped = self.audio_repairs.restamped.load(Ordering::Relaxed);
+        if restamped > 0 && !self.common.quiet {
+            say!("hmr2-launch: audio: {restamped} buffers overlapping the previous one restamped from their sample counts");
+        }
 
         let mut outputs = std::mem::take(&mut self.outputs);
         if let Err(e) = tap_result {
