@@ -116,7 +116,7 @@ fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
         (Some(f), Some(m)) => Some(f.min(m)),
         (f, m) => f.or(m),
     };
-    let (uri, picture) = (info.uri.clone(), Some(info.picture.clone()));
+    let (uri, picture) = (info.uri.clone(), Some(info.picture));
     let ending = Ending { progress_total, input: Some(info), allow_partial: args.allow_partial };
     match run_plan(&plan, common, checked, None, ending.clone()) {
         // An audio problem never costs the video: the run is redone without the audio.
