@@ -68,6 +68,36 @@ pub const POSE_META_VERSION: u32 = 1;
 pub const NUM_BODY_JOINTS: usize = 23;
 /// Shape coefficients per person.
 pub const NUM_BETAS: usize = 10;
+/// SMPL's joints: the root (`global_orient`) and the `body_pose` joints.
+pub const NUM_JOINTS: usize = NUM_BODY_JOINTS + 1;
+/// SMPL's joint names, in joint order: `global_orient` turns joint 0, `body_pose[i]` joint
+/// i + 1 (the body-model format's names, `models/BODY_MODEL_FORMAT.md`).
+pub const JOINT_NAMES: [&str; NUM_JOINTS] = [
+    "pelvis",
+    "l_hip",
+    "r_hip",
+    "spine1",
+    "l_knee",
+    "r_knee",
+    "spine2",
+    "l_ankle",
+    "r_ankle",
+    "spine3",
+    "l_foot",
+    "r_foot",
+    "neck",
+    "l_collar",
+    "r_collar",
+    "head",
+    "l_shoulder",
+    "r_shoulder",
+    "l_elbow",
+    "r_elbow",
+    "l_wrist",
+    "r_wrist",
+    "l_hand",
+    "r_hand",
+];
 
 const META_TAGS: &[&str] = &["video"];
 

@@ -44,32 +44,8 @@ pub const R_HAND: usize = 23;
 pub const PARENTS: [i32; NUM_JOINTS] =
     [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21];
 
-pub const JOINT_NAMES: [&str; NUM_JOINTS] = [
-    "pelvis",
-    "l_hip",
-    "r_hip",
-    "spine1",
-    "l_knee",
-    "r_knee",
-    "spine2",
-    "l_ankle",
-    "r_ankle",
-    "spine3",
-    "l_foot",
-    "r_foot",
-    "neck",
-    "l_collar",
-    "r_collar",
-    "head",
-    "l_shoulder",
-    "r_shoulder",
-    "l_elbow",
-    "r_elbow",
-    "l_wrist",
-    "r_wrist",
-    "l_hand",
-    "r_hand",
-];
+/// SMPL's joint names, in joint order.
+pub use hmr2_meta::pose::JOINT_NAMES;
 
 /// Canonical rest joint positions in metres (model frame: x = body's left, y up, z forward),
 /// the mannequin's designed joints.

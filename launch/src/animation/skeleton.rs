@@ -17,32 +17,7 @@ use super::rotation::{apply, camera_point_to_world, camera_rotation_to_world, mu
 pub const NUM_JOINTS: usize = gstmeshoverlay::body_model::NUM_JOINTS;
 
 /// SMPL's joint names, in joint order (`models/BODY_MODEL_FORMAT.md`).
-pub const JOINT_NAMES: [&str; NUM_JOINTS] = [
-    "pelvis",
-    "l_hip",
-    "r_hip",
-    "spine1",
-    "l_knee",
-    "r_knee",
-    "spine2",
-    "l_ankle",
-    "r_ankle",
-    "spine3",
-    "l_foot",
-    "r_foot",
-    "neck",
-    "l_collar",
-    "r_collar",
-    "head",
-    "l_shoulder",
-    "r_shoulder",
-    "l_elbow",
-    "r_elbow",
-    "l_wrist",
-    "r_wrist",
-    "l_hand",
-    "r_hand",
-];
+pub use hmr2_meta::pose::JOINT_NAMES;
 
 /// A body model with one shape baked in, at rest.
 #[derive(Clone, Debug)]
