@@ -56,6 +56,15 @@ impl Default for EstimatorOptions {
     }
 }
 
+/// What a new person's first crop found.
+#[derive(Clone, Copy, Debug)]
+struct FirstLook {
+    /// The crop to fit from.
+    roi: RotatedSquare,
+    /// IoU of the landmarks' box (cut to the frame) with the detection box.
+    cover: f32,
+}
+
 /// A person followed from one frame to the next.
 #[derive(Clone, Debug)]
 struct Track {
@@ -77,7 +86,8 @@ pub struct FitQuality {
     /// Largest distance in pixels between a projected joint and its 2D landmark.
     pub max_error_px: f32,
     pub rms_error_px: f32,
-    /// Height of the person's box in pixels, the scale the errors compare with.
+    /// Height in pixels of the box around all the person's landmarks (the person's size,
+    /// also where the frame cuts them), the scale the errors compare with.
     pub box_height: f32,
 }
 
@@ -153,27 +163,43 @@ impl LandmarkEstimator {
         let tracks: Vec<Track> = self.tracks.drain(..).collect();
         let mut candidates: Vec<Candidate> =
             tracks.iter().map(|t| Candidate { roi: t.roi, previous: Some(t.pose) }).collect();
-        let mut fresh = Vec::new();
+        let size = [frame.width() as f32, frame.height() as f32];
+        let mut fresh: Vec<(&PersonBox, RotatedSquare)> = Vec::new();
         for detection in detections {
             // A tracked person's landmarks overlap their detection, and their hips lie in it.
             let known = tracks.iter().any(|t| {
                 iou(&t.bbox, &detection.bbox) > self.options.match_iou || inside(t.roi.centre, &detection.bbox)
             });
             if !known && candidates.len() + fresh.len() < self.options.max_persons {
-                fresh.push(roi::from_box(detection.bbox));
+                fresh.push((detection, roi::from_box(detection.bbox)));
             }
         }
-        // A new person's box crop only places the real one.
-        if !fresh.is_empty() {
-            let outputs = self.run(frame, &fresh)?;
-            for (square, output) in fresh.iter().zip(outputs) {
-                if output.presence < self.options.min_presence {
-                    continue;
-                }
-                let point = |i: usize| square.to_frame([output.image[i][0], output.image[i][1]], CROP_SIDE);
-                if let Some(roi) = roi::from_tracking_points(point(ROI_CENTRE_POINT), point(ROI_TOP_POINT)) {
-                    candidates.push(Candidate { roi, previous: None });
-                }
+        // A new person's first crop only places the real one. A body found in a box crop
+        // that covers the box badly, where the box ends at the frame's bottom edge, may be
+        // BlazePose's small whole body inside a person cut by the frame: the crop that leaves
+        // room below the frame is looked at too, and the body covering the box better wins.
+        let first = self.first_looks(frame, &fresh, size)?;
+        let maybe_cut: Vec<bool> = fresh
+            .iter()
+            .zip(&first)
+            .map(|((detection, _), look)| {
+                look.is_some_and(|l| roi::may_be_cut_at_bottom(detection.bbox, size[1], l.cover))
+            })
+            .collect();
+        let cut: Vec<(&PersonBox, RotatedSquare)> = fresh
+            .iter()
+            .zip(&maybe_cut)
+            .filter(|(_, cut)| **cut)
+            .map(|((detection, _), _)| (*detection, roi::from_box_cut_at_bottom(detection.bbox)))
+            .collect();
+        let mut cut_looks = self.first_looks(frame, &cut, size)?.into_iter();
+        for (look, maybe_cut) in first.into_iter().zip(maybe_cut) {
+            let look = match (look, if maybe_cut { cut_looks.next().flatten() } else { None }) {
+                (Some(boxed), Some(cut)) if cut.cover > boxed.cover => Some(cut),
+                (boxed, _) => boxed,
+            };
+            if let Some(look) = look {
+                candidates.push(Candidate { roi: look.roi, previous: None });
             }
         }
         self.quality.clear();
@@ -184,7 +210,6 @@ impl LandmarkEstimator {
         let squares: Vec<RotatedSquare> = candidates.iter().map(|c| c.roi).collect();
         let outputs = self.run(frame, &squares)?;
         let pinhole = Pinhole { focal_length: camera.focal_length, principal_point: camera.principal_point };
-        let size = [frame.width() as f32, frame.height() as f32];
         let mut found: Vec<(PersonPose, Track, FitQuality)> = Vec::new();
         let start = Instant::now();
         for (candidate, output) in candidates.iter().zip(&outputs) {
@@ -209,6 +234,35 @@ impl LandmarkEstimator {
             persons.push(pose);
         }
         Ok(persons)
+    }
+
+    /// A new person's first crops, one batch: per crop, where to look next and how well the
+    /// body found covers its detection (`None` where nobody is present).
+    fn first_looks(
+        &mut self,
+        frame: &FrameView,
+        crops: &[(&PersonBox, RotatedSquare)],
+        size: [f32; 2],
+    ) -> Result<Vec<Option<FirstLook>>, OnnxRuntimeError> {
+        if crops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let squares: Vec<RotatedSquare> = crops.iter().map(|(_, square)| *square).collect();
+        let outputs = self.run(frame, &squares)?;
+        Ok(crops
+            .iter()
+            .zip(outputs)
+            .map(|((detection, square), output)| {
+                if output.presence < self.options.min_presence {
+                    return None;
+                }
+                let point = |i: usize| square.to_frame([output.image[i][0], output.image[i][1]], CROP_SIDE);
+                let roi = roi::from_tracking_points(point(ROI_CENTRE_POINT), point(ROI_TOP_POINT))?;
+                let points: Vec<[f32; 2]> = (0..NUM_LANDMARKS).map(point).collect();
+                let cover = points_box(&points).map_or(0.0, |b| iou(&clipped(b, size), &detection.bbox));
+                Some(FirstLook { roi, cover })
+            })
+            .collect())
     }
 
     /// Crops the squares and runs them in one batch.
@@ -255,7 +309,7 @@ impl LandmarkEstimator {
             fit::fit_person(&landmarks, &image, pinhole, candidate.previous.as_ref(), &self.options.fit).ok()?;
         let next = roi::from_tracking_points(point(ROI_CENTRE_POINT), point(ROI_TOP_POINT))?;
         let [x0, y0, x1, y1] = points_box(&image)?;
-        let bbox = [x0.max(0.0), y0.max(0.0), x1.min(frame_size[0]), y1.min(frame_size[1])];
+        let bbox = clipped([x0, y0, x1, y1], frame_size);
         let cam_t = fitted.camera.translation;
         let pose = PersonPose {
             bbox,
@@ -331,6 +385,11 @@ fn same_person(a: &Track, b: &Track, min_iou: f32) -> bool {
     let contained = smaller > 0.0 && w * h / smaller > 0.7;
     let hips = (a.roi.centre[0] - b.roi.centre[0]).hypot(a.roi.centre[1] - b.roi.centre[1]);
     iou(&a.bbox, &b.bbox) > min_iou || contained || hips < 0.2 * a.roi.side.min(b.roi.side)
+}
+
+/// `bbox` cut to the frame.
+fn clipped(bbox: [f32; 4], frame_size: [f32; 2]) -> [f32; 4] {
+    [bbox[0].max(0.0), bbox[1].max(0.0), bbox[2].min(frame_size[0]), bbox[3].min(frame_size[1])]
 }
 
 fn inside(point: [f32; 2], bbox: &[f32; 4]) -> bool {

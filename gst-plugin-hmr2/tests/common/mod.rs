@@ -44,6 +44,17 @@ pub fn footage(name: &str) -> PathBuf {
     deps(&format!("footage/opencv-doc/data/{name}"))
 }
 
+/// scikit-image's astronaut photo (a person cut at the chest), from the set-up's Python
+/// environment; panics, saying what to run, when it is missing.
+pub fn astronaut_photo() -> PathBuf {
+    let lib = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/lib");
+    let found = std::fs::read_dir(&lib).into_iter().flatten().flatten().find_map(|python| {
+        let photo = python.path().join("site-packages/skimage/data/astronaut.png");
+        photo.is_file().then_some(photo)
+    });
+    found.unwrap_or_else(|| panic!("no skimage/data/astronaut.png under {}: run scripts/setup.sh", lib.display()))
+}
+
 /// Up to `count` frames of `source` (a pipeline description ending before the format
 /// caps), decoded to tightly packed RGBA, with their width and height.
 pub fn rgba_frames(source: &str, count: usize) -> (Vec<Vec<u8>>, usize, usize) {
