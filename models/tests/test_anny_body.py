@@ -136,6 +136,19 @@ class GeneratorPartsTest(unittest.TestCase):
         self.assertLess(np.abs(grad[x > 0]).max(), 1e-9)  # stationary on the support
         self.assertGreater(grad[x == 0].min(), -1e-9)  # and no descent into the bound
 
+    def test_warp_takes_the_joints_exactly_and_keeps_a_similarity(self):
+        rng = np.random.default_rng(3)
+        sources = rng.normal(scale=0.4, size=(24, 3))
+        targets = sources + rng.normal(scale=0.05, size=(24, 3))
+        warp = gab.thin_plate_warp(sources, targets)
+        np.testing.assert_allclose(warp(sources), targets, atol=1e-12)
+        points = rng.normal(scale=0.5, size=(50, 3))
+        self.assertGreater(np.abs(warp(points) - points).max(), 1e-3)  # the warp does act
+        # a uniform scale and a shift are reproduced everywhere, not only at the joints
+        similar = gab.thin_plate_warp(sources, 1.1 * sources + [0.0, 0.2, -0.1])
+        np.testing.assert_allclose(similar(points), 1.1 * points + [0.0, 0.2, -0.1], atol=1e-12)
+        np.testing.assert_allclose(gab.thin_plate_warp(sources, sources)(points), points, atol=1e-12)
+
     def test_rotation_between(self):
         a, b = np.array([0.3, -0.5, -0.6]), np.array([1.0, 0.0, 0.0])
         R = gab.rotation_between(a, b)
@@ -208,6 +221,19 @@ class AnnyBodyTest(unittest.TestCase):
         np.testing.assert_allclose(r.sum(axis=1), 1.0, atol=1e-6)
         self.assertLessEqual(int((r > 0).sum(axis=1).max()), 256)
         self.assertAlmostEqual(float(np.abs(self.joints[0]).max()), 0.0, places=6)  # pelvis at the origin
+
+    def test_rest_joints_are_the_canonical_skeleton(self):
+        # hmr2pose's landmark fit places the canonical joints (the mannequin's designed ones)
+        # on a person's landmarks: the body drawn must have the same joints to cover them.
+        import gen_mannequin
+
+        np.testing.assert_allclose(self.joints, gen_mannequin.designed_joints(), atol=1e-5)
+        # the warp keeps the head's shape: nose ahead of the head joint, back of the skull
+        # behind it, as in Anny (0.119 and 0.093 m)
+        head = self.model.weights[:, J["head"]] > 0.9
+        depth = self.model.v_template[head, 2].astype(np.float64) - self.joints[J["head"], 2]
+        self.assertGreater(depth.max(), 0.1)
+        self.assertGreater(-depth.min(), 0.08)
 
     def test_rest_joints_are_anatomical(self):
         j = self.joints
