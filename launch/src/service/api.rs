@@ -30,7 +30,7 @@ const JOBS: &str = "/v1/jobs";
 const OPENAPI: &str = include_str!("openapi.yaml");
 /// Seconds a client refused for a full queue is told to wait.
 const RETRY_AFTER_S: u64 = 10;
-/// Longest time the check of an upload (GstDiscoverer in a child process) may take.
+/// Longest time the check of an upload (GstDiscoverer) may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most of a refused request's body that is read before answering.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
@@ -350,31 +350,20 @@ fn internal(message: String) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
 }
 
-/// Checks that the upload is a video the pipeline can read: the job's own command line with
-/// `--print-pipeline` inspects the input (GstDiscoverer) and builds nothing.
+/// Checks that the upload is a video the pipeline can read: the job's own command line is
+/// checked as `hmr2-launch file ... --print-pipeline` would (GstDiscoverer inspects the
+/// input, nothing is built), in this process, where GStreamer and the plugins are loaded
+/// once, rather than in a child that loads them for every upload.
 async fn probe(svc: &Service, options: &JobOptions, files: &JobFiles) -> ApiResult<()> {
-    let mut args = run_arguments(options, files, svc.config.models_dir.as_deref(), false);
-    args.push("--print-pipeline".to_owned());
-    let run = tokio::process::Command::new(&svc.config.launch_bin)
-        .args(&args)
-        .stdin(std::process::Stdio::null())
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(PROBE_TIMEOUT, run)
+    let args = run_arguments(options, files, svc.config.models_dir.as_deref(), false);
+    let check = tokio::task::spawn_blocking(move || crate::runner::check_file_job(&args));
+    let checked = tokio::time::timeout(PROBE_TIMEOUT, check)
         .await
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "the upload could not be inspected in time"))?
         .map_err(|e| internal(format!("cannot inspect the upload: {e}")))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let cause = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("hmr2-launch: error: "))
-        .unwrap_or("the pipeline refused it")
+    let Err(failure) = checked else { return Ok(()) };
+    let cause = failure
+        .message
         .replace(&files.input().to_string_lossy().into_owned(), "the upload")
         .replace(&files.dir.to_string_lossy().into_owned(), "the job folder");
     Err(ApiError::new(StatusCode::BAD_REQUEST, format!("not a usable video: {cause}")))
