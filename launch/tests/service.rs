@@ -389,3 +389,65 @@ fn a_server_stopped_with_sigterm_puts_its_running_job_back_in_the_queue() {
     save(server.get(&format!("/v1/jobs/{id}/video")), &video);
     assert_eq!(decode(&video).frames, 150);
 }
+
+/// The first `len` bytes of `from`, written to `to`.
+fn cut(from: &Path, to: &Path, len: usize) -> PathBuf {
+    let bytes = std::fs::read(from).unwrap();
+    std::fs::write(to, &bytes[..len.min(bytes.len())]).unwrap();
+    to.to_owned()
+}
+
+#[test]
+fn truncated_uploads_are_refused_at_upload_time() {
+    init();
+    let dir = scratch("service-truncated");
+    let sample = sample_clip();
+    // The sample with its index first (the layout of files made for streaming): GstDiscoverer
+    // reads a half of it without complaint.
+    let faststart = dir.join("faststart.mp4");
+    write_with_gstreamer(&format!(
+        "filesrc location=\"{}\" ! qtdemux ! h264parse ! mp4mux faststart=true ! filesink location=\"{}\"",
+        sample.display(),
+        faststart.display()
+    ));
+    let mkv = dir.join("clip.mkv");
+    write_with_gstreamer(&format!(
+        "filesrc location=\"{}\" ! qtdemux ! h264parse ! matroskamux ! filesink location=\"{}\"",
+        sample.display(),
+        mkv.display()
+    ));
+    let data = dir.join("data");
+    let server = Server::start(&data, &["--workers", "1"]);
+    for whole in [&sample, &faststart, &mkv] {
+        let size = std::fs::metadata(whole).unwrap().len() as usize;
+        let name = format!("half-{}", whole.file_name().unwrap().to_str().unwrap());
+        let half = cut(whole, &dir.join(&name), size / 2);
+        let e = error_of(server.post_form("/v1/jobs", upload(&half, &[])), StatusCode::BAD_REQUEST);
+        assert!(e.starts_with("truncated upload: the file is cut short"), "{name}: {e}");
+    }
+    // A form that ends before its closing boundary (Content-Length says that is all).
+    let boundary = "XyZ";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\
+         Content-Type: video/mp4\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&std::fs::read(&sample).unwrap()[..50_000]);
+    let r = server
+        .client
+        .post(server.url("/v1/jobs"))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .unwrap();
+    let e = error_of(r, StatusCode::BAD_REQUEST);
+    assert!(e.starts_with("truncated upload: the form ended"), "{e}");
+    let listed: Value = server.get("/v1/jobs").json().unwrap();
+    assert_eq!(listed["total"], 0, "no job for a truncated upload");
+    assert_eq!(std::fs::read_dir(data.join("jobs")).unwrap().count(), 0, "nor its files");
+    // The whole files are taken.
+    for whole in [&sample, &faststart, &mkv] {
+        let r = server.post_form("/v1/jobs", upload(whole, &[("max_frames", "2"), ("outputs", "poses")]));
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", whole.display());
+    }
+}

@@ -24,6 +24,7 @@ use tower_http::services::ServeFile;
 use super::job::{run_arguments, Job, JobFiles, JobOptions, JobState};
 use super::metrics::Gauges;
 use super::store::{now_ms, StoreError};
+use super::upload_check;
 use super::Service;
 
 const JOBS: &str = "/v1/jobs";
@@ -287,10 +288,16 @@ async fn accept_upload(svc: &Shared, req: Request) -> ApiResult<Job> {
     let mut options = JobOptions::default();
     let mut input_name = None;
     let form_error = |e: axum::extract::multipart::MultipartError| {
+        let text = e.body_text();
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large(svc)
+        } else if text.contains("incomplete") {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("truncated upload: the form ended before its closing boundary ({text})"),
+            )
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, format!("bad multipart form: {}", e.body_text()))
+            ApiError::new(StatusCode::BAD_REQUEST, format!("bad multipart form: {text}"))
         }
     };
     while let Some(mut field) = form.next_field().await.map_err(form_error)? {
@@ -315,6 +322,19 @@ async fn accept_upload(svc: &Shared, req: Request) -> ApiResult<Job> {
                 return Err(ApiError::new(StatusCode::BAD_REQUEST, "the uploaded file is empty"));
             }
             input_name = Some(field.file_name().unwrap_or("upload").to_owned());
+            let input = files.input();
+            let whole = tokio::task::spawn_blocking(move || {
+                std::fs::File::open(input).and_then(|mut f| upload_check::check_complete(&mut f))
+            })
+            .await
+            .map_err(|e| internal(format!("cannot check the upload: {e}")))?
+            .map_err(|e| internal(format!("cannot check the upload: {e}")))?;
+            if let Some(why) = whole {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("truncated upload: the file is cut short: {why}"),
+                ));
+            }
         } else {
             let value = field.text().await.map_err(form_error)?;
             options.set(&name, &value).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;

@@ -13,6 +13,7 @@ pub mod job;
 mod jobs;
 mod metrics;
 pub mod store;
+mod upload_check;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
