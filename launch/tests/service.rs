@@ -451,3 +451,30 @@ fn truncated_uploads_are_refused_at_upload_time() {
         assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", whole.display());
     }
 }
+
+/// A body with no Content-Length: `len` bytes in chunked transfer.
+struct Endless {
+    left: usize,
+}
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.left);
+        buf[..n].fill(0x47);
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_oversized_chunked_upload_gets_a_413_naming_the_limit() {
+    init();
+    let dir = scratch("service-chunked");
+    let server = Server::start(&dir.join("data"), &["--workers", "1", "--max-upload-mib", "1"]);
+    let part = multipart::Part::reader(Endless { left: 24 * 1024 * 1024 }).file_name("big.mp4");
+    let form = multipart::Form::new().text("outputs", "both").part("file", part);
+    let r = server.client.post(server.url("/v1/jobs")).multipart(form).send().expect("an answer, not a reset");
+    let e = error_of(r, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(e.contains("limit of 1048576 bytes"), "{e}");
+    assert_eq!(server.get("/healthz").status(), StatusCode::OK, "the server keeps serving");
+}

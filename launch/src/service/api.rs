@@ -84,7 +84,7 @@ pub fn router(svc: Shared) -> Router {
         .route("/v1/jobs/{id}/video", get(get_video))
         .route("/v1/jobs/{id}/poses", get(get_poses))
         .route_layer(middleware::from_fn_with_state(svc.clone(), require_token))
-        .layer(DefaultBodyLimit::max(limit));
+        .layer(DefaultBodyLimit::max(limit.saturating_add(DRAIN_LIMIT)));
     let open = Router::new();
     let open = if svc.config.role == crate::cli::ServiceRole::Worker { open } else { open.merge(v1) };
     open.route("/v1/openapi.yaml", get(openapi))
@@ -259,6 +259,16 @@ async fn drain(body: Body) {
     }
 }
 
+/// Reads and drops a form field, up to `left` bytes (counted down).
+async fn drain_field(field: &mut axum::extract::multipart::Field<'_>, left: &mut usize) {
+    while let Ok(Some(chunk)) = field.chunk().await {
+        *left = left.saturating_sub(chunk.len());
+        if *left == 0 {
+            return;
+        }
+    }
+}
+
 /// Refuses an upload that is too large or comes while the queue is full, before reading it;
 /// otherwise opens its form.
 async fn open_form(svc: &Shared, req: Request) -> ApiResult<Multipart> {
@@ -313,6 +323,16 @@ async fn accept_upload(svc: &Shared, req: Request) -> ApiResult<Job> {
             while let Some(chunk) = field.chunk().await.map_err(form_error)? {
                 size += chunk.len() as u64;
                 if size > svc.config.max_upload_bytes {
+                    // The rest is read and dropped (up to DRAIN_LIMIT): a client sending it
+                    // chunked, with no Content-Length to refuse it by, then gets the 413
+                    // instead of a reset connection.
+                    let mut left = DRAIN_LIMIT;
+                    drain_field(&mut field, &mut left).await;
+                    drop(field);
+                    while left > 0 {
+                        let Ok(Some(mut next)) = form.next_field().await else { break };
+                        drain_field(&mut next, &mut left).await;
+                    }
                     return Err(too_large(svc));
                 }
                 out.write_all(&chunk).await.map_err(|e| internal(format!("cannot store the upload: {e}")))?;
