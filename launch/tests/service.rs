@@ -478,3 +478,48 @@ fn an_oversized_chunked_upload_gets_a_413_naming_the_limit() {
     assert!(e.contains("limit of 1048576 bytes"), "{e}");
     assert_eq!(server.get("/healthz").status(), StatusCode::OK, "the server keeps serving");
 }
+
+/// Sends `head` on a fresh connection and stalls; returns what came back and when the
+/// server closed the connection (None: still open after 20 s).
+fn stall_with(server: &Server, head: &[u8]) -> (String, Option<Duration>) {
+    use std::io::{Read, Write};
+    let addr = server.base.trim_start_matches("http://");
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let start = Instant::now();
+    tcp.write_all(head).unwrap();
+    let mut answer = Vec::new();
+    let closed = match tcp.read_to_end(&mut answer) {
+        Ok(_) => Some(start.elapsed()),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Some(start.elapsed()),
+        Err(_) => None,
+    };
+    (String::from_utf8_lossy(&answer).into_owned(), closed)
+}
+
+#[test]
+fn stalled_clients_time_out_on_every_route_and_the_server_keeps_serving() {
+    init();
+    let dir = scratch("service-timeouts");
+    let server = Server::start(&dir.join("data"), &["--workers", "1", "--request-timeout", "2"]);
+    let stalled_body = |path: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+             Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"outputs\"\r\n\r\n"
+        )
+    };
+    for path in ["/v1/jobs", "/v1/process"] {
+        let (answer, closed) = stall_with(&server, stalled_body(path).as_bytes());
+        let took = closed.unwrap_or_else(|| panic!("{path}: the connection stayed open; got: {answer}"));
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(answer.contains("--request-timeout"), "{path}: {answer}");
+        assert!(took >= Duration::from_millis(1900) && took < Duration::from_secs(10), "{path}: {took:?}");
+    }
+    // Headers never finished: the connection is closed.
+    let (answer, closed) = stall_with(&server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    let took = closed.unwrap_or_else(|| panic!("a client stalled in its headers kept its connection: {answer}"));
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(server.get("/healthz").status(), StatusCode::OK, "the server keeps serving");
+    let listed: Value = server.get("/v1/jobs").json().unwrap();
+    assert_eq!(listed["total"], 0, "no job from a stalled upload");
+}

@@ -1,6 +1,7 @@
 //! The HTTP routes. Every error is JSON, `{"error": "...", "status": N}`, with the status
-//! naming the kind of problem (400 bad input, 401 no or wrong token, 404 no such job, 409
-//! not in a state for that, 413 too large, 503 queue full, 504 synchronous wait over).
+//! naming the kind of problem (400 bad input, 401 no or wrong token, 404 no such job, 408
+//! request not received in time, 409 not in a state for that, 413 too large, 503 queue
+//! full, 504 synchronous wait over).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use super::upload_check;
 use super::Service;
 
 const JOBS: &str = "/v1/jobs";
+const PROCESS: &str = "/v1/process";
 const OPENAPI: &str = include_str!("openapi.yaml");
 /// Seconds a client refused for a full queue is told to wait.
 const RETRY_AFTER_S: u64 = 10;
@@ -79,7 +81,7 @@ pub fn router(svc: Shared) -> Router {
     let limit = (svc.config.max_upload_bytes + FORM_OVERHEAD).min(usize::MAX as u64) as usize;
     let v1 = Router::new()
         .route("/v1/jobs", get(list_jobs).post(create_job))
-        .route("/v1/process", axum::routing::post(process))
+        .route(PROCESS, axum::routing::post(process))
         .route("/v1/jobs/{id}", get(get_job).delete(delete_job))
         .route("/v1/jobs/{id}/video", get(get_video))
         .route("/v1/jobs/{id}/poses", get(get_poses))
@@ -91,7 +93,28 @@ pub fn router(svc: Shared) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
+        .layer(middleware::from_fn_with_state(svc.clone(), within_request_timeout))
         .with_state(svc)
+}
+
+fn request_timed_out(svc: &Service) -> Response {
+    let message = format!(
+        "the request was not received and answered within this server's limit of {} s (--request-timeout)",
+        svc.config.request_timeout.as_secs_f64()
+    );
+    let mut r = ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response();
+    // The rest of a stalled body is not waited for.
+    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Every request, its body included, is answered within `--request-timeout` (408 beyond).
+/// `/v1/process` times only its upload so: its wait for the job is `--sync-timeout`'s.
+async fn within_request_timeout(State(svc): State<Shared>, req: Request, next: Next) -> Response {
+    if req.uri().path() == PROCESS {
+        return next.run(req).await;
+    }
+    tokio::time::timeout(svc.config.request_timeout, next.run(req)).await.unwrap_or_else(|_| request_timed_out(&svc))
 }
 
 async fn require_token(State(svc): State<Shared>, req: Request, next: Next) -> Response {
@@ -426,7 +449,10 @@ async fn create_job(State(svc): State<Shared>, req: Request) -> ApiResult<Respon
 /// The synchronous form: the same upload, answered when the job ends (200 succeeded, 422
 /// failed or cancelled) or after `--sync-timeout` (504; the job goes on, poll its URL).
 async fn process(State(svc): State<Shared>, req: Request) -> ApiResult<Response> {
-    let job = accept_upload(&svc, req).await?;
+    let Ok(accepted) = tokio::time::timeout(svc.config.request_timeout, accept_upload(&svc, req)).await else {
+        return Ok(request_timed_out(&svc));
+    };
+    let job = accepted?;
     let deadline = Instant::now() + svc.config.sync_timeout;
     let mut stop = svc.stop.subscribe();
     loop {
