@@ -31,6 +31,11 @@ pub enum Command {
     /// Process a synthetic live source (videotestsrc is-live=true); for tests and demos.
     #[command(hide = true)]
     TestSource(TestSourceArgs),
+    /// Set up (GStreamer, the plugins, ONNX Runtime), then read one `file` command line
+    /// from stdin, a JSON array of its arguments, and run it: the job service starts one
+    /// ahead of its next job.
+    #[command(hide = true)]
+    Standby,
 }
 
 #[derive(Debug, Args)]

@@ -188,6 +188,8 @@ fn job_life_cycle_downloads_list_metrics_and_the_synchronous_form() {
     assert!(metrics.contains("hmr2_jobs{state=\"succeeded\"} 2"), "{metrics}");
     assert!(metrics.contains("hmr2_frames_processed_total 60"), "{metrics}");
     assert!(metrics.contains("hmr2_stage_seconds_total{element=\"hmr2pose\""), "{metrics}");
+    // Both jobs went to a process started ahead of them.
+    assert!(metrics.contains("hmr2_warm_starts_total 2"), "{metrics}");
     let health: Value = server.get("/healthz").json().unwrap();
     assert_eq!((health["status"].as_str(), health["workers"].as_u64()), (Some("ok"), Some(1)));
     let spec = server.get("/v1/openapi.yaml").text().unwrap();

@@ -56,8 +56,31 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Webcam(a) => run_webcam(a),
         Command::Rtsp(a) => run_rtsp(a),
         Command::TestSource(a) => run_test_source(a),
+        Command::Standby => run_standby(),
         Command::Export(_) => unreachable!("handled above"),
         Command::Serve(_) => Err(Failure::usage("serve is not a pipeline command")),
+    }
+}
+
+/// `standby`: set up, then wait for the `file` command line to run (one JSON line on stdin).
+fn run_standby() -> Result<Outcome, Failure> {
+    // Loaded now rather than when the job's pipeline starts; an error is the job's to report.
+    let _ = gsthmr2::onnxruntime::ensure_loaded();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::runtime(format!("standby: cannot read the command line: {e}")))?;
+    if line.trim().is_empty() {
+        // Dismissed before it got a job.
+        return Ok(Outcome::Complete);
+    }
+    let args: Vec<String> = serde_json::from_str(&line)
+        .map_err(|e| Failure::usage(format!("standby: expected a JSON array of arguments: {e}")))?;
+    let cli = Cli::try_parse_from(std::iter::once("hmr2-launch".to_owned()).chain(args))
+        .map_err(|e| Failure::usage(crate::one_line(&e.to_string(), 600)))?;
+    match cli.command {
+        Command::File(a) => run_file(a),
+        _ => Err(Failure::usage("standby runs 'file' command lines only")),
     }
 }
 
