@@ -31,6 +31,11 @@ pub enum Command {
     /// Process a synthetic live source (videotestsrc is-live=true); for tests and demos.
     #[command(hide = true)]
     TestSource(TestSourceArgs),
+    /// Set up (GStreamer, the plugins, ONNX Runtime), then read one `file` command line
+    /// from stdin, a JSON array of its arguments, and run it: the job service starts one
+    /// ahead of its next job.
+    #[command(hide = true)]
+    Standby,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +133,11 @@ pub struct ServiceArgs {
     /// Largest upload in MiB (413 beyond).
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     pub max_upload_mib: u64,
+    /// Seconds a request may take, from its first byte to its answer, body included (408
+    /// beyond; a client still sending its headers then has its connection closed). The
+    /// synchronous form's wait for its job is --sync-timeout's, not this.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub request_timeout: u64,
     /// How long POST /v1/process waits for its job, in seconds (504 beyond; the job goes on).
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub sync_timeout: u64,

@@ -188,6 +188,8 @@ fn job_life_cycle_downloads_list_metrics_and_the_synchronous_form() {
     assert!(metrics.contains("hmr2_jobs{state=\"succeeded\"} 2"), "{metrics}");
     assert!(metrics.contains("hmr2_frames_processed_total 60"), "{metrics}");
     assert!(metrics.contains("hmr2_stage_seconds_total{element=\"hmr2pose\""), "{metrics}");
+    // Both jobs went to a process started ahead of them.
+    assert!(metrics.contains("hmr2_warm_starts_total 2"), "{metrics}");
     let health: Value = server.get("/healthz").json().unwrap();
     assert_eq!((health["status"].as_str(), health["workers"].as_u64()), (Some("ok"), Some(1)));
     let spec = server.get("/v1/openapi.yaml").text().unwrap();
@@ -388,4 +390,138 @@ fn a_server_stopped_with_sigterm_puts_its_running_job_back_in_the_queue() {
     let video = dir.join("out.mp4");
     save(server.get(&format!("/v1/jobs/{id}/video")), &video);
     assert_eq!(decode(&video).frames, 150);
+}
+
+/// The first `len` bytes of `from`, written to `to`.
+fn cut(from: &Path, to: &Path, len: usize) -> PathBuf {
+    let bytes = std::fs::read(from).unwrap();
+    std::fs::write(to, &bytes[..len.min(bytes.len())]).unwrap();
+    to.to_owned()
+}
+
+#[test]
+fn truncated_uploads_are_refused_at_upload_time() {
+    init();
+    let dir = scratch("service-truncated");
+    let sample = sample_clip();
+    // The sample with its index first (the layout of files made for streaming): GstDiscoverer
+    // reads a half of it without complaint.
+    let faststart = dir.join("faststart.mp4");
+    write_with_gstreamer(&format!(
+        "filesrc location=\"{}\" ! qtdemux ! h264parse ! mp4mux faststart=true ! filesink location=\"{}\"",
+        sample.display(),
+        faststart.display()
+    ));
+    let mkv = dir.join("clip.mkv");
+    write_with_gstreamer(&format!(
+        "filesrc location=\"{}\" ! qtdemux ! h264parse ! matroskamux ! filesink location=\"{}\"",
+        sample.display(),
+        mkv.display()
+    ));
+    let data = dir.join("data");
+    let server = Server::start(&data, &["--workers", "1"]);
+    for whole in [&sample, &faststart, &mkv] {
+        let size = std::fs::metadata(whole).unwrap().len() as usize;
+        let name = format!("half-{}", whole.file_name().unwrap().to_str().unwrap());
+        let half = cut(whole, &dir.join(&name), size / 2);
+        let e = error_of(server.post_form("/v1/jobs", upload(&half, &[])), StatusCode::BAD_REQUEST);
+        assert!(e.starts_with("truncated upload: the file is cut short"), "{name}: {e}");
+    }
+    // A form that ends before its closing boundary (Content-Length says that is all).
+    let boundary = "XyZ";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\
+         Content-Type: video/mp4\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&std::fs::read(&sample).unwrap()[..50_000]);
+    let r = server
+        .client
+        .post(server.url("/v1/jobs"))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .unwrap();
+    let e = error_of(r, StatusCode::BAD_REQUEST);
+    assert!(e.starts_with("truncated upload: the form ended"), "{e}");
+    let listed: Value = server.get("/v1/jobs").json().unwrap();
+    assert_eq!(listed["total"], 0, "no job for a truncated upload");
+    assert_eq!(std::fs::read_dir(data.join("jobs")).unwrap().count(), 0, "nor its files");
+    // The whole files are taken.
+    for whole in [&sample, &faststart, &mkv] {
+        let r = server.post_form("/v1/jobs", upload(whole, &[("max_frames", "2"), ("outputs", "poses")]));
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", whole.display());
+    }
+}
+
+/// A body with no Content-Length: `len` bytes in chunked transfer.
+struct Endless {
+    left: usize,
+}
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.left);
+        buf[..n].fill(0x47);
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_oversized_chunked_upload_gets_a_413_naming_the_limit() {
+    init();
+    let dir = scratch("service-chunked");
+    let server = Server::start(&dir.join("data"), &["--workers", "1", "--max-upload-mib", "1"]);
+    let part = multipart::Part::reader(Endless { left: 24 * 1024 * 1024 }).file_name("big.mp4");
+    let form = multipart::Form::new().text("outputs", "both").part("file", part);
+    let r = server.client.post(server.url("/v1/jobs")).multipart(form).send().expect("an answer, not a reset");
+    let e = error_of(r, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(e.contains("limit of 1048576 bytes"), "{e}");
+    assert_eq!(server.get("/healthz").status(), StatusCode::OK, "the server keeps serving");
+}
+
+/// Sends `head` on a fresh connection and stalls; returns what came back and when the
+/// server closed the connection (None: still open after 20 s).
+fn stall_with(server: &Server, head: &[u8]) -> (String, Option<Duration>) {
+    use std::io::{Read, Write};
+    let addr = server.base.trim_start_matches("http://");
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let start = Instant::now();
+    tcp.write_all(head).unwrap();
+    let mut answer = Vec::new();
+    let closed = match tcp.read_to_end(&mut answer) {
+        Ok(_) => Some(start.elapsed()),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Some(start.elapsed()),
+        Err(_) => None,
+    };
+    (String::from_utf8_lossy(&answer).into_owned(), closed)
+}
+
+#[test]
+fn stalled_clients_time_out_on_every_route_and_the_server_keeps_serving() {
+    init();
+    let dir = scratch("service-timeouts");
+    let server = Server::start(&dir.join("data"), &["--workers", "1", "--request-timeout", "2"]);
+    let stalled_body = |path: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+             Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"outputs\"\r\n\r\n"
+        )
+    };
+    for path in ["/v1/jobs", "/v1/process"] {
+        let (answer, closed) = stall_with(&server, stalled_body(path).as_bytes());
+        let took = closed.unwrap_or_else(|| panic!("{path}: the connection stayed open; got: {answer}"));
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(answer.contains("--request-timeout"), "{path}: {answer}");
+        assert!(took >= Duration::from_millis(1900) && took < Duration::from_secs(10), "{path}: {took:?}");
+    }
+    // Headers never finished: the connection is closed.
+    let (answer, closed) = stall_with(&server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    let took = closed.unwrap_or_else(|| panic!("a client stalled in its headers kept its connection: {answer}"));
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(server.get("/healthz").status(), StatusCode::OK, "the server keeps serving");
+    let listed: Value = server.get("/v1/jobs").json().unwrap();
+    assert_eq!(listed["total"], 0, "no job from a stalled upload");
 }

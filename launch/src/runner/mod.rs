@@ -30,6 +30,8 @@ mod summary;
 
 use std::path::Path;
 
+use clap::Parser as _;
+
 use crate::cli::{Cli, Command, Common, FileArgs, RtspArgs, TestSourceArgs, WebcamArgs};
 use crate::conform::{self, Orientation, Picture};
 use crate::desc::{el, Chain};
@@ -48,20 +50,70 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
     };
     // First, so a signal during set-up ends the run the same way as later ones.
     signals::install_interrupt_handler();
-    gst::init().map_err(|e| Failure::runtime(format!("cannot initialise GStreamer: {e}")))?;
-    gsthmr2::plugin_register_static().map_err(|e| Failure::runtime(format!("cannot register the hmr2 plugin: {e}")))?;
-    gsthmr2track::plugin_register_static()
-        .map_err(|e| Failure::runtime(format!("cannot register the hmr2track plugin: {e}")))?;
-    gstmeshoverlay::plugin_register_static()
-        .map_err(|e| Failure::runtime(format!("cannot register the meshoverlay plugin: {e}")))?;
+    init_gstreamer()?;
     match cli.command {
         Command::File(a) => run_file(a),
         Command::Webcam(a) => run_webcam(a),
         Command::Rtsp(a) => run_rtsp(a),
         Command::TestSource(a) => run_test_source(a),
+        Command::Standby => run_standby(),
         Command::Export(_) => unreachable!("handled above"),
         Command::Serve(_) => Err(Failure::usage("serve is not a pipeline command")),
     }
+}
+
+/// `standby`: set up, then wait for the `file` command line to run (one JSON line on stdin).
+fn run_standby() -> Result<Outcome, Failure> {
+    // Loaded now rather than when the job's pipeline starts; an error is the job's to report.
+    let _ = gsthmr2::onnxruntime::ensure_loaded();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::runtime(format!("standby: cannot read the command line: {e}")))?;
+    if line.trim().is_empty() {
+        // Dismissed before it got a job.
+        return Ok(Outcome::Complete);
+    }
+    let args: Vec<String> = serde_json::from_str(&line)
+        .map_err(|e| Failure::usage(format!("standby: expected a JSON array of arguments: {e}")))?;
+    let cli = Cli::try_parse_from(std::iter::once("hmr2-launch".to_owned()).chain(args))
+        .map_err(|e| Failure::usage(crate::one_line(&e.to_string(), 600)))?;
+    match cli.command {
+        Command::File(a) => run_file(a),
+        _ => Err(Failure::usage("standby runs 'file' command lines only")),
+    }
+}
+
+/// GStreamer and the project's plugins, set up once per process.
+pub fn init_gstreamer() -> Result<(), Failure> {
+    static READY: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let ready = READY.get_or_init(|| {
+        gst::init().map_err(|e| format!("cannot initialise GStreamer: {e}"))?;
+        gsthmr2::plugin_register_static().map_err(|e| format!("cannot register the hmr2 plugin: {e}"))?;
+        gsthmr2track::plugin_register_static().map_err(|e| format!("cannot register the hmr2track plugin: {e}"))?;
+        gstmeshoverlay::plugin_register_static().map_err(|e| format!("cannot register the meshoverlay plugin: {e}"))?;
+        Ok(())
+    });
+    ready.clone().map_err(Failure::runtime)
+}
+
+/// What `hmr2-launch file ARGS --print-pipeline` checks, done in this process: the options,
+/// the files named, the input (GstDiscoverer) and the pipeline's plan. Nothing is built,
+/// nothing written. `args` come after the program name and start with `file`.
+pub fn check_file_job(args: &[String]) -> Result<(), Failure> {
+    init_gstreamer()?;
+    let cli = Cli::try_parse_from(std::iter::once("hmr2-launch").chain(args.iter().map(String::as_str)))
+        .map_err(|e| Failure::usage(crate::one_line(&e.to_string(), 300)))?;
+    let Command::File(args) = cli.command else {
+        return Err(Failure::usage("not a 'file' command line"));
+    };
+    let common = &args.common;
+    let sink = plan::choose_sink(common, None)?;
+    let input = checks::local_input(&args.input);
+    checks::check(common, &sink, input.as_deref())?;
+    let info = discover::discover(&args.input)?;
+    plan::file_plan(&info.uri, &info.audio_tracks, Some(&info.picture), common, sink)?;
+    Ok(())
 }
 
 /// Opens the outputs the checks resolved and runs the plan.

@@ -1,6 +1,7 @@
 //! The HTTP routes. Every error is JSON, `{"error": "...", "status": N}`, with the status
-//! naming the kind of problem (400 bad input, 401 no or wrong token, 404 no such job, 409
-//! not in a state for that, 413 too large, 503 queue full, 504 synchronous wait over).
+//! naming the kind of problem (400 bad input, 401 no or wrong token, 404 no such job, 408
+//! request not received in time, 409 not in a state for that, 413 too large, 503 queue
+//! full, 504 synchronous wait over).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -24,13 +25,15 @@ use tower_http::services::ServeFile;
 use super::job::{run_arguments, Job, JobFiles, JobOptions, JobState};
 use super::metrics::Gauges;
 use super::store::{now_ms, StoreError};
+use super::upload_check;
 use super::Service;
 
 const JOBS: &str = "/v1/jobs";
+const PROCESS: &str = "/v1/process";
 const OPENAPI: &str = include_str!("openapi.yaml");
 /// Seconds a client refused for a full queue is told to wait.
 const RETRY_AFTER_S: u64 = 10;
-/// Longest time the check of an upload (GstDiscoverer in a child process) may take.
+/// Longest time the check of an upload (GstDiscoverer) may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most of a refused request's body that is read before answering.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
@@ -78,19 +81,40 @@ pub fn router(svc: Shared) -> Router {
     let limit = (svc.config.max_upload_bytes + FORM_OVERHEAD).min(usize::MAX as u64) as usize;
     let v1 = Router::new()
         .route("/v1/jobs", get(list_jobs).post(create_job))
-        .route("/v1/process", axum::routing::post(process))
+        .route(PROCESS, axum::routing::post(process))
         .route("/v1/jobs/{id}", get(get_job).delete(delete_job))
         .route("/v1/jobs/{id}/video", get(get_video))
         .route("/v1/jobs/{id}/poses", get(get_poses))
         .route_layer(middleware::from_fn_with_state(svc.clone(), require_token))
-        .layer(DefaultBodyLimit::max(limit));
+        .layer(DefaultBodyLimit::max(limit.saturating_add(DRAIN_LIMIT)));
     let open = Router::new();
     let open = if svc.config.role == crate::cli::ServiceRole::Worker { open } else { open.merge(v1) };
     open.route("/v1/openapi.yaml", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
+        .layer(middleware::from_fn_with_state(svc.clone(), within_request_timeout))
         .with_state(svc)
+}
+
+fn request_timed_out(svc: &Service) -> Response {
+    let message = format!(
+        "the request was not received and answered within this server's limit of {} s (--request-timeout)",
+        svc.config.request_timeout.as_secs_f64()
+    );
+    let mut r = ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response();
+    // The rest of a stalled body is not waited for.
+    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Every request, its body included, is answered within `--request-timeout` (408 beyond).
+/// `/v1/process` times only its upload so: its wait for the job is `--sync-timeout`'s.
+async fn within_request_timeout(State(svc): State<Shared>, req: Request, next: Next) -> Response {
+    if req.uri().path() == PROCESS {
+        return next.run(req).await;
+    }
+    tokio::time::timeout(svc.config.request_timeout, next.run(req)).await.unwrap_or_else(|_| request_timed_out(&svc))
 }
 
 async fn require_token(State(svc): State<Shared>, req: Request, next: Next) -> Response {
@@ -258,6 +282,16 @@ async fn drain(body: Body) {
     }
 }
 
+/// Reads and drops a form field, up to `left` bytes (counted down).
+async fn drain_field(field: &mut axum::extract::multipart::Field<'_>, left: &mut usize) {
+    while let Ok(Some(chunk)) = field.chunk().await {
+        *left = left.saturating_sub(chunk.len());
+        if *left == 0 {
+            return;
+        }
+    }
+}
+
 /// Refuses an upload that is too large or comes while the queue is full, before reading it;
 /// otherwise opens its form.
 async fn open_form(svc: &Shared, req: Request) -> ApiResult<Multipart> {
@@ -287,10 +321,16 @@ async fn accept_upload(svc: &Shared, req: Request) -> ApiResult<Job> {
     let mut options = JobOptions::default();
     let mut input_name = None;
     let form_error = |e: axum::extract::multipart::MultipartError| {
+        let text = e.body_text();
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large(svc)
+        } else if text.contains("incomplete") {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("truncated upload: the form ended before its closing boundary ({text})"),
+            )
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, format!("bad multipart form: {}", e.body_text()))
+            ApiError::new(StatusCode::BAD_REQUEST, format!("bad multipart form: {text}"))
         }
     };
     while let Some(mut field) = form.next_field().await.map_err(form_error)? {
@@ -306,6 +346,16 @@ async fn accept_upload(svc: &Shared, req: Request) -> ApiResult<Job> {
             while let Some(chunk) = field.chunk().await.map_err(form_error)? {
                 size += chunk.len() as u64;
                 if size > svc.config.max_upload_bytes {
+                    // The rest is read and dropped (up to DRAIN_LIMIT): a client sending it
+                    // chunked, with no Content-Length to refuse it by, then gets the 413
+                    // instead of a reset connection.
+                    let mut left = DRAIN_LIMIT;
+                    drain_field(&mut field, &mut left).await;
+                    drop(field);
+                    while left > 0 {
+                        let Ok(Some(mut next)) = form.next_field().await else { break };
+                        drain_field(&mut next, &mut left).await;
+                    }
                     return Err(too_large(svc));
                 }
                 out.write_all(&chunk).await.map_err(|e| internal(format!("cannot store the upload: {e}")))?;
@@ -315,6 +365,19 @@ async fn accept_upload(svc: &Shared, req: Request) -> ApiResult<Job> {
                 return Err(ApiError::new(StatusCode::BAD_REQUEST, "the uploaded file is empty"));
             }
             input_name = Some(field.file_name().unwrap_or("upload").to_owned());
+            let input = files.input();
+            let whole = tokio::task::spawn_blocking(move || {
+                std::fs::File::open(input).and_then(|mut f| upload_check::check_complete(&mut f))
+            })
+            .await
+            .map_err(|e| internal(format!("cannot check the upload: {e}")))?
+            .map_err(|e| internal(format!("cannot check the upload: {e}")))?;
+            if let Some(why) = whole {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("truncated upload: the file is cut short: {why}"),
+                ));
+            }
         } else {
             let value = field.text().await.map_err(form_error)?;
             options.set(&name, &value).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
@@ -350,31 +413,20 @@ fn internal(message: String) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
 }
 
-/// Checks that the upload is a video the pipeline can read: the job's own command line with
-/// `--print-pipeline` inspects the input (GstDiscoverer) and builds nothing.
+/// Checks that the upload is a video the pipeline can read: the job's own command line is
+/// checked as `hmr2-launch file ... --print-pipeline` would (GstDiscoverer inspects the
+/// input, nothing is built), in this process, where GStreamer and the plugins are loaded
+/// once, rather than in a child that loads them for every upload.
 async fn probe(svc: &Service, options: &JobOptions, files: &JobFiles) -> ApiResult<()> {
-    let mut args = run_arguments(options, files, svc.config.models_dir.as_deref(), false);
-    args.push("--print-pipeline".to_owned());
-    let run = tokio::process::Command::new(&svc.config.launch_bin)
-        .args(&args)
-        .stdin(std::process::Stdio::null())
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(PROBE_TIMEOUT, run)
+    let args = run_arguments(options, files, svc.config.models_dir.as_deref(), false);
+    let check = tokio::task::spawn_blocking(move || crate::runner::check_file_job(&args));
+    let checked = tokio::time::timeout(PROBE_TIMEOUT, check)
         .await
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "the upload could not be inspected in time"))?
         .map_err(|e| internal(format!("cannot inspect the upload: {e}")))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let cause = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("hmr2-launch: error: "))
-        .unwrap_or("the pipeline refused it")
+    let Err(failure) = checked else { return Ok(()) };
+    let cause = failure
+        .message
         .replace(&files.input().to_string_lossy().into_owned(), "the upload")
         .replace(&files.dir.to_string_lossy().into_owned(), "the job folder");
     Err(ApiError::new(StatusCode::BAD_REQUEST, format!("not a usable video: {cause}")))
@@ -397,7 +449,10 @@ async fn create_job(State(svc): State<Shared>, req: Request) -> ApiResult<Respon
 /// The synchronous form: the same upload, answered when the job ends (200 succeeded, 422
 /// failed or cancelled) or after `--sync-timeout` (504; the job goes on, poll its URL).
 async fn process(State(svc): State<Shared>, req: Request) -> ApiResult<Response> {
-    let job = accept_upload(&svc, req).await?;
+    let Ok(accepted) = tokio::time::timeout(svc.config.request_timeout, accept_upload(&svc, req)).await else {
+        return Ok(request_timed_out(&svc));
+    };
+    let job = accepted?;
     let deadline = Instant::now() + svc.config.sync_timeout;
     let mut stop = svc.stop.subscribe();
     loop {

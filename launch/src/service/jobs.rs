@@ -2,14 +2,18 @@
 //! of this very binary (`hmr2-launch file … --progress-json`), so a pipeline that crashes
 //! takes only its job down. Progress lines update the store; the summary line gives the
 //! per-stage times; the exit status decides the job's end ([`judge_exit`]).
+//!
+//! Each worker keeps one process started ahead of its next job (`hmr2-launch standby`:
+//! GStreamer, the plugins and ONNX Runtime set up, waiting for its command line on stdin),
+//! started when the worker's previous job starts, so a job does not wait for that set-up.
 
 use std::collections::VecDeque;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt as _, BufReader};
+use tokio::process::{Child, Command};
 
 use crate::progress_report::{Report, StageStats};
 use crate::say;
@@ -23,6 +27,10 @@ use super::Service;
 const CANCEL_POLL: Duration = Duration::from_millis(500);
 /// Longest time between two renewals of a running job's lease.
 const HEARTBEAT: Duration = Duration::from_secs(2);
+/// Runs again, and the wait before each, of a job whose outputs an earlier run (killed
+/// with the service) still holds.
+const LOCKED_RETRIES: usize = 5;
+const LOCKED_WAIT: Duration = Duration::from_secs(1);
 /// Lines of the child's stderr kept for the error text.
 const STDERR_TAIL: usize = 20;
 
@@ -102,13 +110,22 @@ fn lease_until(svc: &Service) -> i64 {
 /// One worker: takes jobs until the service stops. `name` identifies it in the store.
 pub async fn worker(svc: Arc<Service>, name: String) {
     let mut stop = svc.stop.subscribe();
+    let mut standby: Option<Child> = None;
     loop {
         if *stop.borrow() {
             return;
         }
+        if standby.as_mut().is_none_or(|c| !matches!(c.try_wait(), Ok(None))) {
+            standby = start_standby(&svc);
+        }
         let claimed = svc.store.claim_next(&name, now_ms(), lease_until(&svc));
         match claimed {
-            Ok(Some(job)) => run_job(&svc, &name, job).await,
+            Ok(Some(job)) => {
+                let warm = standby.take();
+                // Set up while this job runs, for the next one.
+                standby = start_standby(&svc);
+                run_job(&svc, &name, job, warm).await
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = svc.wake.notified() => {}
@@ -124,6 +141,11 @@ pub async fn worker(svc: Arc<Service>, name: String) {
     }
 }
 
+/// Whether a run failed because another process holds its outputs' lock.
+fn outputs_locked(error: &str) -> bool {
+    error.contains("is being written by another hmr2-launch run")
+}
+
 /// Whether a failed run's error points at the drawing (meshoverlay, or a crash, which in
 /// practice comes from the GPU driver): then the `fallback` option runs the job again
 /// without it.
@@ -131,12 +153,16 @@ pub fn rendering_failed(error: &str) -> bool {
     error.contains("overlay") || error.contains("process died (signal")
 }
 
-fn job_command(svc: &Service, job: &Job, without_overlay: bool) -> Command {
+fn job_arguments(svc: &Service, job: &Job, without_overlay: bool) -> Vec<String> {
     let files = JobFiles::new(&svc.config.data_dir, &job.id);
-    let args = run_arguments(&job.options, &files, svc.config.models_dir.as_deref(), without_overlay);
+    run_arguments(&job.options, &files, svc.config.models_dir.as_deref(), without_overlay)
+}
+
+/// A process for a job: `args` on its command line, or `standby` waiting for them on stdin.
+fn child_command(svc: &Service, args: &[String], stdin: Stdio) -> Command {
     let mut cmd = Command::new(&svc.config.launch_bin);
-    cmd.args(&args)
-        .stdin(Stdio::null())
+    cmd.args(args)
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Jobs never open a window.
@@ -156,14 +182,55 @@ fn job_command(svc: &Service, job: &Job, without_overlay: bool) -> Command {
     cmd
 }
 
-async fn run_job(svc: &Service, worker: &str, job: Job) {
+fn start_standby(svc: &Service) -> Option<Child> {
+    match child_command(svc, &["standby".to_owned()], Stdio::piped()).spawn() {
+        Ok(child) => Some(child),
+        Err(e) => {
+            say!("hmr2-launch: serve: cannot start a process ahead of the next job: {e}");
+            None
+        }
+    }
+}
+
+/// The job's process: `warm` (a standby) given the job's command line, or a new one.
+async fn start_job(svc: &Service, job: &Job, without_overlay: bool, warm: Option<Child>) -> std::io::Result<Child> {
+    let args = job_arguments(svc, job, without_overlay);
+    if let Some(mut child) = warm {
+        let line = serde_json::to_string(&args).expect("strings serialise") + "\n";
+        let given = match child.stdin.take() {
+            // Dropping stdin closes it: the process reads nothing more from it.
+            Some(mut stdin) => stdin.write_all(line.as_bytes()).await.is_ok(),
+            None => false,
+        };
+        if given && matches!(child.try_wait(), Ok(None)) {
+            svc.metrics.add_warm_start();
+            return Ok(child);
+        }
+        // It died waiting (killed from outside): a new process runs the job.
+        let _ = child.start_kill();
+    }
+    child_command(svc, &args, Stdio::null()).spawn()
+}
+
+async fn run_job(svc: &Service, worker: &str, job: Job, warm: Option<Child>) {
     svc.busy.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut verdict = supervise(svc, worker, &job, job_command(svc, &job, false)).await;
+    let mut verdict = supervise(svc, worker, &job, start_job(svc, &job, false, warm).await).await;
+    // A run of this job killed with an earlier service may still be exiting, its outputs'
+    // lock not yet released: a process ready at once can meet it. It is given a moment.
+    for _ in 0..LOCKED_RETRIES {
+        let Verdict::Finish(Finish { state: JobState::Failed, error: Some(error), .. }) = &verdict else { break };
+        if job.attempts < 2 || !outputs_locked(error) {
+            break;
+        }
+        say!("hmr2-launch: serve: job {}: an earlier run still holds its outputs; running it again shortly", job.id);
+        tokio::time::sleep(LOCKED_WAIT).await;
+        verdict = supervise(svc, worker, &job, start_job(svc, &job, false, None).await).await;
+    }
     if let Verdict::Finish(Finish { state: JobState::Failed, error: Some(error), .. }) = &verdict {
         if job.options.fallback && job.options.outputs.video() && rendering_failed(error) {
             let why = format!("drawing failed ({error}); the video holds the original frames");
             say!("hmr2-launch: serve: job {}: {why}", job.id);
-            verdict = match supervise(svc, worker, &job, job_command(svc, &job, true)).await {
+            verdict = match supervise(svc, worker, &job, start_job(svc, &job, true, None).await).await {
                 Verdict::Finish(f) if f.state == JobState::Succeeded => {
                     Verdict::Finish(Finish { degraded: Some(why), ..f })
                 }
@@ -195,8 +262,8 @@ async fn run_job(svc: &Service, worker: &str, job: Job) {
     svc.finished.notify_waiters();
 }
 
-async fn supervise(svc: &Service, worker: &str, job: &Job, mut cmd: Command) -> Verdict {
-    let mut child = match cmd.spawn() {
+async fn supervise(svc: &Service, worker: &str, job: &Job, child: std::io::Result<Child>) -> Verdict {
+    let mut child = match child {
         Ok(c) => c,
         Err(e) => {
             return Verdict::Finish(Finish {

@@ -12,6 +12,7 @@ use super::job::JobState;
 #[derive(Default)]
 struct Totals {
     runs: u64,
+    warm_starts: u64,
     frames: u64,
     /// (element, stage) to total nanoseconds.
     stage_ns: BTreeMap<(String, String), u64>,
@@ -42,6 +43,11 @@ impl Metrics {
         }
     }
 
+    /// Counts a run that went to a process started ahead of it.
+    pub fn add_warm_start(&self) {
+        self.totals.lock().unwrap_or_else(|e| e.into_inner()).warm_starts += 1;
+    }
+
     pub fn render(&self, g: &Gauges) -> String {
         let t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
@@ -57,6 +63,11 @@ impl Metrics {
             "# HELP hmr2_runs_total Pipeline runs finished by this process.\n# TYPE hmr2_runs_total counter\n",
         );
         let _ = writeln!(out, "hmr2_runs_total {}", t.runs);
+        out.push_str(
+            "# HELP hmr2_warm_starts_total Pipeline runs given to a process started ahead of them.\n\
+             # TYPE hmr2_warm_starts_total counter\n",
+        );
+        let _ = writeln!(out, "hmr2_warm_starts_total {}", t.warm_starts);
         out.push_str(
             "# HELP hmr2_frames_processed_total Frames processed by this process's runs.\n\
              # TYPE hmr2_frames_processed_total counter\n",

@@ -9,10 +9,12 @@
 //! The API is described in `openapi.yaml` (served at `/v1/openapi.yaml`) and launch/README.md.
 
 mod api;
+mod http;
 pub mod job;
 mod jobs;
 mod metrics;
 pub mod store;
+mod upload_check;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,6 +38,8 @@ pub struct Config {
     pub max_queue: u64,
     pub max_upload_bytes: u64,
     pub sync_timeout: std::time::Duration,
+    /// Longest time from a request's first byte to its answer (408 beyond).
+    pub request_timeout: std::time::Duration,
     pub max_attempts: u32,
     pub token: Option<String>,
     pub models_dir: Option<PathBuf>,
@@ -74,6 +78,7 @@ impl Config {
             max_queue: args.max_queue,
             max_upload_bytes: args.max_upload_mib.saturating_mul(1024 * 1024),
             sync_timeout: std::time::Duration::from_secs(args.sync_timeout),
+            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
             max_attempts: args.max_attempts.max(1),
             token: args.token.clone().or_else(|| std::env::var("HMR2_SERVE_TOKEN").ok()).filter(|t| !t.is_empty()),
             models_dir,
@@ -180,20 +185,21 @@ async fn serve(
             format!("role {:?}", svc.config.role).to_lowercase()
         }
     );
+    // GStreamer and the plugins, loaded once, before the first upload is checked with them.
+    tokio::task::spawn_blocking(crate::runner::init_gstreamer).await.map_err(|e| Failure::runtime(e.to_string()))??;
     let app = api::router(svc.clone());
     let stopper = svc.clone();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            say!("hmr2-launch: serve: stopping; running jobs go back to the queue");
-            stopper.stop.send_replace(true);
-        })
-        .await;
+    http::serve(listener, app, svc.config.request_timeout, async move {
+        shutdown_signal().await;
+        say!("hmr2-launch: serve: stopping; running jobs go back to the queue");
+        stopper.stop.send_replace(true);
+    })
+    .await;
     svc.stop.send_replace(true);
     for w in pool {
         let _ = w.await;
     }
-    result.map_err(|e| Failure::runtime(format!("the HTTP server failed: {e}")))
+    Ok(())
 }
 
 async fn shutdown_signal() {
