@@ -71,6 +71,11 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // What is left of an oversized body is not read to its end: the connection is
+            // closed, and a client must not send its next request on it.
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         r
     }
 }
