@@ -4,7 +4,13 @@
 //! finding where a frame goes missing under load.
 //!
 //! `cargo run -p gst-plugin-hmr2 --example frame_accounting -- RUNS [FRAMES] [CLIP] [HMR2POSE PROPERTIES...]`
-//! (the clip defaults to opencv-doc's vtest.avi, FRAMES to 12).
+//! (the clip defaults to opencv-doc's vtest.avi, FRAMES to 12). `ACCOUNTING_TEST_NETWORK=1`
+//! runs HMR2's crop batching on the bundled test network instead of the landmark family;
+//! `ACCOUNTING_ELEMENT=identity` puts another element in hmr2pose's place.
+//!
+//! What it showed: `identity eos-after=N` lets N − 1 frames through, returns EOS for the
+//! Nth and drops it, then passes a frame the decoder pushes before the EOS event, when one
+//! comes; hmr2pose passed every frame it got, in order, with its timestamp.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
