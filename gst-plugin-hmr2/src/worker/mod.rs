@@ -405,6 +405,35 @@ mod tests {
     }
 
     #[test]
+    fn an_eos_queued_while_its_frames_job_runs_waits_for_it_and_drain_waits_for_both() {
+        let (worker, go) = worker();
+        let a = worker.push_frame("a", 1).unwrap();
+        worker.push_frame("b", 0).unwrap();
+        worker.send(vec![(slot(a, 0), 3)]);
+        assert!(worker.push_event("eos"));
+        std::thread::scope(|scope| {
+            let source = scope.spawn(|| {
+                let mut left = Vec::new();
+                while !matches!(left.last(), Some(Ready::Event("eos"))) {
+                    left.push(ready(worker.next()));
+                }
+                left
+            });
+            let draining = scope.spawn(|| worker.drain());
+            std::thread::sleep(Duration::from_millis(50));
+            // Looked at before the job may finish, asserted after (a failure must not leave
+            // the source thread waiting forever).
+            let (source_early, drain_early) = (source.is_finished(), draining.is_finished());
+            go.send(()).unwrap();
+            let (left, drained) = (source.join().unwrap(), draining.join().unwrap());
+            assert!(!source_early, "something left before the job of the first frame finished");
+            assert!(!drain_early, "drain returned with a job in flight");
+            assert_eq!(left, vec![Ready::Frame("a", vec![6]), Ready::Frame("b", vec![]), Ready::Event("eos")]);
+            assert!(drained);
+        });
+    }
+
+    #[test]
     fn a_flush_drops_results_of_jobs_sent_before_it() {
         let (worker, go) = worker();
         let a = worker.push_frame("a", 1).unwrap();
