@@ -28,15 +28,7 @@ const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;
 
 fn rotation(axis: [f32; 3], angle: f32) -> Mat3 {
-    let n = (axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2]).sqrt();
-    let [x, y, z] = axis.map(|a| a / n);
-    let (s, c) = angle.sin_cos();
-    let t = 1.0 - c;
-    [
-        [t * x * x + c, t * x * y - s * z, t * x * z + s * y],
-        [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
-        [t * x * z - s * y, t * y * z + s * x, t * z * z + c],
-    ]
+    hmr2_meta::math::axis_angle(axis.map(f64::from), f64::from(angle)).map(|row| row.map(|v| v as f32))
 }
 
 /// An upright, moving person whose crop (centre, side) frames them as HMR2 would.

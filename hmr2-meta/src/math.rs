@@ -18,6 +18,20 @@ pub fn determinant(m: &Mat3) -> f32 {
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }
 
+/// Rotation by `angle` radians about `axis` (any length but zero; right-handed), in f64:
+/// Rodrigues' formula, for tools, tests and benchmarks that make poses.
+pub fn axis_angle(axis: [f64; 3], angle: f64) -> [[f64; 3]; 3] {
+    let n = axis.iter().map(|c| c * c).sum::<f64>().sqrt();
+    let [x, y, z] = axis.map(|c| c / n);
+    let (s, c) = angle.sin_cos();
+    let t = 1.0 - c;
+    [
+        [t * x * x + c, t * x * y - s * z, t * x * z + s * y],
+        [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
+        [t * x * z - s * y, t * y * z + s * x, t * z * z + c],
+    ]
+}
+
 /// Whether every entry is finite.
 pub fn is_finite(m: &Mat3) -> bool {
     m.iter().flatten().all(|v| v.is_finite())
@@ -40,6 +54,15 @@ mod tests {
     fn row_major_order() {
         let values: Vec<f32> = (0..9).map(|v| v as f32).collect();
         assert_eq!(from_row_major(&values), [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]);
+    }
+
+    #[test]
+    fn axis_angle_is_right_handed_and_normalises_its_axis() {
+        // 90° about z takes x to y.
+        let m = axis_angle([0.0, 0.0, 2.0], std::f64::consts::FRAC_PI_2);
+        let x_to = [m[0][0], m[1][0], m[2][0]];
+        assert!((x_to[1] - 1.0).abs() < 1e-12 && x_to[0].abs() < 1e-12 && x_to[2].abs() < 1e-12, "{m:?}");
+        assert!((determinant(&m.map(|row| row.map(|v| v as f32))) - 1.0).abs() < 1e-6);
     }
 
     #[test]

@@ -17,19 +17,8 @@ use std::time::{Duration, Instant};
 
 use gstmeshoverlay::body_model::BodyModel;
 use hmr2_launch::animation::{self, ExportOptions, Format};
+use hmr2_meta::math::axis_angle;
 use serde_json::json;
-
-fn axis_angle(axis: [f64; 3], angle: f64) -> [[f64; 3]; 3] {
-    let n = axis.iter().map(|c| c * c).sum::<f64>().sqrt();
-    let [x, y, z] = axis.map(|c| c / n);
-    let (s, c) = angle.sin_cos();
-    let t = 1.0 - c;
-    [
-        [t * x * x + c, t * x * y - s * z, t * x * z + s * y],
-        [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
-        [t * x * z - s * y, t * y * z + s * x, t * z * z + c],
-    ]
-}
 
 fn pose_file(frames: u64, tracks: u64) -> String {
     let mut text = String::new();

@@ -13,6 +13,7 @@ use std::time::Duration;
 use common::{assert_fails_with, assert_succeeded, repo_root, scratch, Launch};
 use gstmeshoverlay::body_model::{BodyModel, NUM_JOINTS};
 use gstmeshoverlay::skinning::{BodyPose, Skinner};
+use hmr2_meta::math::axis_angle;
 use serde_json::{json, Value};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -45,18 +46,6 @@ fn sample_pose_file(path: &Path) {
         })
         .collect();
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
-}
-
-fn axis_angle(axis: [f64; 3], angle: f64) -> [[f64; 3]; 3] {
-    let n = axis.iter().map(|c| c * c).sum::<f64>().sqrt();
-    let [x, y, z] = axis.map(|c| c / n);
-    let (s, c) = angle.sin_cos();
-    let t = 1.0 - c;
-    [
-        [t * x * x + c, t * x * y - s * z, t * x * z + s * y],
-        [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
-        [t * x * z - s * y, t * y * z + s * x, t * z * z + c],
-    ]
 }
 
 /// Three tracks at 25 frames/s over 60 frames: track 3 leaves at frame 50, track 7 is

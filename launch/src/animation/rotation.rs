@@ -124,18 +124,7 @@ pub fn unwrap_degrees(angles: [f64; 3], previous: &[f64; 3]) -> [f64; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn axis_angle(axis: [f64; 3], angle: f64) -> Mat3d {
-        let n = axis.iter().map(|c| c * c).sum::<f64>().sqrt();
-        let [x, y, z] = axis.map(|c| c / n);
-        let (s, c) = angle.sin_cos();
-        let t = 1.0 - c;
-        [
-            [t * x * x + c, t * x * y - s * z, t * x * z + s * y],
-            [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
-            [t * x * z - s * y, t * y * z + s * x, t * z * z + c],
-        ]
-    }
+    use hmr2_meta::math::axis_angle;
 
     fn max_diff(a: &Mat3d, b: &Mat3d) -> f64 {
         a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
