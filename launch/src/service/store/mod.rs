@@ -11,6 +11,10 @@ use crate::progress_report::StageStats;
 
 use super::job::{Job, JobState};
 
+/// The job columns both stores read back, in the order their `job_from_row` expects.
+const COLUMNS: &str = "id, state, options, input_name, created_ms, started_ms, finished_ms, frames_done, \
+                       frames_total, fps, stats, error, attempts, cancel_requested, partial, degraded";
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("job database: {0}")]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use postgres::fallible_iterator::FallibleIterator as _;
 use postgres::{Client, NoTls, Row};
 
-use super::{Finish, JobStore, Page, Progress, Recovery, StoreError};
+use super::{Finish, JobStore, Page, Progress, Recovery, StoreError, COLUMNS};
 use crate::service::job::{Job, JobOptions, JobState};
 
 /// The channel of `LISTEN`/`NOTIFY`.
@@ -43,9 +43,6 @@ CREATE TABLE IF NOT EXISTS hmr2_jobs (
 );
 CREATE INDEX IF NOT EXISTS hmr2_jobs_state ON hmr2_jobs (state, seq);
 ";
-
-const COLUMNS: &str = "id, state, options, input_name, created_ms, started_ms, finished_ms, frames_done, \
-                       frames_total, fps, stats, error, attempts, cancel_requested, partial, degraded";
 
 /// The database's clock in milliseconds since the Unix epoch.
 const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";

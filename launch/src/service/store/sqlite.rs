@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{Finish, JobStore, Page, Progress, Recovery, StoreError};
+use super::{Finish, JobStore, Page, Progress, Recovery, StoreError, COLUMNS};
 use crate::service::job::{Job, JobOptions, JobState};
 
 pub struct SqliteStore {
@@ -41,9 +41,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, seq);
 ";
-
-const COLUMNS: &str = "id, state, options, input_name, created_ms, started_ms, finished_ms, frames_done, \
-                       frames_total, fps, stats, error, attempts, cancel_requested, partial, degraded";
 
 fn corrupt(what: impl std::fmt::Display) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(what.to_string())))
