@@ -128,15 +128,7 @@ fn i420_samples(clip: &Path, count: usize) -> Vec<gst::Sample> {
         "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=I420 ! appsink name=sink sync=false",
         clip.display()
     );
-    let pipeline = gst::parse::launch(&description).unwrap().downcast::<gst::Pipeline>().unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut samples = Vec::new();
-    while samples.len() < count {
-        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(60)) else { break };
-        samples.push(sample);
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
+    let samples = common::pulled_samples(&description, count, 60);
     assert_eq!(samples.len(), count, "{} has fewer frames", clip.display());
     samples
 }

@@ -59,14 +59,8 @@ pub fn astronaut_photo() -> PathBuf {
 /// caps), decoded to tightly packed RGBA, with their width and height.
 pub fn rgba_frames(source: &str, count: usize) -> (Vec<Vec<u8>>, usize, usize) {
     let description = format!("{source} ! videoconvert ! video/x-raw,format=RGBA ! appsink name=sink sync=false");
-    let pipeline = gst::parse::launch(&description).unwrap().downcast::<gst::Pipeline>().unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
     let (mut out, mut size) = (Vec::new(), (0, 0));
-    while out.len() < count {
-        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) else {
-            break;
-        };
+    for sample in pulled_samples(&description, count, 30) {
         let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(sample.buffer().unwrap(), &info).unwrap();
         let (w, h, stride) = (info.width() as usize, info.height() as usize, frame.plane_stride()[0] as usize);
@@ -74,8 +68,22 @@ pub fn rgba_frames(source: &str, count: usize) -> (Vec<Vec<u8>>, usize, usize) {
         out.push((0..h).flat_map(|y| data[y * stride..y * stride + w * 4].to_vec()).collect());
         size = (w, h);
     }
-    pipeline.set_state(gst::State::Null).unwrap();
     (out, size.0, size.1)
+}
+
+/// Up to `count` samples from the appsink named `sink` of the pipeline `description`,
+/// waiting at most `timeout_s` for each; fewer when the stream ends or stalls.
+pub fn pulled_samples(description: &str, count: usize, timeout_s: u64) -> Vec<gst::Sample> {
+    let pipeline = gst::parse::launch(description).unwrap().downcast::<gst::Pipeline>().unwrap();
+    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut samples = Vec::new();
+    while samples.len() < count {
+        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(timeout_s)) else { break };
+        samples.push(sample);
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    samples
 }
 
 /// The sampler's view of a frame of [`rgba_frames`].
