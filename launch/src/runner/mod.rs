@@ -107,13 +107,7 @@ pub fn check_file_job(args: &[String]) -> Result<(), Failure> {
     let Command::File(args) = cli.command else {
         return Err(Failure::usage("not a 'file' command line"));
     };
-    let common = &args.common;
-    let sink = plan::choose_sink(common, None)?;
-    let input = checks::local_input(&args.input);
-    checks::check(common, &sink, input.as_deref())?;
-    let info = discover::discover(&args.input)?;
-    plan::file_plan(&info.uri, &info.audio_tracks, Some(&info.picture), common, sink)?;
-    Ok(())
+    prepare_file(&args).map(|_| ())
 }
 
 /// Opens the outputs the checks resolved and runs the plan.
@@ -147,7 +141,17 @@ fn print_plan(plan: &Plan) -> Outcome {
     Outcome::Complete
 }
 
-fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
+/// A `file` run checked and planned: nothing built, nothing written yet.
+struct FileRun {
+    sink: plan::Sink,
+    input: Option<std::path::PathBuf>,
+    checked: Checked,
+    info: discover::InputInfo,
+    plan: Plan,
+}
+
+/// The options, the files named, the input (GstDiscoverer) and the pipeline's plan.
+fn prepare_file(args: &FileArgs) -> Result<FileRun, Failure> {
     let common = &args.common;
     let sink = plan::choose_sink(common, None)?;
     let input = checks::local_input(&args.input);
@@ -158,6 +162,12 @@ fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
     }
     let info = discover::discover(&args.input)?;
     let plan = plan::file_plan(&info.uri, &info.audio_tracks, Some(&info.picture), common, sink.clone())?;
+    Ok(FileRun { sink, input, checked, info, plan })
+}
+
+fn run_file(args: FileArgs) -> Result<Outcome, Failure> {
+    let common = &args.common;
+    let FileRun { sink, input, checked, info, plan } = prepare_file(&args)?;
     if common.print_pipeline {
         return Ok(print_plan(&plan));
     }
