@@ -71,9 +71,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
-            // What is left of an oversized body is not read to its end: the connection is
-            // closed, and a client must not send its next request on it.
+        if matches!(self.status, StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
+            // What is left of an oversized or stalled body is not read to its end: the
+            // connection is closed, and a client must not send its next request on it.
             r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         r
@@ -107,10 +107,7 @@ fn request_timed_out(svc: &Service) -> Response {
         "the request was not received and answered within this server's limit of {} s (--request-timeout)",
         svc.config.request_timeout.as_secs_f64()
     );
-    let mut r = ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response();
-    // The rest of a stalled body is not waited for.
-    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    r
+    ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response()
 }
 
 /// Every request, its body included, is answered within `--request-timeout` (408 beyond).
