@@ -179,22 +179,20 @@ impl LandmarkEstimator {
         // BlazePose's small whole body inside a person cut by the frame: the crop that leaves
         // room below the frame is looked at too, and the body covering the box better wins.
         let first = self.first_looks(frame, &fresh, size)?;
-        let maybe_cut: Vec<bool> = fresh
+        // Per detection, the crop with room below when it is worth a look.
+        let cut_crops: Vec<Option<RotatedSquare>> = fresh
             .iter()
             .zip(&first)
             .map(|((detection, _), look)| {
-                look.is_some_and(|l| roi::may_be_cut_at_bottom(detection.bbox, size[1], l.cover))
+                look.filter(|l| roi::may_be_cut_at_bottom(detection.bbox, size[1], l.cover))
+                    .and_then(|_| roi::from_box_cut_at_bottom(detection.bbox))
             })
             .collect();
-        let cut: Vec<(&PersonBox, RotatedSquare)> = fresh
-            .iter()
-            .zip(&maybe_cut)
-            .filter(|(_, cut)| **cut)
-            .map(|((detection, _), _)| (*detection, roi::from_box_cut_at_bottom(detection.bbox)))
-            .collect();
+        let cut: Vec<(&PersonBox, RotatedSquare)> =
+            fresh.iter().zip(&cut_crops).filter_map(|((detection, _), crop)| Some((*detection, (*crop)?))).collect();
         let mut cut_looks = self.first_looks(frame, &cut, size)?.into_iter();
-        for (look, maybe_cut) in first.into_iter().zip(maybe_cut) {
-            let look = match (look, if maybe_cut { cut_looks.next().flatten() } else { None }) {
+        for (look, cut_crop) in first.into_iter().zip(cut_crops) {
+            let look = match (look, cut_crop.and_then(|_| cut_looks.next().flatten())) {
                 (Some(boxed), Some(cut)) if cut.cover > boxed.cover => Some(cut),
                 (boxed, _) => boxed,
             };

@@ -46,13 +46,14 @@ pub fn may_be_cut_at_bottom(bbox: [f32; 4], frame_height: f32, cover: f32) -> bo
 }
 
 /// The crop of a person whose box ends at the frame's bottom edge, taken as cut there at
-/// the hips: the box's top is the top of the head and the hips lie on the bottom edge, so
-/// the crop is MediaPipe's for that hips-to-top distance (centred on the bottom edge, side
-/// `2 · ROI_SCALE · height`). A person cut lower than the hips is still inside it.
-pub fn from_box_cut_at_bottom(bbox: [f32; 4]) -> RotatedSquare {
+/// the hips: MediaPipe's crop ([`from_tracking_points`]) with the hips in the middle of the
+/// bottom edge and the top of the head in the middle of the box's top (upright, side
+/// `2 · ROI_SCALE · height`). A person cut lower than the hips is still inside it. `None`
+/// for a box too flat to crop.
+pub fn from_box_cut_at_bottom(bbox: [f32; 4]) -> Option<RotatedSquare> {
     let [x0, y0, x1, y1] = bbox;
-    let side = (2.0 * ROI_SCALE * (y1 - y0)).max(MIN_SIDE);
-    RotatedSquare { centre: [(x0 + x1) / 2.0, y1], side, rotation: 0.0 }
+    let middle = (x0 + x1) / 2.0;
+    from_tracking_points([middle, y1], [middle, y0])
 }
 
 /// MediaPipe's crop from the hips' middle and the point above the head (frame pixels).
@@ -90,8 +91,9 @@ mod tests {
 
     #[test]
     fn a_person_cut_at_the_bottom_is_cropped_with_room_below() {
-        let square = from_box_cut_at_bottom([400.0, 20.0, 640.0, 480.0]);
+        let square = from_box_cut_at_bottom([400.0, 20.0, 640.0, 480.0]).unwrap();
         assert_eq!(square.centre, [520.0, 480.0]);
+        assert_eq!(square.rotation, 0.0);
         assert!((square.side - 1150.0).abs() < 1e-3);
         // The box's top is inside the crop, half a crop's height above the hips less the margin.
         let top = square.to_frame([128.0, 0.0], 256);
